@@ -1,0 +1,135 @@
+# fulcrum — a plain Makefile. `make help` lists the targets.
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+SANITIZE ?=
+PORT    ?= 8080
+DB      ?= $(BUILD)/demo.db
+
+# Debian packages: to build, to test, to benchmark. Installed when missing.
+BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-dev \
+             libmicrohttpd-dev libsqlite3-dev libcmocka-dev
+TEST_PKGS  = curl glpk-utils clang-format
+FUZZ_PKGS  = clang libclang-rt-14-dev
+BENCH_PKGS = wrk curl
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wvla -Werror -Wno-format-truncation
+CFLAGS ?= -O2 -g
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_FLAGS = $(if $(SANITIZE),$(ASAN_FLAGS))
+# Recursive (=): pkg-config runs when a recipe needs it, after the packages are in.
+PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3)
+PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3) -lglpk -lm -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -I. -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+
+LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c) \
+           $(filter-out api/main.c,$(wildcard api/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+FUZZ_REPLAY = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%_replay)
+DEPFILES = $(LIB_OBJ:.o=.d) $(BUILD)/obj/api/main.d $(TEST_BIN:=.d) $(FUZZ_REPLAY:=.d)
+
+DEPS_STAMP = build/.deps-build
+
+.PHONY: all help deps test test-deps unit sanitize valgrind fuzz bench run install \
+        format format-check clean
+
+all: $(BUILD)/fulcrum
+
+help:
+	@echo "make            build build/fulcrum"
+	@echo "make test       build and run every test, then again under ASan+UBSan"
+	@echo "make run        build, create the demo database if needed, serve on 127.0.0.1:$(PORT)"
+	@echo "make sanitize   the suite under ASan+UBSan only"
+	@echo "make valgrind   the unit tests under valgrind"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
+	@echo "make bench      benchmarks that print figures"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make format     clang-format the tree; format-check checks it"
+
+$(DEPS_STAMP):
+	@mkdir -p build
+	@sh tools/deps.sh $(BUILD_PKGS)
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libfulcrum.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fulcrum: $(BUILD)/obj/api/main.o $(BUILD)/libfulcrum.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfulcrum.a $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
+
+# A fuzz target linked with a plain main() that replays files: the corpus runs in
+# `make test` under every build, with no libFuzzer needed.
+$(BUILD)/fuzz/%_replay: fuzz/%.c fuzz/replay.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libfulcrum.a $(ALL_LDFLAGS) $(PKG_LIBS)
+
+unit: $(BUILD)/fulcrum $(TEST_BIN) $(FUZZ_REPLAY)
+
+build/.deps-test: $(DEPS_STAMP)
+	@sh tools/deps.sh $(TEST_PKGS)
+	@touch $@
+
+test-deps: build/.deps-test
+
+# The suite twice: the optimised build, then ASan+UBSan; one closing line for both.
+test: build/.deps-test
+	@$(MAKE) --no-print-directory format-check
+	@$(MAKE) --no-print-directory unit BUILD=build
+	@$(MAKE) --no-print-directory unit BUILD=build/asan SANITIZE=1 CFLAGS="-O1 -g"
+	@sh tests/run.sh build build/asan
+
+sanitize: build/.deps-test
+	@$(MAKE) --no-print-directory unit BUILD=build/asan SANITIZE=1 CFLAGS="-O1 -g"
+	@sh tests/run.sh build/asan
+
+valgrind: $(TEST_BIN)
+	@for t in $(TEST_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz: build/.deps-test
+	@sh tools/deps.sh $(FUZZ_PKGS)
+	@sh tools/fuzz.sh $(FUZZ_SECONDS)
+
+bench: $(DEPS_STAMP)
+	@sh tools/deps.sh $(BENCH_PKGS)
+	@$(MAKE) --no-print-directory all BUILD=build
+	@sh bench/run.sh
+
+run: $(BUILD)/fulcrum
+	@sh tools/run.sh $(BUILD)/fulcrum $(DB) $(PORT)
+
+install: $(BUILD)/fulcrum
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum/rules
+	install -m 0755 $(BUILD)/fulcrum $(DESTDIR)$(PREFIX)/bin/fulcrum
+	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/fulcrum/
+
+FORMAT_SRC = $(wildcard */*.c */*.h tests/unit/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(DEPFILES)

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The command line: `fulcrum COMMAND [options]`. Each command is a thin door onto the
+ * same functions the HTTP service calls; this is one of the two places (with the HTTP
+ * layer) that decides what a person sees.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define FULCRUM_VERSION "0.1.0"
+
+static void progress_line(void *ctx, const char *file, unsigned long rows, bool done)
+{
+	(void)ctx;
+	fprintf(stderr, "%s: %lu rows%s\n", file, rows, done ? "" : " …");
+}
+
+static int fail(const struct fl_err *err)
+{
+	fprintf(stderr, "fulcrum: %s\n", err->msg);
+	return 1;
+}
+
+static int usage_error(const char *cmd, const char *usage)
+{
+	fprintf(stderr, "usage: fulcrum %s %s\n", cmd, usage);
+	return 2;
+}
+
+/* Parse --db FILE (required) plus one positional argument when want_arg. */
+static int parse_db_args(int argc, char **argv, const char **db, const char **arg)
+{
+	static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+	*db = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return -1;
+		*db = optarg;
+	}
+	if (arg) {
+		if (optind != argc - 1)
+			return -1;
+		*arg = argv[optind];
+	} else if (optind != argc) {
+		return -1;
+	}
+	return *db ? 0 : -1;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *db, *dir;
+	struct store *st = NULL;
+	struct store_import_stats stats;
+	struct fl_err err = {0};
+	struct timespec t0, t1;
+
+	if (parse_db_args(argc, argv, &db, &dir))
+		return usage_error("import", "DIR --db FILE");
+	if (store_open(db, &st, &err))
+		return fail(&err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = store_import_dir(st, dir, &stats, progress_line, NULL, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	store_close(st);
+	if (rc)
+		return fail(&err);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("imported %lu rows in %.2f s", stats.total, s);
+	for (int k = 0; k < STORE_FILE_COUNT; k++)
+		if (stats.rows[k])
+			printf(", %s %lu", store_file_name((enum store_file_kind)k), stats.rows[k]);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("\n%.0f rows/s, peak memory %.1f MiB\n", s > 0 ? (double)stats.total / s : 0.0,
+	       (double)ru.ru_maxrss / 1024.0);
+	return 0;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+	const char *db, *dir;
+	struct store *st = NULL;
+	struct fl_err err = {0};
+
+	if (parse_db_args(argc, argv, &db, &dir))
+		return usage_error("export", "DIR --db FILE");
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "fulcrum: export: '%s': %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (store_open(db, &st, &err))
+		return fail(&err);
+	int rc = store_export_dir(st, dir, &err);
+	store_close(st);
+	if (rc)
+		return fail(&err);
+	printf("exported to %s\n", dir);
+	return 0;
+}
+
+/* Remove a demo staging directory and the CSV files in it. */
+static void remove_staging(const char *dir)
+{
+	for (int k = 0; k < STORE_FILE_COUNT; k++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 store_file_name((enum store_file_kind)k));
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},	{"csv", required_argument, NULL, 'c'},
+		{"seed", required_argument, NULL, 's'}, {"skus", required_argument, NULL, 'k'},
+		{"days", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
+	const char *db = NULL, *csv = NULL;
+	struct store_demo_opts o;
+	struct fl_err err = {0};
+	char staging[4096];
+	int c, rc;
+
+	store_demo_opts_default(&o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end = NULL;
+		long long v = optarg ? strtoll(optarg, &end, 10) : 0;
+		if (c != 'd' && c != 'c' && (c == '?' || !end || *end || v < 0))
+			return usage_error(
+				"demo", "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'c': csv = optarg; break;
+		case 's': o.seed = (uint64_t)v; break;
+		case 'k': o.skus = (int)(v > 99999 ? 0 : v); break;
+		case 'n': o.days = (int)(v > 3660 ? 0 : v); break;
+		}
+	}
+	if ((!db && !csv) || optind != argc)
+		return usage_error("demo",
+				   "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
+	if (csv) {
+		if (mkdir(csv, 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "fulcrum: demo: '%s': %s\n", csv, strerror(errno));
+			return 1;
+		}
+		if (store_demo_write(&o, csv, progress_line, NULL, &err))
+			return fail(&err);
+		fprintf(stderr, "demo data set written to %s\n", csv);
+		if (!db)
+			return 0;
+		snprintf(staging, sizeof(staging), "%s", csv);
+	} else {
+		/* stage the CSV files beside the database, import them, remove them */
+		snprintf(staging, sizeof(staging), "%s.demo.XXXXXX", db);
+		if (!mkdtemp(staging)) {
+			fprintf(stderr, "fulcrum: demo: '%s': %s\n", staging, strerror(errno));
+			return 1;
+		}
+		if (store_demo_write(&o, staging, progress_line, NULL, &err)) {
+			remove_staging(staging);
+			return fail(&err);
+		}
+	}
+	struct store *st = NULL;
+	rc = store_open(db, &st, &err);
+	if (!rc)
+		rc = store_import_dir(st, staging, NULL, progress_line, NULL, &err);
+	store_close(st);
+	if (!csv)
+		remove_staging(staging);
+	if (rc)
+		return fail(&err);
+	fprintf(stderr, "demo data set imported into %s\n", db);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{"import", cmd_import, "import DIR --db FILE      load DIR's CSV files (all or nothing)"},
+	{"export", cmd_export, "export DIR --db FILE      write the store as CSV files into DIR"},
+	{"demo", cmd_demo, "demo --db FILE|--csv DIR  generate the demo data set"},
+	API_CLI_COMMANDS};
+
+static void print_help(FILE *fp)
+{
+	fprintf(fp,
+		"fulcrum %s — decision service for omni-channel fulfillment\n\n"
+		"usage: fulcrum COMMAND [options]\n\n",
+		FULCRUM_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %s\n", commands[i].help);
+	fprintf(fp, "  version                   print the version\n");
+}
+
+int api_cli_main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		print_help(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("fulcrum %s (schema %d)\n", FULCRUM_VERSION, store_schema_version());
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "fulcrum: unknown command '%s' (fulcrum help lists them)\n", argv[1]);
+	return 2;
+}

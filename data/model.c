@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *fl_strerror(int status)
+{
+	switch (status) {
+#define FL_STATUS_CASE(name, val, text) \
+	case (val): return text;
+		FL_STATUS_MAP(FL_STATUS_CASE)
+#undef FL_STATUS_CASE
+	}
+	return "unknown status";
+}
+
+int fl_err_set(struct fl_err *err, int status, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+		err->status = status;
+	}
+	return status;
+}
+
+void fl_err_prefix(struct fl_err *err, const char *fmt, ...)
+{
+	char buf[2 * FL_ERR_MSG_MAX + 2];
+	va_list ap;
+	int n;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, FL_ERR_MSG_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= FL_ERR_MSG_MAX)
+		n = FL_ERR_MSG_MAX - 1;
+	memcpy(buf + n, ": ", 2);
+	memcpy(buf + n + 2, err->msg, FL_ERR_MSG_MAX);
+	buf[n + 2 + FL_ERR_MSG_MAX - 1] = '\0';
+	memcpy(err->msg, buf, FL_ERR_MSG_MAX - 1);
+	err->msg[FL_ERR_MSG_MAX - 1] = '\0';
+}
+
+static const char *const node_type_names[] = {"dc", "store", "3pl", "mfc"};
+
+const char *fl_node_type_name(enum fl_node_type t)
+{
+	if ((unsigned)t >= sizeof(node_type_names) / sizeof(node_type_names[0]))
+		return NULL;
+	return node_type_names[t];
+}
+
+bool fl_node_type_parse(const char *s, enum fl_node_type *out)
+{
+	for (size_t i = 0; i < sizeof(node_type_names) / sizeof(node_type_names[0]); i++) {
+		if (strcmp(s, node_type_names[i]) == 0) {
+			*out = (enum fl_node_type)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+double fl_haversine_km(double lat1, double lon1, double lat2, double lon2)
+{
+	const double rad = M_PI / 180.0;
+	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+	double a = sin(dlat / 2) * sin(dlat / 2) +
+		   cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+	if (a > 1.0)
+		a = 1.0;
+	return 2.0 * FL_EARTH_RADIUS_KM * asin(sqrt(a));
+}
+
+/* Days from civil date (Howard Hinnant's algorithm), valid for the proleptic calendar. */
+static int32_t days_from_civil(int y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int32_t)(era * 146097 + (int)doe - 719468);
+}
+
+static void civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	const int era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)yoe + era * 400 + (*m <= 2);
+}
+
+bool fl_date_parse(const char *s, int32_t *day)
+{
+	int v[3] = {0, 0, 0};
+	static const int width[3] = {4, 2, 2};
+	const char *p = s;
+
+	for (int f = 0; f < 3; f++) {
+		for (int i = 0; i < width[f]; i++, p++) {
+			if (*p < '0' || *p > '9')
+				return false;
+			v[f] = v[f] * 10 + (*p - '0');
+		}
+		if (f < 2 && *p++ != '-')
+			return false;
+	}
+	if (*p != '\0' || v[0] < 1 || v[1] < 1 || v[1] > 12 || v[2] < 1)
+		return false;
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
+	int maxd = mdays[v[1] - 1] + (v[1] == 2 && leap);
+	if (v[2] > maxd)
+		return false;
+	*day = days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
+	return true;
+}
+
+void fl_date_format(int32_t day, char buf[static 11])
+{
+	int y;
+	unsigned m, d;
+	civil_from_days(day, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		y = 0;
+	snprintf(buf, 11, "%04d-%02u-%02u", y, m % 100, d % 100);
+}
+
+bool fl_copy_id(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n >= cap) {
+		dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}

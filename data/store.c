@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The SQLite store: open, migrations, reference-data reads, tokens. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+/*
+ * Migrations: entry i brings user_version from i to i + 1. Never edit a released
+ * entry; append a new one. Node and SKU rows carry an integer surrogate key (nid, kid)
+ * that the large tables reference; `gen` marks the import that last wrote a row, which
+ * is how a duplicate key within one file is found without holding the file in memory.
+ */
+static const char *const migrations[] = {
+	/* 1: the reference data of DATA.md, sales history, reservations, tokens */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+	"INSERT INTO meta VALUES('import_gen', 0);"
+	"CREATE TABLE nodes("
+	" nid INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" type TEXT NOT NULL CHECK (type IN ('dc','store','3pl','mfc')),"
+	" lat REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),"
+	" lon REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),"
+	" region TEXT NOT NULL,"
+	" capacity_units INTEGER CHECK (capacity_units >= 0),"
+	" handling_cost REAL NOT NULL CHECK (handling_cost >= 0),"
+	" pick_cost REAL NOT NULL CHECK (pick_cost >= 0),"
+	" processing_days INTEGER NOT NULL CHECK (processing_days >= 0),"
+	" ships_hazmat INTEGER NOT NULL CHECK (ships_hazmat IN (0,1)),"
+	" gen INTEGER NOT NULL);"
+	"CREATE TABLE skus("
+	" kid INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" weight_kg REAL NOT NULL CHECK (weight_kg >= 0),"
+	" hazmat INTEGER NOT NULL CHECK (hazmat IN (0,1)),"
+	" gen INTEGER NOT NULL);"
+	"CREATE TABLE zones("
+	" zone INTEGER PRIMARY KEY,"
+	" max_km REAL NOT NULL CHECK (max_km > 0),"
+	" gen INTEGER NOT NULL);"
+	"CREATE TABLE rates("
+	" carrier TEXT NOT NULL, service TEXT NOT NULL,"
+	" zone INTEGER NOT NULL REFERENCES zones(zone),"
+	" base_cost REAL NOT NULL CHECK (base_cost >= 0),"
+	" per_kg REAL NOT NULL CHECK (per_kg >= 0),"
+	" transit_days INTEGER NOT NULL CHECK (transit_days >= 0),"
+	" hazmat_ok INTEGER NOT NULL CHECK (hazmat_ok IN (0,1)),"
+	" gen INTEGER NOT NULL,"
+	" PRIMARY KEY (carrier, service, zone)) WITHOUT ROWID;"
+	"CREATE TABLE lanes("
+	" src INTEGER NOT NULL REFERENCES nodes(nid),"
+	" dst INTEGER NOT NULL REFERENCES nodes(nid),"
+	" cost_per_unit REAL NOT NULL CHECK (cost_per_unit >= 0),"
+	" fixed_cost REAL NOT NULL CHECK (fixed_cost >= 0),"
+	" lead_days INTEGER NOT NULL CHECK (lead_days >= 0),"
+	" capacity_units INTEGER CHECK (capacity_units >= 0),"
+	" gen INTEGER NOT NULL,"
+	" PRIMARY KEY (src, dst), CHECK (src <> dst)) WITHOUT ROWID;"
+	"CREATE TABLE inventory("
+	" node INTEGER NOT NULL REFERENCES nodes(nid),"
+	" sku INTEGER NOT NULL REFERENCES skus(kid),"
+	" on_hand INTEGER NOT NULL CHECK (on_hand >= 0),"
+	" safety_stock INTEGER NOT NULL CHECK (safety_stock >= 0),"
+	" reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),"
+	" gen INTEGER NOT NULL,"
+	" PRIMARY KEY (node, sku)) WITHOUT ROWID;"
+	/* keyed by day first: exports arrive sorted by date, so an import appends */
+	"CREATE TABLE sales("
+	" day INTEGER NOT NULL,"
+	" node INTEGER NOT NULL REFERENCES nodes(nid),"
+	" sku INTEGER NOT NULL REFERENCES skus(kid),"
+	" qty INTEGER NOT NULL CHECK (qty >= 0),"
+	" gen INTEGER NOT NULL,"
+	" PRIMARY KEY (day, node, sku)) WITHOUT ROWID;"
+	"CREATE TABLE reservations("
+	" rid INTEGER PRIMARY KEY,"
+	" decision_id TEXT NOT NULL,"
+	" node INTEGER NOT NULL REFERENCES nodes(nid),"
+	" sku INTEGER NOT NULL REFERENCES skus(kid),"
+	" qty INTEGER NOT NULL CHECK (qty > 0),"
+	" state TEXT NOT NULL CHECK (state IN ('open','released','consumed')),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX reservations_decision ON reservations(decision_id);"
+	"CREATE TABLE tokens("
+	" id TEXT PRIMARY KEY,"
+	" role TEXT NOT NULL CHECK (role IN ('orchestrator','planner','analyst','admin')),"
+	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store_schema_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+int store_dberr(struct store *st, struct fl_err *err, const char *what)
+{
+	return fl_err_set(err, FL_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int store_exec(struct store *st, const char *sql, struct fl_err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		int rc = fl_err_set(err, FL_EDB, "database: %s", msg ? msg : "unknown error");
+		sqlite3_free(msg);
+		return rc;
+	}
+	return 0;
+}
+
+int store_prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, struct fl_err *err)
+{
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK)
+		return store_dberr(st, err, "prepare");
+	return 0;
+}
+
+static int migrate(struct store *st, struct fl_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, version;
+
+	if ((rc = store_exec(st, "BEGIN IMMEDIATE", err)))
+		return rc;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = store_dberr(st, err, "read schema version");
+		goto out;
+	}
+	version = sqlite3_column_int(s, 0);
+	if (version > N_MIGRATIONS) {
+		rc = fl_err_set(err, FL_EDB,
+				"database schema version %d is newer than this build's %d", version,
+				N_MIGRATIONS);
+		goto out;
+	}
+	for (; version < N_MIGRATIONS; version++) {
+		char pragma[64];
+		if ((rc = store_exec(st, migrations[version], err))) {
+			fl_err_prefix(err, "migration %d", version + 1);
+			goto out;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+		if ((rc = store_exec(st, pragma, err)))
+			goto out;
+	}
+	rc = store_exec(st, "COMMIT", err);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int store_open(const char *path, struct store **out, struct fl_err *err)
+{
+	struct store *st;
+	int rc;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return fl_err_set(err, FL_ENOMEM, "open store: out of memory");
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = fl_err_set(err, FL_EDB, "open '%s': %s", path,
+				st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	rc = store_exec(st,
+			"PRAGMA journal_mode = WAL;"
+			"PRAGMA synchronous = NORMAL;"
+			"PRAGMA foreign_keys = ON;"
+			"PRAGMA cache_size = -32768;"
+			"PRAGMA temp_store = MEMORY;",
+			err);
+	if (rc) {
+		fl_err_prefix(err, "open '%s'", path);
+		goto fail;
+	}
+	if ((rc = migrate(st, err))) {
+		fl_err_prefix(err, "open '%s'", path);
+		goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < sizeof(st->stmts) / sizeof(st->stmts[0]); i++)
+		sqlite3_finalize(st->stmts[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* The cached statement for slot, prepared on first use. */
+int store_stmt(struct store *st, enum store_stmt_slot slot, const char *sql, sqlite3_stmt **out,
+	       struct fl_err *err)
+{
+	if (!st->stmts[slot]) {
+		int rc = store_prepare(st, &st->stmts[slot], sql, err);
+		if (rc)
+			return rc;
+	}
+	sqlite3_reset(st->stmts[slot]);
+	sqlite3_clear_bindings(st->stmts[slot]);
+	*out = st->stmts[slot];
+	return 0;
+}
+
+int store_ping(struct store *st, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_PING, "SELECT count(*) FROM meta", &s, err);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s) == SQLITE_ROW ? 0 : store_dberr(st, err, "ping");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/*
+ * Run a query and collect its rows into a growing array of `size`-byte records, each
+ * filled by `row`. Shared by every loader below.
+ */
+typedef void row_fn(sqlite3_stmt *s, void *rec);
+
+static int collect(struct store *st, sqlite3_stmt *s, size_t size, row_fn *row, size_t limit,
+		   void **out, size_t *n, bool *more, struct fl_err *err)
+{
+	char *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0, step;
+
+	if (more)
+		*more = false;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		if (limit && cnt == limit) {
+			if (more)
+				*more = true;
+			break;
+		}
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char *p = realloc(arr, ncap * size);
+			if (!p) {
+				rc = fl_err_set(err, FL_ENOMEM, "read: out of memory");
+				goto out;
+			}
+			arr = p;
+			cap = ncap;
+		}
+		memset(arr + cnt * size, 0, size);
+		row(s, arr + cnt * size);
+		cnt++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read");
+out:
+	sqlite3_reset(s);
+	if (rc) {
+		free(arr);
+		arr = NULL;
+		cnt = 0;
+	}
+	*out = arr;
+	*n = cnt;
+	return rc;
+}
+
+static void node_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_node *x = rec;
+	col_text(s, 0, x->id, sizeof(x->id));
+	col_text(s, 1, x->name, sizeof(x->name));
+	fl_node_type_parse((const char *)sqlite3_column_text(s, 2), &x->type);
+	x->lat = sqlite3_column_double(s, 3);
+	x->lon = sqlite3_column_double(s, 4);
+	col_text(s, 5, x->region, sizeof(x->region));
+	x->capacity_units = sqlite3_column_type(s, 6) == SQLITE_NULL
+				    ? FL_UNLIMITED
+				    : (long)sqlite3_column_int64(s, 6);
+	x->handling_cost = sqlite3_column_double(s, 7);
+	x->pick_cost = sqlite3_column_double(s, 8);
+	x->processing_days = sqlite3_column_int(s, 9);
+	x->ships_hazmat = sqlite3_column_int(s, 10) != 0;
+}
+
+int store_nodes_load(struct store *st, struct fl_node **out, size_t *n, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_NODES,
+			    "SELECT id, name, type, lat, lon, region, capacity_units,"
+			    " handling_cost, pick_cost, processing_days, ships_hazmat"
+			    " FROM nodes ORDER BY id",
+			    &s, err);
+	if (rc)
+		return rc;
+	return collect(st, s, sizeof(**out), node_row, 0, (void **)out, n, NULL, err);
+}
+
+static void sku_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_sku *x = rec;
+	col_text(s, 0, x->id, sizeof(x->id));
+	col_text(s, 1, x->name, sizeof(x->name));
+	x->weight_kg = sqlite3_column_double(s, 2);
+	x->hazmat = sqlite3_column_int(s, 3) != 0;
+}
+
+int store_skus_load(struct store *st, struct fl_sku **out, size_t *n, struct fl_err *err)
+{
+	return store_skus_page(st, "", 0, out, n, NULL, err);
+}
+
+int store_skus_page(struct store *st, const char *after, size_t limit, struct fl_sku **out,
+		    size_t *n, bool *more, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_SKUS_PAGE,
+			    "SELECT id, name, weight_kg, hazmat FROM skus WHERE id > ?1"
+			    " ORDER BY id LIMIT ?2",
+			    &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, after ? after : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64)limit + 1 : -1);
+	return collect(st, s, sizeof(**out), sku_row, limit, (void **)out, n, more, err);
+}
+
+static void zone_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_zone *x = rec;
+	x->zone = sqlite3_column_int(s, 0);
+	x->max_km = sqlite3_column_double(s, 1);
+}
+
+int store_zones_load(struct store *st, struct fl_zone **out, size_t *n, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_ZONES, "SELECT zone, max_km FROM zones ORDER BY max_km, zone",
+			    &s, err);
+	if (rc)
+		return rc;
+	return collect(st, s, sizeof(**out), zone_row, 0, (void **)out, n, NULL, err);
+}
+
+static void rate_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_rate *x = rec;
+	col_text(s, 0, x->carrier, sizeof(x->carrier));
+	col_text(s, 1, x->service, sizeof(x->service));
+	x->zone = sqlite3_column_int(s, 2);
+	x->base_cost = sqlite3_column_double(s, 3);
+	x->per_kg = sqlite3_column_double(s, 4);
+	x->transit_days = sqlite3_column_int(s, 5);
+	x->hazmat_ok = sqlite3_column_int(s, 6) != 0;
+}
+
+int store_rates_load(struct store *st, struct fl_rate **out, size_t *n, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_RATES,
+			    "SELECT carrier, service, zone, base_cost, per_kg, transit_days,"
+			    " hazmat_ok FROM rates ORDER BY carrier, service, zone",
+			    &s, err);
+	if (rc)
+		return rc;
+	return collect(st, s, sizeof(**out), rate_row, 0, (void **)out, n, NULL, err);
+}
+
+static void lane_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_lane *x = rec;
+	col_text(s, 0, x->from, sizeof(x->from));
+	col_text(s, 1, x->to, sizeof(x->to));
+	x->cost_per_unit = sqlite3_column_double(s, 2);
+	x->fixed_cost = sqlite3_column_double(s, 3);
+	x->lead_days = sqlite3_column_int(s, 4);
+	x->capacity_units = sqlite3_column_type(s, 5) == SQLITE_NULL
+				    ? FL_UNLIMITED
+				    : (long)sqlite3_column_int64(s, 5);
+}
+
+int store_lanes_load(struct store *st, struct fl_lane **out, size_t *n, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_LANES,
+			    "SELECT a.id, b.id, cost_per_unit, fixed_cost, lead_days,"
+			    " l.capacity_units FROM lanes l JOIN nodes a ON a.nid = l.src"
+			    " JOIN nodes b ON b.nid = l.dst ORDER BY a.id, b.id",
+			    &s, err);
+	if (rc)
+		return rc;
+	return collect(st, s, sizeof(**out), lane_row, 0, (void **)out, n, NULL, err);
+}
+
+static void inv_row(sqlite3_stmt *s, void *rec)
+{
+	struct fl_inventory *x = rec;
+	col_text(s, 0, x->node, sizeof(x->node));
+	col_text(s, 1, x->sku, sizeof(x->sku));
+	x->on_hand = (long)sqlite3_column_int64(s, 2);
+	x->safety_stock = (long)sqlite3_column_int64(s, 3);
+	x->reserved = (long)sqlite3_column_int64(s, 4);
+}
+
+int store_inventory_page(struct store *st, const char *node, const char *sku,
+			 const char *after_node, const char *after_sku, size_t limit,
+			 struct fl_inventory **out, size_t *n, bool *more, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_INV_PAGE,
+			    "SELECT n.id, k.id, on_hand, safety_stock, reserved"
+			    " FROM inventory i JOIN nodes n ON n.nid = i.node"
+			    " JOIN skus k ON k.kid = i.sku"
+			    " WHERE (?1 IS NULL OR n.id = ?1) AND (?2 IS NULL OR k.id = ?2)"
+			    " AND (?3 IS NULL OR (n.id, k.id) > (?3, ?4))"
+			    " ORDER BY n.id, k.id LIMIT ?5",
+			    &s, err);
+	if (rc)
+		return rc;
+	if (node)
+		sqlite3_bind_text(s, 1, node, -1, SQLITE_TRANSIENT);
+	if (sku)
+		sqlite3_bind_text(s, 2, sku, -1, SQLITE_TRANSIENT);
+	if (after_node) {
+		sqlite3_bind_text(s, 3, after_node, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, after_sku ? after_sku : "", -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_int64(s, 5, limit ? (sqlite3_int64)limit + 1 : -1);
+	return collect(st, s, sizeof(**out), inv_row, limit, (void **)out, n, more, err);
+}
+
+int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err)
+{
+	static const char *const tables[STORE_FILE_COUNT] = {"nodes", "skus",	   "zones", "rates",
+							     "lanes", "inventory", "sales"};
+	for (int i = 0; i < STORE_FILE_COUNT; i++) {
+		char sql[64];
+		sqlite3_stmt *s = NULL;
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
+		if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK ||
+		    sqlite3_step(s) != SQLITE_ROW) {
+			sqlite3_finalize(s);
+			return store_dberr(st, err, "count");
+		}
+		counts[i] = (unsigned long)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return 0;
+}
+
+/* ---- tokens ---- */
+
+int store_token_insert(struct store *st, const struct store_token *t, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(
+		st, STMT_TOKEN_INSERT,
+		"INSERT INTO tokens(id, role, hash, created_at) VALUES (?1, ?2, ?3, ?4)", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, t->role, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, t->hash, STORE_TOKEN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, t->created_at);
+	rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_dberr(st, err, "create token");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static void token_row(sqlite3_stmt *s, void *rec)
+{
+	struct store_token *t = rec;
+	col_text(s, 0, t->id, sizeof(t->id));
+	col_text(s, 1, t->role, sizeof(t->role));
+	if (sqlite3_column_bytes(s, 2) == STORE_TOKEN_HASH_LEN)
+		memcpy(t->hash, sqlite3_column_blob(s, 2), STORE_TOKEN_HASH_LEN);
+	t->created_at = sqlite3_column_int64(s, 3);
+	t->revoked_at = sqlite3_column_int64(s, 4);
+}
+
+int store_token_get(struct store *st, const char *id, struct store_token *out, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(
+		st, STMT_TOKEN_GET,
+		"SELECT id, role, hash, created_at, revoked_at FROM tokens WHERE id = ?1", &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		token_row(s, out);
+		rc = 0;
+	} else if (step == SQLITE_DONE) {
+		rc = fl_err_set(err, FL_ENOTFOUND, "token '%s' not found", id);
+	} else {
+		rc = store_dberr(st, err, "read token");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_token_list(struct store *st, struct store_token **out, size_t *n, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_TOKEN_LIST,
+			    "SELECT id, role, hash, created_at, revoked_at FROM tokens"
+			    " ORDER BY created_at, id",
+			    &s, err);
+	if (rc)
+		return rc;
+	return collect(st, s, sizeof(**out), token_row, 0, (void **)out, n, NULL, err);
+}
+
+int store_token_revoke(struct store *st, const char *id, int64_t now, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_TOKEN_REVOKE,
+			    "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at = 0",
+			    &s, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = store_dberr(st, err, "revoke token");
+	else if (sqlite3_changes(st->db) == 0)
+		rc = fl_err_set(err, FL_ENOTFOUND, "token '%s': no such valid token", id);
+	sqlite3_reset(s);
+	return rc;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * store.h — fulcrum's persistence: the SQLite store, CSV import/export, the demo set.
+ *
+ * Purpose: the only door to the database. Nothing outside data/ writes SQL; the flows
+ * depend on this header, not on SQLite, so another backend can stand behind it.
+ *
+ * Ownership: struct store is an opaque handle over one SQLite connection with its
+ * prepared statements. Arrays returned through `T **out, size_t *n` belong to the
+ * caller (free() them). Inputs are borrowed for the call.
+ *
+ * Errors: every function returns 0 or a negative FL_E* status with detail in err.
+ * A failed import or generate leaves the database exactly as it was.
+ *
+ * Threads: one struct store per thread. Several stores (threads or processes) may
+ * open the same file; SQLite's WAL and BEGIN IMMEDIATE serialise the writers.
+ */
+#ifndef FULCRUM_DATA_STORE_H
+#define FULCRUM_DATA_STORE_H
+
+#include <stdio.h>
+
+#include "model.h"
+
+struct store;
+
+/* ---- lifecycle ---- */
+
+#define STORE_BUSY_TIMEOUT_MS 5000 /* how long a writer waits for the lock */
+
+/*
+ * Open (creating if needed) the database at path and bring its schema to the current
+ * version (PRAGMA user_version) in one transaction. A database newer than this build
+ * is refused.
+ */
+int store_open(const char *path, struct store **out, struct fl_err *err);
+void store_close(struct store *st);
+
+/* The schema version this build writes. */
+int store_schema_version(void);
+
+/* A cheap query that proves the database answers (readiness). */
+int store_ping(struct store *st, struct fl_err *err);
+
+/* ---- import and export (DATA.md) ---- */
+
+/* The seven files of DATA.md, in the order an import applies them. */
+#define STORE_FILE_MAP(X)             \
+	X(NODES, "nodes.csv")         \
+	X(SKUS, "skus.csv")           \
+	X(ZONES, "zones.csv")         \
+	X(RATES, "rates.csv")         \
+	X(LANES, "lanes.csv")         \
+	X(INVENTORY, "inventory.csv") \
+	X(SALES, "sales.csv")
+
+enum store_file_kind {
+#define STORE_FILE_ENUM(k, name) STORE_FILE_##k,
+	STORE_FILE_MAP(STORE_FILE_ENUM)
+#undef STORE_FILE_ENUM
+		STORE_FILE_COUNT
+};
+
+/* "nodes.csv" …; NULL out of range. Lookup by name: -1 if not one of the seven. */
+const char *store_file_name(enum store_file_kind k);
+int store_file_kind_of(const char *name);
+
+/* One input: an open stream per file kind (NULL where absent). Streams are borrowed. */
+struct store_import_src {
+	FILE *files[STORE_FILE_COUNT];
+};
+
+struct store_import_stats {
+	unsigned long rows[STORE_FILE_COUNT];
+	unsigned long total;
+};
+
+/* Called every STORE_PROGRESS_ROWS rows of a file and once at each file's end. */
+#define STORE_PROGRESS_ROWS 500000
+typedef void store_progress_fn(void *ctx, const char *file, unsigned long rows, bool done);
+
+/*
+ * Import whichever files src holds, in one transaction, upserting by each file's key.
+ * The first bad row aborts it with "FILE:LINE: field: what is wrong" and the store is
+ * left exactly as it was. progress may be NULL.
+ */
+int store_import(struct store *st, const struct store_import_src *src,
+		 struct store_import_stats *stats, store_progress_fn *progress, void *progress_ctx,
+		 struct fl_err *err);
+
+/* Open DIR's files that exist and import them (store_import). No file at all: FL_EINVAL. */
+int store_import_dir(struct store *st, const char *dir, struct store_import_stats *stats,
+		     store_progress_fn *progress, void *progress_ctx, struct fl_err *err);
+
+/*
+ * Write all seven files into DIR (which must exist) in the import formats, sorted by
+ * key, so that import → export → import → export yields the same bytes. Each file is
+ * written to a temporary name and renamed when complete.
+ */
+int store_export_dir(struct store *st, const char *dir, struct fl_err *err);
+
+/* ---- the demo data set ---- */
+
+struct store_demo_opts {
+	uint64_t seed; /* same seed, same bytes */
+	int dcs;       /* distribution centres (from a fixed list of US cities) */
+	int stores;    /* stores (idem) */
+	int skus;
+	int days;	 /* days of sales history ending the day before end_day */
+	int32_t end_day; /* days since 1970-01-01 of the day after the history */
+};
+
+/* The defaults: 12 DCs, 36 stores, 2,000 SKUs, 730 days, a fixed seed and end date. */
+void store_demo_opts_default(struct store_demo_opts *o);
+
+/* Write the demo set as the seven CSV files into DIR (which must exist). */
+int store_demo_write(const struct store_demo_opts *o, const char *dir, store_progress_fn *progress,
+		     void *progress_ctx, struct fl_err *err);
+
+/* ---- reading reference data (the caller frees *out) ---- */
+
+int store_nodes_load(struct store *st, struct fl_node **out, size_t *n, struct fl_err *err);
+int store_skus_load(struct store *st, struct fl_sku **out, size_t *n, struct fl_err *err);
+int store_zones_load(struct store *st, struct fl_zone **out, size_t *n, struct fl_err *err);
+int store_rates_load(struct store *st, struct fl_rate **out, size_t *n, struct fl_err *err);
+int store_lanes_load(struct store *st, struct fl_lane **out, size_t *n, struct fl_err *err);
+
+/*
+ * A page of SKUs in id order starting after `after` ("" for the first page); at most
+ * limit rows. *more is set when rows remain beyond the page.
+ */
+int store_skus_page(struct store *st, const char *after, size_t limit, struct fl_sku **out,
+		    size_t *n, bool *more, struct fl_err *err);
+
+/*
+ * A page of inventory positions in (node, sku) order, optionally for one node and/or
+ * one SKU (NULL for any), starting after the key (after_node, after_sku) (NULL for the
+ * first page).
+ */
+int store_inventory_page(struct store *st, const char *node, const char *sku,
+			 const char *after_node, const char *after_sku, size_t limit,
+			 struct fl_inventory **out, size_t *n, bool *more, struct fl_err *err);
+
+/* Row counts of every table of DATA.md (for `fulcrum status` and tests). */
+int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err);
+
+/* ---- access tokens (API.md) ---- */
+
+#define STORE_TOKEN_ID_LEN 16	/* hex characters of a token's public id */
+#define STORE_TOKEN_HASH_LEN 32 /* SHA-256 of the secret */
+
+struct store_token {
+	char id[STORE_TOKEN_ID_LEN + 1];
+	char role[16];
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	int64_t created_at; /* unix seconds */
+	int64_t revoked_at; /* 0 while valid */
+};
+
+int store_token_insert(struct store *st, const struct store_token *t, struct fl_err *err);
+/* FL_ENOTFOUND when there is no token with that id. */
+int store_token_get(struct store *st, const char *id, struct store_token *out, struct fl_err *err);
+int store_token_list(struct store *st, struct store_token **out, size_t *n, struct fl_err *err);
+/* FL_ENOTFOUND when there is no such valid token. */
+int store_token_revoke(struct store *st, const char *id, int64_t now, struct fl_err *err);
+
+#endif

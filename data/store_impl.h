@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* store_impl.h — private to data/: the store handle and the helpers its files share. */
+#ifndef FULCRUM_DATA_STORE_IMPL_H
+#define FULCRUM_DATA_STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "internal.h"
+#include "store.h"
+
+/* Statements a store keeps prepared for its lifetime, one slot each. */
+enum store_stmt_slot {
+	STMT_PING,
+	STMT_NODES,
+	STMT_SKUS_PAGE,
+	STMT_ZONES,
+	STMT_RATES,
+	STMT_LANES,
+	STMT_INV_PAGE,
+	STMT_TOKEN_INSERT,
+	STMT_TOKEN_GET,
+	STMT_TOKEN_LIST,
+	STMT_TOKEN_REVOKE,
+	STMT_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+int store_dberr(struct store *st, struct fl_err *err, const char *what);
+int store_exec(struct store *st, const char *sql, struct fl_err *err);
+int store_prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, struct fl_err *err);
+int store_stmt(struct store *st, enum store_stmt_slot slot, const char *sql, sqlite3_stmt **out,
+	       struct fl_err *err);
+
+#endif

@@ -1,0 +1,54 @@
+#!/bin/sh
+# The one test runner: every unit test binary, every end-to-end script and every fuzz
+# corpus replay, for each build directory given (e.g. build build/asan). Tests speak TAP
+# ("ok …" / "not ok …"); a binary that exits non-zero without a failing line (a crash,
+# a leak report) counts as one failure. The last line is "N passed, N failed".
+set -u
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+tally() { # $1 = label, $2 = exit status; TAP lines in $log
+	ok=$(grep -c '^ok ' "$log")
+	nok=$(grep -c '^not ok ' "$log")
+	if [ "$2" -ne 0 ] && [ "$nok" -eq 0 ]; then
+		nok=1
+		echo "not ok - $1 exited with status $2" >>"$log"
+	fi
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+	if [ "$nok" -ne 0 ]; then
+		echo "FAIL $1 ($ok passed, $nok failed):"
+		sed 's/^/    /' "$log" | grep -v '^    ok ' | tail -40
+	else
+		echo "ok   $1 ($ok passed)"
+	fi
+}
+
+for build in "$@"; do
+	for t in "$build"/tests/test_*; do
+		case "$t" in *.d) continue ;; esac
+		[ -x "$t" ] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+		tally "$t" $?
+	done
+	for t in tests/e2e/test_*.sh; do
+		[ -f "$t" ] || continue
+		FULCRUM="$build/fulcrum" BUILD="$build" sh "$t" >"$log" 2>&1
+		tally "$t [$build]" $?
+	done
+	for f in "$build"/fuzz/*_replay; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f" _replay)
+		corpus="fuzz/corpus/${name#fuzz_}"
+		if "$f" "$corpus" >"$log" 2>&1; then
+			echo "ok - replay $corpus" >>"$log"
+			tally "$f" 0
+		else
+			tally "$f" 1
+		fi
+	done
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
