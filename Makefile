@@ -29,7 +29,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 
 LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c) \
            $(filter-out api/main.c,$(wildcard api/*.c))
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
@@ -62,6 +62,19 @@ $(DEPS_STAMP):
 deps: $(DEPS_STAMP)
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# api/openapi.json is served from the binary: embed it as a C array.
+$(BUILD)/embed: tools/embed.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -o $@ $<
+
+$(BUILD)/gen/openapi.c: api/openapi.json $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed api_openapi_json < $< > $@
+
+$(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -3,16 +3,151 @@
  * api.h — the composition root's own header: the CLI, the HTTP service, the flows.
  * api/ is the only module that knows all the others; nothing includes this header
  * outside api/ except tests and fuzz targets.
+ *
+ * Threads: the HTTP service runs handlers on libmicrohttpd's worker threads; each
+ * worker owns its SQLite connection (struct api_req.st). Everything a handler shares
+ * with other threads (metrics, the rate limiter) is atomic or behind a mutex.
  */
 #ifndef FULCRUM_API_API_H
 #define FULCRUM_API_API_H
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "data/store.h"
 
-/* The CLI: returns the process exit status (0 ok, 1 failure, 2 usage). */
-int api_cli_main(int argc, char **argv);
+/* ---- the CLI ---- */
 
-/* Further CLI commands defined beside the code they drive. */
-#define API_CLI_COMMANDS
+/* Returns the process exit status (0 ok, 1 failure, 2 usage). */
+int api_cli_main(int argc, char **argv);
+int api_cmd_serve(int argc, char **argv);
+int api_cmd_token(int argc, char **argv);
+int api_cmd_routes(int argc, char **argv);
+
+/* ---- access ---- */
+
+#define API_ROLE_ORCHESTRATOR 1u
+#define API_ROLE_PLANNER 2u
+#define API_ROLE_ANALYST 4u
+#define API_ROLE_ADMIN 8u
+#define API_ROLE_ANY 15u /* any valid token */
+#define API_TOKEN_MAX 128
+
+/* A role's bit from its name (0 if unknown); a bit's name ("none" if not one role). */
+unsigned api_role_parse(const char *name);
+const char *api_role_name(unsigned bit);
+
+void api_sha256(const void *data, size_t len, unsigned char out[32]);
+/* bytes random bytes as 2*bytes hex characters plus NUL into out (bytes <= 64). */
+int api_random_hex(char *out, size_t bytes);
+
+/* Create a token with role; writes "fk_<id>_<secret>" into token (shown once). */
+int api_token_create(struct store *st, const char *role, char token[API_TOKEN_MAX],
+		     struct fl_err *err);
+/* Check a presented bearer token: 0 and *role set, or FL_EAUTH (or a store error). */
+int api_token_check(struct store *st, const char *bearer, unsigned *role, char id[17]);
+
+/* ---- the service's settings ---- */
+
+struct api_config {
+	char db[1024];
+	char host[64];
+	int port;
+	int threads;		     /* worker threads (libmicrohttpd's pool) */
+	unsigned connection_limit;   /* open connections at once */
+	unsigned connection_timeout; /* seconds of inactivity before a connection closes */
+	size_t body_limit;	     /* bytes of a request body (413 beyond) */
+	size_t import_limit;	     /* bytes of a POST /v1/import body */
+	int json_depth;		     /* nesting of a JSON body (400 beyond) */
+	double rate_limit;	     /* requests per second per token; 0 = no limit */
+	double rate_burst;	     /* bucket size */
+	bool access_log;	     /* one JSON line per request on stderr */
+	int shutdown_grace;	     /* seconds in-flight requests get at shutdown */
+};
+
+void api_config_default(struct api_config *c);
+/* Set one setting by its name ("port", "body_limit", …) from text. */
+int api_config_set(struct api_config *c, const char *key, const char *value, struct fl_err *err);
+/* Read "key = value" lines (# comments) from path. */
+int api_config_load(struct api_config *c, const char *path, struct fl_err *err);
+/* Apply FULCRUM_<KEY> environment variables. */
+int api_config_env(struct api_config *c, struct fl_err *err);
+
+/* ---- requests and responses, as handlers see them ---- */
+
+#define API_PARAMS_MAX 4
+#define API_REQUEST_ID_MAX 65
+
+struct api_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char params[API_PARAMS_MAX][FL_ID_MAX + 1]; /* {name} segments, in order */
+	int nparams;
+	const char *body; /* NUL-terminated; may be empty */
+	size_t body_len;
+	unsigned role; /* 0 on public routes */
+	char token_id[17];
+	struct store *st; /* this worker thread's store */
+	const struct api_config *cfg;
+	char request_id[API_REQUEST_ID_MAX];
+};
+
+struct api_resp {
+	int status;
+	json_t *json; /* owned; sent as application/json */
+	char *text;   /* owned (malloc); sent with content_type */
+	const char *content_type;
+	char allow[64];	 /* 405: the methods the path takes */
+	int retry_after; /* 429: seconds */
+};
+
+typedef void api_handler_fn(struct api_req *rq, struct api_resp *rs);
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* "/v1/rules/{name}/activate" */
+	unsigned roles;	     /* 0 = public; else any of these, or admin */
+	bool json_body;	     /* requires Content-Type: application/json */
+	bool large_body;     /* import_limit instead of body_limit */
+	api_handler_fn *fn;
+	const char *summary;
+};
+
+/* The router's table (api/routes.c) and its size. */
+extern const struct api_route api_routes[];
+extern const size_t api_nroutes;
+
+/* Set a problem document (RFC 9457) as the response. */
+void api_problem(struct api_resp *rs, int status, const char *detail_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Parse a JSON body: 0 and *out (caller owns), or an HTTP status (400) with detail.
+ * Refuses nesting deeper than max_depth before the parser sees it, invalid UTF-8, and
+ * anything but an object at the top.
+ */
+int api_json_parse(const char *body, size_t len, int max_depth, json_t **out, char *detail,
+		   size_t cap);
+
+/* A query-string argument, or NULL. */
+const char *api_query(struct api_req *rq, const char *name);
+
+/* The Prometheus text of every metric (caller frees). */
+char *api_metrics_text(void);
+
+/* Count a decision by status for /metrics ("complete", "partial", "unfulfillable"). */
+void api_metrics_decision(const char *status);
+
+/*
+ * POST /v1/import's body: a JSON object mapping file names to CSV text. Imports it
+ * in one transaction; 0 and *result (rows per file), or an HTTP status and detail.
+ */
+int api_import_json(struct store *st, const json_t *map, json_t **result, char *detail, size_t cap);
+
+/* The embedded OpenAPI document (api/openapi.json, built into the binary). */
+extern const char api_openapi_json[];
+extern const size_t api_openapi_json_len;
 
 #endif

@@ -198,7 +198,10 @@ static const struct {
 	{"import", cmd_import, "import DIR --db FILE      load DIR's CSV files (all or nothing)"},
 	{"export", cmd_export, "export DIR --db FILE      write the store as CSV files into DIR"},
 	{"demo", cmd_demo, "demo --db FILE|--csv DIR  generate the demo data set"},
-	API_CLI_COMMANDS};
+	{"serve", api_cmd_serve, "serve --db FILE [--port N] the HTTP service (serve --help)"},
+	{"token", api_cmd_token, "token create|list|revoke  access tokens (--db FILE --role ROLE)"},
+	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
+};
 
 static void print_help(FILE *fp)
 {

@@ -35,7 +35,7 @@ for build in "$@"; do
 	done
 	for t in tests/e2e/test_*.sh; do
 		[ -f "$t" ] || continue
-		FULCRUM="$build/fulcrum" BUILD="$build" sh "$t" >"$log" 2>&1
+		FULCRUM="$build/fulcrum" BUILD="$build" bash "$t" >"$log" 2>&1
 		tally "$t [$build]" $?
 	done
 	for f in "$build"/fuzz/*_replay; do

@@ -27,3 +27,45 @@ done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
 }
+
+# start_server DB [ARGS...]: start `fulcrum serve` on a free port in the background;
+# sets SERVER_PID, PORT, URL, SERVER_LOG. stop_server sends SIGTERM and waits.
+start_server() {
+	_db=$1
+	shift
+	SERVER_LOG=$(mktemp)
+	_out=$(mktemp)
+	"$FULCRUM" serve --db "$_db" --port 0 "$@" >"$_out" 2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	for _i in $(seq 1 200); do
+		PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$_out")
+		[ -n "$PORT" ] && break
+		sleep 0.05
+	done
+	rm -f "$_out"
+	URL="http://127.0.0.1:$PORT"
+}
+stop_server() {
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID"
+	SERVER_STATUS=$?
+}
+# http METHOD PATH [curl args...]: prints the status code; body in $BODY_FILE,
+# headers in $HDR_FILE
+BODY_FILE=$(mktemp)
+HDR_FILE=$(mktemp)
+http() {
+	_m=$1
+	_p=$2
+	shift 2
+	curl -s -o "$BODY_FILE" -D "$HDR_FILE" -w '%{http_code}' -X "$_m" "$@" "$URL$_p"
+}
+header() { # header NAME: the value of a response header from the last http call
+	grep -i "^$1:" "$HDR_FILE" | head -1 | cut -d' ' -f2- | tr -d '\r'
+}
+# jq_like FILE KEY...: the JSON object in FILE has every KEY (a light check without jq)
+jq_like() {
+	_f=$1
+	shift
+	for _k in "$@"; do grep -q "\"$_k\":" "$_f" || return 1; done
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The router's table and the handlers of the service's own routes: health, metrics,
+ * the OpenAPI document, reads of the store, and import. The table is the single source
+ * of truth for what the server serves; a test compares it with the OpenAPI document.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+
+static void h_healthz(struct api_req *rq, struct api_resp *rs)
+{
+	(void)rq;
+	rs->status = 200;
+	rs->json = json_pack("{s:s}", "status", "ok");
+}
+
+static void h_readyz(struct api_req *rq, struct api_resp *rs)
+{
+	struct fl_err err = {0};
+	if (store_ping(rq->st, &err)) {
+		api_problem(rs, 503, "store: %s", err.msg);
+		return;
+	}
+	rs->status = 200;
+	rs->json = json_pack("{s:s, s:i}", "status", "ready", "schema", store_schema_version());
+}
+
+static void h_metrics(struct api_req *rq, struct api_resp *rs);
+
+static void h_openapi(struct api_req *rq, struct api_resp *rs)
+{
+	(void)rq;
+	rs->status = 200;
+	rs->text = malloc(api_openapi_json_len + 1);
+	if (!rs->text) {
+		api_problem(rs, 500, "out of memory");
+		return;
+	}
+	memcpy(rs->text, api_openapi_json, api_openapi_json_len);
+	rs->text[api_openapi_json_len] = '\0';
+	rs->content_type = "application/json";
+}
+
+static json_t *node_json(const struct fl_node *n)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:f, s:f, s:s, s:f, s:f, s:i, s:b}", "id", n->id,
+			      "name", n->name, "type", fl_node_type_name(n->type), "lat", n->lat,
+			      "lon", n->lon, "region", n->region, "handling_cost", n->handling_cost,
+			      "pick_cost", n->pick_cost, "processing_days", n->processing_days,
+			      "ships_hazmat", n->ships_hazmat);
+	if (j)
+		json_object_set_new(j, "capacity_units",
+				    n->capacity_units == FL_UNLIMITED
+					    ? json_null()
+					    : json_integer(n->capacity_units));
+	return j;
+}
+
+static void h_nodes(struct api_req *rq, struct api_resp *rs)
+{
+	struct fl_node *nodes;
+	size_t n;
+	struct fl_err err = {0};
+	if (store_nodes_load(rq->st, &nodes, &n, &err)) {
+		api_problem(rs, 500, "store: %s", err.msg);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, node_json(&nodes[i]));
+	free(nodes);
+	rs->status = 200;
+	rs->json = json_pack("{s:o}", "items", items);
+}
+
+/* ?limit=: 1..PAGE_MAX, default PAGE_DEFAULT; -1 (and a 422 set) when invalid. */
+static long page_limit(struct api_req *rq, struct api_resp *rs)
+{
+	const char *s = api_query(rq, "limit");
+	char *end;
+	if (!s)
+		return PAGE_DEFAULT;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || v < 1 || v > PAGE_MAX) {
+		api_problem(rs, 422, "limit: must be an integer from 1 to %d", PAGE_MAX);
+		return -1;
+	}
+	return v;
+}
+
+static bool id_param_ok(struct api_req *rq, struct api_resp *rs, const char *name)
+{
+	const char *v = api_query(rq, name);
+	if (v && (strlen(v) == 0 || strlen(v) >= FL_ID_MAX)) {
+		api_problem(rs, 422, "%s: must be 1 to %d bytes", name, FL_ID_MAX - 1);
+		return false;
+	}
+	return true;
+}
+
+static void h_skus(struct api_req *rq, struct api_resp *rs)
+{
+	struct fl_sku *skus;
+	size_t n;
+	bool more;
+	struct fl_err err = {0};
+	long limit = page_limit(rq, rs);
+	if (limit < 0 || !id_param_ok(rq, rs, "after"))
+		return;
+	const char *after = api_query(rq, "after");
+	if (store_skus_page(rq->st, after ? after : "", (size_t)limit, &skus, &n, &more, &err)) {
+		api_problem(rs, 500, "store: %s", err.msg);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items,
+				      json_pack("{s:s, s:s, s:f, s:b}", "id", skus[i].id, "name",
+						skus[i].name, "weight_kg", skus[i].weight_kg,
+						"hazmat", skus[i].hazmat));
+	rs->status = 200;
+	rs->json = json_pack("{s:o, s:o}", "items", items, "next",
+			     more && n ? json_string(skus[n - 1].id) : json_null());
+	free(skus);
+}
+
+static void h_inventory(struct api_req *rq, struct api_resp *rs)
+{
+	struct fl_inventory *inv;
+	size_t n;
+	bool more;
+	struct fl_err err = {0};
+	long limit = page_limit(rq, rs);
+	if (limit < 0 || !id_param_ok(rq, rs, "node") || !id_param_ok(rq, rs, "sku") ||
+	    !id_param_ok(rq, rs, "after_node") || !id_param_ok(rq, rs, "after_sku"))
+		return;
+	const char *an = api_query(rq, "after_node"), *ak = api_query(rq, "after_sku");
+	if ((an == NULL) != (ak == NULL)) {
+		api_problem(rs, 422, "after_node, after_sku: give both or neither");
+		return;
+	}
+	if (store_inventory_page(rq->st, api_query(rq, "node"), api_query(rq, "sku"), an, ak,
+				 (size_t)limit, &inv, &n, &more, &err)) {
+		api_problem(rs, 500, "store: %s", err.msg);
+		return;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++) {
+		long atp = inv[i].on_hand - inv[i].reserved - inv[i].safety_stock;
+		json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "node",
+						       inv[i].node, "sku", inv[i].sku, "on_hand",
+						       (json_int_t)inv[i].on_hand, "safety_stock",
+						       (json_int_t)inv[i].safety_stock, "reserved",
+						       (json_int_t)inv[i].reserved, "atp",
+						       (json_int_t)(atp > 0 ? atp : 0)));
+	}
+	rs->status = 200;
+	rs->json = json_pack("{s:o, s:o}", "items", items, "next",
+			     more && n ? json_pack("{s:s, s:s}", "after_node", inv[n - 1].node,
+						   "after_sku", inv[n - 1].sku)
+				       : json_null());
+	free(inv);
+}
+
+int api_import_json(struct store *st, const json_t *map, json_t **result, char *detail, size_t cap)
+{
+	struct store_import_src src = {{NULL}};
+	struct store_import_stats stats;
+	struct fl_err err = {0};
+	const char *key;
+	json_t *val;
+	int status = 0;
+
+	*result = NULL;
+	if (json_object_size(map) == 0) {
+		snprintf(detail, cap,
+			 "body: name at least one of nodes.csv, skus.csv, zones.csv,"
+			 " rates.csv, lanes.csv, inventory.csv, sales.csv");
+		return 422;
+	}
+	json_object_foreach((json_t *)map, key, val)
+	{
+		int k = store_file_kind_of(key);
+		if (k < 0) {
+			snprintf(detail, cap, "%s: not one of the import files", key);
+			status = 422;
+			goto out;
+		}
+		if (!json_is_string(val)) {
+			snprintf(detail, cap, "%s: must be a string of CSV text", key);
+			status = 422;
+			goto out;
+		}
+		size_t len = json_string_length(val);
+		src.files[k] = len ? fmemopen((void *)json_string_value(val), len, "rb")
+				   : fopen("/dev/null", "rb");
+		if (!src.files[k]) {
+			snprintf(detail, cap, "%s: cannot read", key);
+			status = 500;
+			goto out;
+		}
+	}
+	if (store_import(st, &src, &stats, NULL, NULL, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		status = err.status == FL_EINVAL || err.status == FL_ELIMIT ? 422 : 500;
+		goto out;
+	}
+	json_t *rows = json_object();
+	for (int k = 0; k < STORE_FILE_COUNT; k++)
+		if (src.files[k])
+			json_object_set_new(rows, store_file_name((enum store_file_kind)k),
+					    json_integer((json_int_t)stats.rows[k]));
+	*result = json_pack("{s:o, s:I}", "rows", rows, "total", (json_int_t)stats.total);
+out:
+	for (int k = 0; k < STORE_FILE_COUNT; k++)
+		if (src.files[k])
+			fclose(src.files[k]);
+	return status;
+}
+
+static void h_import(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *body, *result;
+	char detail[FL_ERR_MSG_MAX + 64];
+	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
+				    sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	status = api_import_json(rq->st, body, &result, detail, sizeof(detail));
+	json_decref(body);
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = result;
+}
+
+/* clang-format off */
+const struct api_route api_routes[] = {
+	{"GET", "/healthz", 0, false, false, h_healthz, "liveness"},
+	{"GET", "/readyz", 0, false, false, h_readyz, "readiness: the store answers"},
+	{"GET", "/metrics", 0, false, false, h_metrics, "Prometheus metrics"},
+	{"GET", "/v1/openapi.json", 0, false, false, h_openapi, "this API's OpenAPI 3.1 document"},
+	{"GET", "/v1/nodes", API_ROLE_PLANNER, false, false, h_nodes, "list nodes"},
+	{"GET", "/v1/skus", API_ROLE_PLANNER, false, false, h_skus, "list SKUs, paged"},
+	{"GET", "/v1/inventory", API_ROLE_PLANNER, false, false, h_inventory,
+	 "inventory positions, paged, by node and/or SKU"},
+	{"POST", "/v1/import", API_ROLE_ADMIN, true, true, h_import,
+	 "import CSV files (a JSON map of file name to CSV text), all or nothing"},
+};
+/* clang-format on */
+
+const size_t api_nroutes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+_Static_assert(sizeof(api_routes) / sizeof(api_routes[0]) <= 64, "metrics hold 64 routes");
+
+static void h_metrics(struct api_req *rq, struct api_resp *rs)
+{
+	(void)rq;
+	rs->text = api_metrics_text();
+	if (!rs->text) {
+		api_problem(rs, 500, "out of memory");
+		return;
+	}
+	rs->status = 200;
+	rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+int api_cmd_routes(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	for (size_t i = 0; i < api_nroutes; i++)
+		printf("%s %s\n", api_routes[i].method, api_routes[i].pattern);
+	return 0;
+}
