@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Sourcing against exhaustive enumeration. Random small networks (node types, hazmat,
+ * tight stock, capacities, promises, no-split orders, split penalties) are built from
+ * DATA.md's raw tables; the brute force below reads DATA.md independently of the solver:
+ * it lists every (node, rate) a shipment may use, tries every way to place every unit,
+ * and keeps the plan with the most units, then the least cost.
+ */
+#include <math.h>
+
+#include "helpers.h"
+#include "solver/solver.h"
+
+#define CASES 3000
+#define MAXN 4
+#define MAXK 3
+#define MAXR 8
+
+struct net {
+	struct fl_node nodes[MAXN];
+	struct fl_zone zones[3];
+	struct fl_rate rates[MAXR];
+	int nn, nz, nr;
+	struct slv_item items[MAXK];
+	int nk;
+	long atp[MAXN * MAXK];
+	long cap[MAXN];
+	double lat, lon;
+	int promise;
+	bool split;
+	double penalty;
+};
+
+static uint64_t rng;
+static double urand(void)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+static int irand(int lo, int hi)
+{
+	return lo + (int)(urand() * (hi - lo + 1));
+}
+
+static void make_net(struct net *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->lat = 40, t->lon = -90;
+	t->nz = irand(1, 3);
+	for (int z = 0; z < t->nz; z++)
+		t->zones[z] = (struct fl_zone){.zone = z + 2, .max_km = 300.0 * (z + 1) * (z + 1)};
+	t->nr = irand(1, 6);
+	for (int r = 0; r < t->nr; r++) {
+		struct fl_rate *x = &t->rates[r];
+		snprintf(x->carrier, sizeof(x->carrier), "c%d", irand(0, 1));
+		snprintf(x->service, sizeof(x->service), "s%d", r);
+		x->zone = irand(2, 1 + t->nz);
+		x->base_cost = round(urand() * 2000) / 100;
+		x->per_kg = round(urand() * 300) / 100;
+		x->transit_days = irand(1, 4);
+		x->hazmat_ok = urand() < 0.5;
+	}
+	t->nn = irand(1, MAXN);
+	for (int n = 0; n < t->nn; n++) {
+		struct fl_node *x = &t->nodes[n];
+		snprintf(x->id, sizeof(x->id), "N%d", n);
+		x->type = (enum fl_node_type)irand(0, 3);
+		x->lat = t->lat + (urand() - 0.5) * 16;
+		x->lon = t->lon + (urand() - 0.5) * 20;
+		x->capacity_units = urand() < 0.5 ? FL_UNLIMITED : irand(0, 4);
+		x->handling_cost = round(urand() * 500) / 100;
+		x->pick_cost = round(urand() * 200) / 100;
+		x->processing_days = irand(0, 2);
+		x->ships_hazmat = urand() < 0.6;
+		t->cap[n] = x->capacity_units;
+	}
+	t->nk = irand(1, MAXK);
+	for (int k = 0; k < t->nk; k++)
+		t->items[k] = (struct slv_item){.qty = irand(1, 3),
+						.weight_kg = round(urand() * 1000) / 100,
+						.hazmat = urand() < 0.25};
+	for (int i = 0; i < t->nn * t->nk; i++)
+		t->atp[i] = urand() < 0.3 ? 0 : irand(1, 3);
+	t->promise = urand() < 0.3 ? -1 : irand(1, 6);
+	t->split = urand() < 0.7;
+	t->penalty = urand() < 0.5 ? 0 : round(urand() * 1000) / 100;
+}
+
+/* ---- the brute force ---- */
+
+struct bopt {
+	int node, rate;
+};
+
+struct brute {
+	const struct net *t;
+	struct bopt opt[MAXN * MAXR];
+	int no;
+	long x[MAXN * MAXR][MAXK]; /* units per option and item */
+	long best_fill;
+	double best_cost;
+};
+
+static void evaluate(struct brute *b)
+{
+	const struct net *t = b->t;
+	long stock[MAXN][MAXK] = {{0}}, load[MAXN] = {0}, fill = 0;
+	int used = 0;
+	double cost = 0;
+	for (int o = 0; o < b->no; o++) {
+		int n = b->opt[o].node;
+		const struct fl_rate *r = &t->rates[b->opt[o].rate];
+		long units = 0;
+		double w = 0;
+		for (int k = 0; k < t->nk; k++) {
+			long q = b->x[o][k];
+			if (!q)
+				continue;
+			if (t->items[k].hazmat && !(t->nodes[n].ships_hazmat && r->hazmat_ok))
+				return;
+			stock[n][k] += q;
+			load[n] += q;
+			units += q;
+			w += (double)q * t->items[k].weight_kg;
+		}
+		if (!units)
+			continue;
+		used++;
+		cost += r->base_cost + r->per_kg * w + t->nodes[n].handling_cost +
+			t->nodes[n].pick_cost * (double)units;
+		fill += units;
+	}
+	if (!t->split && used > 1)
+		return;
+	for (int n = 0; n < t->nn; n++) {
+		for (int k = 0; k < t->nk; k++)
+			if (stock[n][k] > t->atp[n * t->nk + k])
+				return;
+		if (t->cap[n] != FL_UNLIMITED && load[n] > t->cap[n])
+			return;
+	}
+	if (used > 1)
+		cost += t->penalty * (used - 1);
+	if (fill > b->best_fill || (fill == b->best_fill && cost < b->best_cost - 1e-12)) {
+		b->best_fill = fill;
+		b->best_cost = cost;
+	}
+}
+
+/* place the units of item k (one unit at a time, options in non-decreasing order) */
+static void place(struct brute *b, int k, long left, int from)
+{
+	if (k == b->t->nk) {
+		evaluate(b);
+		return;
+	}
+	if (left == 0) {
+		place(b, k + 1, k + 1 < b->t->nk ? b->t->items[k + 1].qty : 0, 0);
+		return;
+	}
+	/* leave the remaining units unfilled */
+	place(b, k + 1, k + 1 < b->t->nk ? b->t->items[k + 1].qty : 0, 0);
+	for (int o = from; o < b->no; o++) {
+		b->x[o][k]++;
+		place(b, k, left - 1, o);
+		b->x[o][k]--;
+	}
+}
+
+static bool brute_force(const struct net *t, struct brute *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->t = t;
+	for (int n = 0; n < t->nn; n++) {
+		double km = fl_haversine_km(t->nodes[n].lat, t->nodes[n].lon, t->lat, t->lon);
+		int zone = -1;
+		double zmax = 1e300;
+		for (int z = 0; z < t->nz; z++)
+			if (km <= t->zones[z].max_km && t->zones[z].max_km < zmax)
+				zone = t->zones[z].zone, zmax = t->zones[z].max_km;
+		for (int r = 0; zone >= 0 && r < t->nr; r++) {
+			if (t->rates[r].zone != zone)
+				continue;
+			int days = t->nodes[n].processing_days + t->rates[r].transit_days;
+			if (t->promise >= 0 && days > t->promise)
+				continue;
+			b->opt[b->no++] = (struct bopt){n, r};
+		}
+	}
+	if (b->no > 6)
+		return false; /* keep the enumeration small */
+	b->best_fill = -1;
+	place(b, 0, t->items[0].qty, 0);
+	return true;
+}
+
+static void test_against_enumeration(void **state)
+{
+	(void)state;
+	int cases = 0, mip = 0, split = 0, nosplit = 0, partial = 0, hazard = 0;
+	rng = 0x9E3779B97F4A7C15ULL;
+	while (cases < CASES) {
+		struct net t;
+		struct brute b;
+		make_net(&t);
+		if (!brute_force(&t, &b))
+			continue;
+		cases++;
+		struct slv_network net = {t.nodes, t.nn, t.zones, t.nz, t.rates, t.nr};
+		struct slv_order ord = {t.lat,	   t.lon, t.promise, t.split,
+					t.penalty, 5000,  t.nk,	     t.items};
+		struct slv_candidates cand;
+		struct slv_result res;
+		struct fl_err err = {0};
+		assert_int_equal(slv_candidates_build(&net, &ord, t.atp, t.cap, NULL, &cand, &err),
+				 0);
+		int rc = slv_source(&cand.prob, &res, &err);
+		if (rc)
+			fail_msg("case %d: %s", cases, err.msg);
+		long fill = res.status == SLV_EMPTY ? 0 : res.filled;
+		double cost = res.status == SLV_EMPTY ? 0 : res.cost;
+		if (fill != b.best_fill || fabs(cost - b.best_cost) > 1e-6)
+			fail_msg("case %d: solver fill %ld cost %.9f, enumeration fill %ld cost "
+				 "%.9f",
+				 cases, fill, cost, b.best_fill, b.best_cost);
+		assert_int_equal(res.status == SLV_FEASIBLE, 0);
+		/* the plan itself keeps every rule */
+		long total = 0;
+		for (int s = 0; s < res.nshipments; s++)
+			for (int k = 0; k < t.nk; k++)
+				total += res.ship[s].qty[k];
+		assert_int_equal(total, fill);
+		if (!t.split)
+			assert_true(res.nshipments <= 1);
+		mip += res.used_mip;
+		split += res.nshipments > 1;
+		nosplit += !t.split;
+		long want = 0;
+		for (int k = 0; k < t.nk; k++) {
+			want += t.items[k].qty;
+			hazard += t.items[k].hazmat;
+		}
+		partial += fill < want;
+		slv_result_release(&res);
+		slv_candidates_release(&cand);
+	}
+	/* the random cases must reach the interesting corners */
+	print_message("%d cases: %d used the MIP, %d split, %d no-split, %d partial, "
+		      "%d hazmat lines\n",
+		      cases, mip, split, nosplit, partial, hazard);
+	assert_true(mip > 300 && split > 100 && nosplit > 500 && partial > 300 && hazard > 500);
+}
+
+static void test_exclusion_reasons(void **state)
+{
+	(void)state;
+	struct fl_node nodes[6] = {
+		{.id = "far", .lat = 10, .lon = 10, .capacity_units = FL_UNLIMITED},
+		{.id = "empty", .lat = 40, .lon = -90, .capacity_units = FL_UNLIMITED},
+		{.id = "full", .lat = 40, .lon = -90, .capacity_units = 0},
+		{.id = "slow",
+		 .lat = 40,
+		 .lon = -90,
+		 .capacity_units = FL_UNLIMITED,
+		 .processing_days = 5},
+		{.id = "nohaz", .lat = 40, .lon = -90, .capacity_units = FL_UNLIMITED},
+		{.id = "good",
+		 .lat = 40.1,
+		 .lon = -90,
+		 .capacity_units = FL_UNLIMITED,
+		 .ships_hazmat = true,
+		 .handling_cost = 1,
+		 .pick_cost = 0.5},
+	};
+	struct fl_zone zones[] = {{2, 500}};
+	struct fl_rate rates[] = {{.carrier = "c",
+				   .service = "g",
+				   .zone = 2,
+				   .base_cost = 5,
+				   .per_kg = 1,
+				   .transit_days = 1,
+				   .hazmat_ok = true}};
+	struct slv_item items[] = {{.qty = 2, .weight_kg = 1.5, .hazmat = true}};
+	long atp[6] = {5, 0, 5, 5, 5, 5}, cap[6];
+	for (int n = 0; n < 6; n++)
+		cap[n] = nodes[n].capacity_units;
+	struct slv_network net = {nodes, 6, zones, 1, rates, 1};
+	struct slv_order ord = {40, -90, 2, true, 0, 1000, 1, items};
+	struct slv_candidates c;
+	struct fl_err err = {0};
+	assert_int_equal(slv_candidates_build(&net, &ord, atp, cap, NULL, &c, &err), 0);
+	assert_string_equal(slv_exclusion_name(c.why[0]), "beyond_zones");
+	assert_string_equal(slv_exclusion_name(c.why[1]), "no_stock");
+	assert_string_equal(slv_exclusion_name(c.why[2]), "capacity");
+	assert_string_equal(slv_exclusion_name(c.why[3]), "promise");
+	assert_string_equal(slv_exclusion_name(c.why[4]), "hazmat");
+	assert_string_equal(slv_exclusion_name(c.why[5]), "none");
+	assert_int_equal(c.prob.nnodes, 1);
+	struct slv_result r;
+	assert_int_equal(slv_source(&c.prob, &r, &err), 0);
+	assert_int_equal(r.status, SLV_OPTIMAL);
+	assert_int_equal(r.filled, 2);
+	/* 5 + 1 × 3 kg + 1 handling + 0.5 × 2 units */
+	assert_true(fabs(r.cost - 10.0) < 1e-9);
+	slv_result_release(&r);
+	slv_candidates_release(&c);
+	bool excl[6] = {false, false, false, false, false, true};
+	assert_int_equal(slv_candidates_build(&net, &ord, atp, cap, excl, &c, &err), 0);
+	assert_string_equal(slv_exclusion_name(c.why[5]), "rule");
+	assert_int_equal(slv_source(&c.prob, &r, &err), 0);
+	assert_int_equal(r.status, SLV_EMPTY);
+	slv_result_release(&r);
+	slv_candidates_release(&c);
+}
+
+static void test_bad_problems(void **state)
+{
+	(void)state;
+	struct slv_item item = {.qty = 0};
+	struct slv_problem p = {.nitems = 1, .items = &item, .time_limit_ms = 10};
+	struct slv_result r;
+	struct fl_err err = {0};
+	assert_int_equal(slv_source(&p, &r, &err), FL_EINVAL);
+	p.nitems = 0;
+	assert_int_equal(slv_source(&p, &r, &err), FL_EINVAL);
+	item.qty = 1;
+	p.nitems = 1;
+	p.time_limit_ms = 0;
+	assert_int_equal(slv_source(&p, &r, &err), FL_EINVAL);
+	p.time_limit_ms = 10;
+	struct slv_option bad = {.node = 3};
+	p.noptions = 1;
+	p.options = &bad;
+	assert_int_equal(slv_source(&p, &r, &err), FL_EINVAL);
+}
+
+static void test_export_lp(void **state)
+{
+	(void)state;
+	struct net t;
+	rng = 42;
+	struct brute b;
+	do
+		make_net(&t);
+	while (!brute_force(&t, &b) || b.best_fill < 2 || !t.split);
+	struct slv_network net = {t.nodes, t.nn, t.zones, t.nz, t.rates, t.nr};
+	struct slv_order ord = {t.lat, t.lon, t.promise, t.split, t.penalty, 5000, t.nk, t.items};
+	struct slv_candidates c;
+	struct fl_err err = {0};
+	assert_int_equal(slv_candidates_build(&net, &ord, t.atp, t.cap, NULL, &c, &err), 0);
+	char *dir = tmp_dir(), path[4200];
+	snprintf(path, sizeof(path), "%s/m.lp", dir);
+	assert_int_equal(slv_export_lp(&c.prob, path, &err), 0);
+	char *text = read_file(path);
+	assert_non_null(strstr(text, "Minimize"));
+	assert_non_null(strstr(text, "fill"));
+	free(text);
+	assert_int_equal(slv_export_lp(&c.prob, "/nonexistent/x.lp", &err), FL_EIO);
+	slv_candidates_release(&c);
+	rm_tree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_against_enumeration),
+		cmocka_unit_test(test_exclusion_reasons),
+		cmocka_unit_test(test_bad_problems),
+		cmocka_unit_test(test_export_lp),
+	};
+	return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
+}
