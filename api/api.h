@@ -12,6 +12,7 @@
 #define FULCRUM_API_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -145,6 +146,47 @@ void api_metrics_decision(const char *status);
  * in one transaction; 0 and *result (rows per file), or an HTTP status and detail.
  */
 int api_import_json(struct store *st, const json_t *map, json_t **result, char *detail, size_t cap);
+
+/* ---- the fulfilment flow (api/decide.c) ---- */
+
+#define API_MAX_LINES 100  /* lines in one order */
+#define API_MAX_QTY 100000 /* units of one SKU in one order */
+#define API_MAX_PROMISE_DAYS 365
+#define API_SOLVE_MS 1000 /* default solver time limit per decision */
+#define API_SOLVE_MS_MAX 10000
+#define API_ALTERNATIVES 3    /* alternatives shown in an explanation */
+#define API_RESERVE_RETRIES 5 /* re-solves when stock moves under a reservation */
+
+/* Reference data every decision reads: immutable once built, swapped whole. */
+struct api_snapshot {
+	struct fl_node *nodes; /* sorted by id */
+	size_t nnodes;
+	struct fl_sku *skus; /* sorted by id */
+	size_t nskus;
+	struct fl_zone *zones;
+	size_t nzones;
+	struct fl_rate *rates;
+	size_t nrates;
+	atomic_int refs;
+};
+
+int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err *err);
+/* The current snapshot (loaded on first use), with a reference the caller puts back. */
+struct api_snapshot *api_snapshot_get(struct store *st, struct fl_err *err);
+void api_snapshot_put(struct api_snapshot *s);
+/* Build a new snapshot from the store and make it current (after an import). */
+int api_snapshot_reload(struct store *st, struct fl_err *err);
+/* Forget the current snapshot (at shutdown). */
+void api_snapshot_drop(void);
+
+/*
+ * Decide one order (a parsed JSON body). Returns 0 with *answer (caller owns), or an
+ * HTTP status (409, 422, 500, 503) with detail. lp_path, if set, receives the model.
+ */
+int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t **answer,
+	       char *detail, size_t cap);
+int api_cmd_decide(int argc, char **argv);
+int api_cmd_bench(int argc, char **argv);
 
 /* The embedded OpenAPI document (api/openapi.json, built into the binary). */
 extern const char api_openapi_json[];

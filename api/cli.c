@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "solver/solver.h"
 
 #define FULCRUM_VERSION "0.1.0"
 
@@ -190,6 +191,58 @@ static int cmd_demo(int argc, char **argv)
 	return 0;
 }
 
+int api_cmd_decide(int argc, char **argv)
+{
+	const char *db = NULL, *path = NULL, *lp = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--export-lp") == 0 && i + 1 < argc)
+			lp = argv[++i];
+		else if (argv[i][0] != '-' && !path)
+			path = argv[i];
+		else
+			path = NULL, db = NULL, i = argc;
+	}
+	if (!db || !path)
+		return usage_error("decide", "ORDER.json --db FILE [--export-lp FILE]");
+	json_error_t je;
+	json_t *order = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
+					       : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!order || !json_is_object(order)) {
+		fprintf(stderr, "fulcrum: decide: %s:%d: %s\n", path, je.line,
+			order ? "must be a JSON object" : je.text);
+		json_decref(order);
+		return 1;
+	}
+	struct store *st = NULL;
+	struct fl_err err = {0};
+	if (store_open(db, &st, &err)) {
+		json_decref(order);
+		return fail(&err);
+	}
+	json_t *answer;
+	char detail[1024];
+	int status = api_decide(st, order, lp, &answer, detail, sizeof(detail));
+	json_decref(order);
+	api_snapshot_drop();
+	slv_thread_release();
+	store_close(st);
+	if (status) {
+		fprintf(stderr, "fulcrum: decide: %s\n", detail);
+		return 1;
+	}
+	char *text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	json_decref(answer);
+	if (!text)
+		return 1;
+	puts(text);
+	free(text);
+	if (lp)
+		fprintf(stderr, "model written to %s (solve it with: glpsol --lp %s)\n", lp, lp);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -200,6 +253,8 @@ static const struct {
 	{"demo", cmd_demo, "demo --db FILE|--csv DIR  generate the demo data set"},
 	{"serve", api_cmd_serve, "serve --db FILE [--port N] the HTTP service (serve --help)"},
 	{"token", api_cmd_token, "token create|list|revoke  access tokens (--db FILE --role ROLE)"},
+	{"decide", api_cmd_decide, "decide ORDER.json --db FILE [--export-lp FILE] one decision"},
+	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };
 

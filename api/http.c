@@ -146,6 +146,8 @@ char *api_metrics_text(void)
 
 struct server {
 	struct api_config cfg;
+	pthread_t checkpointer;
+	atomic_int stop_checkpointer;
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock; /* guards stores[] and the rate limiter */
 	struct store *stores[256];
@@ -163,6 +165,11 @@ static struct store *thread_store(struct server *srv, struct fl_err *err)
 	int rc = srv->nstores < (int)(sizeof(srv->stores) / sizeof(srv->stores[0]))
 			 ? store_open(srv->cfg.db, &tl_store, err)
 			 : fl_err_set(err, FL_ELIMIT, "too many worker threads");
+	if (!rc && store_set_autocheckpoint(tl_store, false, err)) { /* the checkpointer does it */
+		store_close(tl_store);
+		tl_store = NULL;
+		rc = FL_EDB;
+	}
 	if (!rc)
 		srv->stores[srv->nstores++] = tl_store;
 	pthread_mutex_unlock(&srv->lock);
@@ -811,6 +818,26 @@ int api_config_load(struct api_config *c, const char *path, struct fl_err *err)
 	return rc;
 }
 
+/* WAL checkpoints off the request path: every 200 ms, PASSIVE, on a connection of its own. */
+static void *checkpoint_loop(void *arg)
+{
+	struct server *srv = arg;
+	struct store *st = NULL;
+	struct fl_err err = {0};
+	if (store_open(srv->cfg.db, &st, &err)) {
+		fprintf(stderr, "fulcrum: checkpointer: %s\n", err.msg);
+		return NULL;
+	}
+	while (!atomic_load(&srv->stop_checkpointer)) {
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		store_checkpoint(st, NULL);
+	}
+	store_checkpoint(st, NULL);
+	store_close(st);
+	return NULL;
+}
+
 /* ---- serve ---- */
 
 static void serve_usage(FILE *fp)
@@ -912,6 +939,11 @@ int api_cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	pthread_mutex_init(&srv.lock, NULL);
+	atomic_store(&srv.stop_checkpointer, 0);
+	if (pthread_create(&srv.checkpointer, NULL, checkpoint_loop, &srv) != 0) {
+		fprintf(stderr, "fulcrum: serve: cannot start the checkpoint thread\n");
+		return 1;
+	}
 	struct sockaddr_in addr = {.sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)srv.cfg.port)};
 	inet_pton(AF_INET, srv.cfg.host, &addr.sin_addr);
@@ -949,8 +981,11 @@ int api_cmd_serve(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(srv.daemon);
+	atomic_store(&srv.stop_checkpointer, 1);
+	pthread_join(srv.checkpointer, NULL);
 	for (i = 0; i < srv.nstores; i++)
 		store_close(srv.stores[i]);
+	api_snapshot_drop();
 	srv.nstores = 0;
 	pthread_mutex_destroy(&srv.lock);
 	fprintf(stderr, "fulcrum: stopped\n");

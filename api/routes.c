@@ -240,8 +240,67 @@ static void h_import(struct api_req *rq, struct api_resp *rs)
 		api_problem(rs, status, "%s", detail);
 		return;
 	}
+	struct fl_err err = {0};
+	if (api_snapshot_reload(rq->st, &err)) /* decisions now see the new reference data */
+		json_object_set_new(result, "warning", json_string(err.msg));
 	rs->status = 200;
 	rs->json = result;
+}
+
+static void h_decide(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *body, *answer;
+	char detail[FL_ERR_MSG_MAX + 64];
+	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
+				    sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	status = api_decide(rq->st, body, NULL, &answer, detail, sizeof(detail));
+	json_decref(body);
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = answer;
+}
+
+static void h_decision_get(struct api_req *rq, struct api_resp *rs)
+{
+	char *text;
+	struct fl_err err = {0};
+	int rc = store_decision_get(rq->st, rq->params[0], &text, &err);
+	if (rc) {
+		api_problem(rs, rc == FL_ENOTFOUND ? 404 : 503, "%s", err.msg);
+		return;
+	}
+	rs->json = json_loads(text, 0, NULL);
+	free(text);
+	if (!rs->json) {
+		api_problem(rs, 500, "stored decision is unreadable");
+		return;
+	}
+	rs->status = 200;
+}
+
+static void h_release(struct api_req *rq, struct api_resp *rs)
+{
+	long units;
+	struct fl_err err = {0};
+	int rc = store_decision_release(rq->st, rq->params[0], &units, &err);
+	if (rc) {
+		api_problem(rs,
+			    rc == FL_ENOTFOUND	 ? 404
+			    : rc == FL_ECONFLICT ? 409
+						 : 503,
+			    "%s", err.msg);
+		return;
+	}
+	rs->status = 200;
+	rs->json = json_pack("{s:s, s:I}", "decision_id", rq->params[0], "released_units",
+			     (json_int_t)units);
 }
 
 /* clang-format off */
@@ -256,6 +315,12 @@ const struct api_route api_routes[] = {
 	 "inventory positions, paged, by node and/or SKU"},
 	{"POST", "/v1/import", API_ROLE_ADMIN, true, true, h_import,
 	 "import CSV files (a JSON map of file name to CSV text), all or nothing"},
+	{"POST", "/v1/fulfillment/decisions", API_ROLE_ORCHESTRATOR, true, false, h_decide,
+	 "where to ship one order: the least-cost plan at the most fill, explained"},
+	{"GET", "/v1/fulfillment/decisions/{decision_id}", API_ROLE_ORCHESTRATOR | API_ROLE_PLANNER,
+	 false, false, h_decision_get, "read a logged decision back"},
+	{"POST", "/v1/fulfillment/decisions/{decision_id}/release", API_ROLE_ORCHESTRATOR, false,
+	 false, h_release, "free a decision's reservation"},
 };
 /* clang-format on */
 

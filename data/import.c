@@ -476,7 +476,7 @@ int store_import(struct store *st, const struct store_import_src *src,
 	strmap_init(&ic.refs.skus);
 	strmap_init(&ic.refs.zones);
 
-	if ((rc = store_exec(st, "BEGIN IMMEDIATE", err)))
+	if ((rc = store_write_begin(st, err)))
 		goto out_free;
 	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'import_gen'", -1, &s,
 			       NULL) != SQLITE_OK ||
@@ -510,11 +510,9 @@ int store_import(struct store *st, const struct store_import_src *src,
 		rc = store_dberr(st, err, "import");
 		goto out;
 	}
-	rc = store_exec(st, "COMMIT", err);
 out:
 	sqlite3_finalize(s);
-	if (rc)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	store_write_end(st, !rc);
 out_free:
 	strmap_release(&ic.refs.nodes);
 	strmap_release(&ic.refs.skus);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The SQLite store: open, migrations, reference-data reads, tokens. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +91,47 @@ static const char *const migrations[] = {
 	" hash BLOB NOT NULL CHECK (length(hash) = 32),"
 	" created_at INTEGER NOT NULL,"
 	" revoked_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+	/* 2: the decision log, idempotency keys, units reserved per node, stock by SKU */
+	"ALTER TABLE nodes ADD COLUMN reserved_units INTEGER NOT NULL DEFAULT 0"
+	" CHECK (reserved_units >= 0);"
+	"CREATE INDEX inventory_sku ON inventory(sku, node);"
+	"CREATE TABLE decisions("
+	" id TEXT PRIMARY KEY,"
+	" order_id TEXT NOT NULL,"
+	" request TEXT NOT NULL,"
+	" response TEXT NOT NULL,"
+	" status TEXT NOT NULL,"
+	" solver_status TEXT NOT NULL,"
+	" solver_ms REAL NOT NULL,"
+	" rules_version TEXT,"
+	" reserved_units INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX decisions_order ON decisions(order_id);"
+	"CREATE TABLE order_keys("
+	" order_id TEXT PRIMARY KEY,"
+	" decision_id TEXT NOT NULL REFERENCES decisions(id),"
+	" request_hash BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int store_write_begin(struct store *st, struct fl_err *err)
+{
+	pthread_mutex_lock(&write_lock);
+	int rc = store_exec(st, "BEGIN IMMEDIATE", err);
+	if (rc)
+		pthread_mutex_unlock(&write_lock);
+	return rc;
+}
+
+void store_write_end(struct store *st, bool commit)
+{
+	if (!commit || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&write_lock);
+}
 
 int store_schema_version(void)
 {
@@ -222,6 +261,17 @@ int store_stmt(struct store *st, enum store_stmt_slot slot, const char *sql, sql
 	sqlite3_clear_bindings(st->stmts[slot]);
 	*out = st->stmts[slot];
 	return 0;
+}
+
+int store_set_autocheckpoint(struct store *st, bool on, struct fl_err *err)
+{
+	return store_exec(
+		st, on ? "PRAGMA wal_autocheckpoint = 1000" : "PRAGMA wal_autocheckpoint = 0", err);
+}
+
+int store_checkpoint(struct store *st, struct fl_err *err)
+{
+	return store_exec(st, "PRAGMA wal_checkpoint(PASSIVE)", err);
 }
 
 int store_ping(struct store *st, struct fl_err *err)

@@ -39,6 +39,14 @@ void store_close(struct store *st);
 /* The schema version this build writes. */
 int store_schema_version(void);
 
+/*
+ * WAL checkpoints: by default the committing connection runs them (and their fsync).
+ * A server turns that off on its request connections and calls store_checkpoint
+ * (PASSIVE: never blocks writers) from a background thread instead.
+ */
+int store_set_autocheckpoint(struct store *st, bool on, struct fl_err *err);
+int store_checkpoint(struct store *st, struct fl_err *err);
+
 /* A cheap query that proves the database answers (readiness). */
 int store_ping(struct store *st, struct fl_err *err);
 
@@ -143,6 +151,64 @@ int store_inventory_page(struct store *st, const char *node, const char *sku,
 
 /* Row counts of every table of DATA.md (for `fulcrum status` and tests). */
 int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err);
+
+/* ---- stock and decisions ---- */
+
+/*
+ * Stock for an order, read fresh: for each SKU skus[k] (k < nskus) and each node
+ * nodes[n] (by id), atp[n * nskus + k] = max(0, on_hand − reserved − safety_stock);
+ * cap_left[n] = capacity_units − reserved_units (FL_UNLIMITED when unset).
+ */
+int store_stock_read(struct store *st, const char *const *skus, int nskus,
+		     const struct fl_node *nodes, int nnodes, long *atp, long *cap_left,
+		     struct fl_err *err);
+
+/* Units one decision takes from a node (several entries may name the same pair). */
+struct store_alloc {
+	const char *node;
+	const char *sku;
+	long qty;
+};
+
+struct store_decision {
+	const char *id; /* "d_…" */
+	const char *order_id;
+	const unsigned char *request_hash; /* 32 bytes: SHA-256 of the canonical request */
+	const char *request;		   /* JSON */
+	const char *response;		   /* JSON */
+	const char *status;		   /* complete | partial | unfulfillable */
+	const char *solver_status;
+	double solver_ms;
+	const char *rules_version; /* NULL while no rule set is active */
+	int64_t created_at;
+};
+
+/*
+ * Look up an order's idempotency key: FL_ENOTFOUND if none; 0 with *response (the
+ * stored answer, caller frees) when the hash matches; FL_ECONFLICT when it does not.
+ */
+int store_order_key_get(struct store *st, const char *order_id, const unsigned char hash[32],
+			char **response, struct fl_err *err);
+
+/*
+ * Record a decision in the log. With reserve, in the same transaction: claim the
+ * order's idempotency key, re-check every allocation against ATP and node capacity
+ * and reserve it. FL_EBUSY: stock changed since it was read (re-solve and retry);
+ * FL_ECONFLICT / 0-with-*existing: the key was claimed meanwhile (as store_order_key_get).
+ * Nothing is written unless everything is.
+ */
+int store_decision_record(struct store *st, const struct store_decision *d, bool reserve,
+			  const struct store_alloc *allocs, int nallocs, char **existing,
+			  struct fl_err *err);
+
+/* The stored answer of a decision (caller frees); FL_ENOTFOUND if none. */
+int store_decision_get(struct store *st, const char *id, char **response, struct fl_err *err);
+
+/*
+ * Free a decision's open reservations. *units is what was freed. FL_ENOTFOUND: no such
+ * decision; FL_ECONFLICT: it holds no open reservation (never reserved, or released).
+ */
+int store_decision_release(struct store *st, const char *id, long *units, struct fl_err *err);
 
 /* ---- access tokens (API.md) ---- */
 

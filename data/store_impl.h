@@ -21,6 +21,19 @@ enum store_stmt_slot {
 	STMT_TOKEN_GET,
 	STMT_TOKEN_LIST,
 	STMT_TOKEN_REVOKE,
+	STMT_STOCK_SKU,
+	STMT_NODE_LOAD,
+	STMT_KEY_GET,
+	STMT_DECISION_INSERT,
+	STMT_KEY_INSERT,
+	STMT_RESERVE_INV,
+	STMT_RESERVE_NODE,
+	STMT_RESERVATION_INSERT,
+	STMT_DECISION_GET,
+	STMT_OPEN_RES,
+	STMT_UNRESERVE_INV,
+	STMT_UNRESERVE_NODE,
+	STMT_RELEASE_RES,
 	STMT_COUNT
 };
 
@@ -28,6 +41,14 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[STMT_COUNT];
 };
+
+/*
+ * Write transactions of this process queue on one mutex before BEGIN IMMEDIATE: SQLite's
+ * busy handler waits in sleeps of milliseconds, which would be the tail of every
+ * concurrent write. Other processes still meet the busy timeout.
+ */
+int store_write_begin(struct store *st, struct fl_err *err);
+void store_write_end(struct store *st, bool commit);
 
 int store_dberr(struct store *st, struct fl_err *err, const char *what);
 int store_exec(struct store *st, const char *sql, struct fl_err *err);

@@ -94,6 +94,13 @@ struct slv_result {
 int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_err *err);
 void slv_result_release(struct slv_result *r);
 
+/*
+ * GLPK keeps an environment per thread. A thread that solved frees it when it exits
+ * (a destructor registered on first use); the main thread, whose destructors never
+ * run, calls slv_thread_release() when it is done with the solver.
+ */
+void slv_thread_release(void);
+
 /* The cost of one shipment from option o carrying qty[] (DATA.md step 5). */
 double slv_shipment_cost(const struct slv_problem *p, int o, const long *qty);
 
@@ -155,6 +162,13 @@ int slv_candidates_build(const struct slv_network *net, const struct slv_order *
 			 const long *atp, const long *cap_left, const bool *excluded,
 			 struct slv_candidates *out, struct fl_err *err);
 void slv_candidates_release(struct slv_candidates *c);
+
+/*
+ * The best one-shipment plan from problem node `node` alone: the most units it can
+ * carry in one shipment, then the least cost (cheapest units first). Writes qty[]
+ * (nitems), returns the option used, or -1 if the node can carry nothing.
+ */
+int slv_best_single(const struct slv_problem *p, int node, long *qty, long *units, double *cost);
 
 /* Write the phase-2 model (fill fixed at its maximum) in CPLEX LP format to path. */
 int slv_export_lp(const struct slv_problem *p, const char *path, struct fl_err *err);

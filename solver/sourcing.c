@@ -2,6 +2,7 @@
 /* Per-order sourcing: max fill (combinatorial), then least cost (GLPK MIP). */
 #include <glpk.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,6 +543,35 @@ struct guard {
 	jmp_buf jb;
 };
 
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static pthread_key_t env_key;
+
+static void env_free(void *unused)
+{
+	(void)unused;
+	glp_free_env();
+}
+
+static void env_key_create(void)
+{
+	pthread_key_create(&env_key, env_free);
+}
+
+/* Arrange for this thread's GLPK environment to be freed when the thread exits. */
+static void env_track(void)
+{
+	pthread_once(&env_once, env_key_create);
+	if (!pthread_getspecific(env_key))
+		pthread_setspecific(env_key, &env_once);
+}
+
+void slv_thread_release(void)
+{
+	pthread_once(&env_once, env_key_create);
+	pthread_setspecific(env_key, NULL);
+	glp_free_env();
+}
+
 static void on_glp_error(void *info)
 {
 	longjmp(((struct guard *)info)->jb, 1);
@@ -602,6 +632,7 @@ static int solve_mip(struct ctx *c, struct slv_result *out, struct fl_err *err)
 
 	if (!units)
 		return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
+	env_track();
 	glp_term_out(GLP_OFF);
 	glp_error_hook(on_glp_error, &g);
 	if (setjmp(g.jb)) {
@@ -731,6 +762,55 @@ void slv_result_release(struct slv_result *r)
 	free(r->ship);
 	r->ship = NULL;
 	r->nshipments = 0;
+}
+
+int slv_best_single(const struct slv_problem *p, int node, long *qty, long *units, double *cost)
+{
+	int K = p->nitems, best = -1;
+	long best_units = 0, *q = calloc((size_t)K, sizeof(long));
+	bool *done = calloc((size_t)K, sizeof(bool));
+	double best_cost = 0;
+	if (!q || !done)
+		goto out;
+	for (int o = 0; o < p->noptions; o++) {
+		const struct slv_option *op = &p->options[o];
+		const struct slv_node *n = &p->nodes[node];
+		if (op->node != node)
+			continue;
+		long room = node_cap(n), got = 0;
+		memset(q, 0, sizeof(long) * (size_t)K);
+		memset(done, 0, sizeof(bool) * (size_t)K);
+		for (;;) { /* cheapest eligible units first */
+			int pick = -1;
+			for (int k = 0; k < K; k++) {
+				const struct slv_item *it = &p->items[k];
+				bool ok = !done[k] && n->atp[k] > 0 &&
+					  (!it->hazmat || (n->ships_hazmat && op->hazmat_ok));
+				if (ok &&
+				    (pick < 0 || op->per_kg * it->weight_kg <
+							 op->per_kg * p->items[pick].weight_kg))
+					pick = k;
+			}
+			if (pick < 0 || got >= room)
+				break;
+			done[pick] = true;
+			q[pick] = lmin(lmin(p->items[pick].qty, n->atp[pick]), room - got);
+			got += q[pick];
+		}
+		if (!got)
+			continue;
+		double c = slv_shipment_cost(p, o, q);
+		if (got > best_units || (got == best_units && c < best_cost)) {
+			best = o, best_units = got, best_cost = c;
+			memcpy(qty, q, sizeof(long) * (size_t)K);
+		}
+	}
+out:
+	free(q);
+	free(done);
+	*units = best_units;
+	*cost = best_cost;
+	return best;
 }
 
 int slv_export_lp(const struct slv_problem *p, const char *path, struct fl_err *err)

@@ -368,5 +368,7 @@ int main(void)
 		cmocka_unit_test(test_bad_problems),
 		cmocka_unit_test(test_export_lp),
 	};
-	return cmocka_run_group_tests_name("solver", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("solver", tests, NULL, NULL);
+	slv_thread_release();
+	return failed;
 }

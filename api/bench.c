@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * `fulcrum bench sourcing --db FILE [--orders N] [--seed S]`: N random orders of 1–5
+ * lines on the store's network, each decided twice against the same stock: by the
+ * exact solver, and by the greedy baseline of the issue (each line from the nearest
+ * node that has the stock, then per node the cheapest service that keeps the promise).
+ * Prints total cost, fill rate, cost per unit, and whether the optimum was ever worse.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "solver/solver.h"
+
+struct greedy {
+	long filled;
+	double cost;
+	int ships;
+};
+
+static void greedy_plan(const struct slv_candidates *c, struct greedy *g)
+{
+	const struct slv_problem *p = &c->prob;
+	int K = p->nitems, N = p->nnodes;
+	long *got = calloc((size_t)N * (size_t)K + 1, sizeof(long));
+	long *room = calloc((size_t)N + 1, sizeof(long));
+	int *order = calloc((size_t)N + 1, sizeof(int));
+	memset(g, 0, sizeof(*g));
+	if (!got || !room || !order)
+		goto out;
+	for (int n = 0; n < N; n++) {
+		order[n] = n;
+		room[n] = p->nodes[n].cap == FL_UNLIMITED ? (long)1 << 50 : p->nodes[n].cap;
+	}
+	for (int a = 1; a < N; a++) /* nearest first */
+		for (int b = a; b > 0 && c->distance_km[c->node_of[order[b]]] <
+						 c->distance_km[c->node_of[order[b - 1]]];
+		     b--) {
+			int t = order[b];
+			order[b] = order[b - 1], order[b - 1] = t;
+		}
+	for (int k = 0; k < K; k++) {
+		long left = p->items[k].qty;
+		for (int i = 0; i < N && left > 0; i++) {
+			int n = order[i];
+			bool carries = false;
+			for (int o = 0; o < p->noptions && !carries; o++)
+				carries = p->options[o].node == n &&
+					  (!p->items[k].hazmat ||
+					   (p->nodes[n].ships_hazmat && p->options[o].hazmat_ok));
+			if (!carries)
+				continue;
+			long t = left;
+			t = t < p->nodes[n].atp[k] ? t : p->nodes[n].atp[k];
+			t = t < room[n] ? t : room[n];
+			if (t <= 0)
+				continue;
+			got[(size_t)n * (size_t)K + (size_t)k] += t;
+			room[n] -= t;
+			left -= t;
+			g->filled += t;
+		}
+	}
+	long *q = calloc((size_t)K, sizeof(long));
+	for (int n = 0; q && n < N; n++) {
+		long *mine = &got[(size_t)n * (size_t)K];
+		long units = 0;
+		for (int k = 0; k < K; k++)
+			units += mine[k];
+		if (!units)
+			continue;
+		/* the cheapest option that carries all of this node's lines, else line by line */
+		int best = -1;
+		double best_cost = 0;
+		for (int o = 0; o < p->noptions; o++) {
+			if (p->options[o].node != n)
+				continue;
+			bool ok = true;
+			for (int k = 0; k < K && ok; k++)
+				ok = !mine[k] || !p->items[k].hazmat || p->options[o].hazmat_ok;
+			double cst = ok ? slv_shipment_cost(p, o, mine) : 0;
+			if (ok && (best < 0 || cst < best_cost))
+				best = o, best_cost = cst;
+		}
+		if (best >= 0) {
+			g->cost += best_cost;
+			g->ships++;
+			continue;
+		}
+		for (int k = 0; k < K; k++) {
+			if (!mine[k])
+				continue;
+			memset(q, 0, sizeof(long) * (size_t)K);
+			q[k] = mine[k];
+			double bc = -1;
+			for (int o = 0; o < p->noptions; o++)
+				if (p->options[o].node == n &&
+				    (!p->items[k].hazmat || p->options[o].hazmat_ok)) {
+					double cst = slv_shipment_cost(p, o, q);
+					if (bc < 0 || cst < bc)
+						bc = cst;
+				}
+			g->cost += bc;
+			g->ships++;
+		}
+	}
+	free(q);
+out:
+	free(got);
+	free(room);
+	free(order);
+}
+
+static uint64_t rs;
+static double rnd(void)
+{
+	rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+	return (double)(rs >> 11) / 9007199254740992.0;
+}
+
+int api_cmd_bench(int argc, char **argv)
+{
+	const char *db = NULL;
+	long orders = 10000;
+	rs = 20261123;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "sourcing") == 0)
+			continue;
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--orders") == 0 && i + 1 < argc)
+			orders = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+			rs = strtoull(argv[++i], NULL, 10) | 1;
+		else
+			db = NULL, i = argc;
+	}
+	if (!db || orders < 1 || orders > 10000000) {
+		fprintf(stderr,
+			"usage: fulcrum bench sourcing --db FILE [--orders N] [--seed S]\n");
+		return 2;
+	}
+	struct store *st;
+	struct fl_err err = {0};
+	if (store_open(db, &st, &err)) {
+		fprintf(stderr, "fulcrum: %s\n", err.msg);
+		return 1;
+	}
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	if (!snap || snap->nskus == 0) {
+		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs in the store" : err.msg);
+		store_close(st);
+		return 1;
+	}
+	size_t N = snap->nnodes;
+	long *atp = malloc(sizeof(long) * N * 5), *cap = malloc(sizeof(long) * N);
+	double opt_cost = 0, gr_cost = 0, opt_ms = 0, worst_ms = 0;
+	long want = 0, opt_fill = 0, gr_fill = 0, worse = 0, opt_ships = 0, gr_ships = 0, mips = 0;
+	long same_fill = 0, cheaper = 0, infeasible = 0;
+	double same_opt = 0, same_gr = 0;
+	for (long i = 0; i < orders; i++) {
+		struct slv_item items[5];
+		const char *ids[5];
+		int K = 1 + (int)(rnd() * 5), nk = 0;
+		for (int k = 0; k < K; k++) {
+			const struct fl_sku *s = &snap->skus[(size_t)(rnd() * (double)snap->nskus)];
+			bool dup = false;
+			for (int j = 0; j < nk; j++)
+				dup |= strcmp(ids[j], s->id) == 0;
+			if (dup)
+				continue;
+			ids[nk] = s->id;
+			items[nk++] =
+				(struct slv_item){1 + (long)(rnd() * 3), s->weight_kg, s->hazmat};
+		}
+		static const int promises[] = {-1, 2, 3, 5};
+		struct slv_order so = {.lat = 30 + rnd() * 15,
+				       .lon = -120 + rnd() * 45,
+				       .promise_days = promises[(int)(rnd() * 4)],
+				       .allow_split = true,
+				       .time_limit_ms = API_SOLVE_MS,
+				       .nitems = nk,
+				       .items = items};
+		struct slv_network net = {snap->nodes,	     (int)N,	  snap->zones,
+					  (int)snap->nzones, snap->rates, (int)snap->nrates};
+		struct slv_candidates c;
+		struct slv_result r;
+		struct greedy g;
+		if (store_stock_read(st, ids, nk, snap->nodes, (int)N, atp, cap, &err) ||
+		    slv_candidates_build(&net, &so, atp, cap, NULL, &c, &err) ||
+		    slv_source(&c.prob, &r, &err)) {
+			fprintf(stderr, "fulcrum: bench: %s\n", err.msg);
+			infeasible++;
+			continue;
+		}
+		greedy_plan(&c, &g);
+		for (int k = 0; k < nk; k++)
+			want += items[k].qty;
+		long of = r.status == SLV_EMPTY ? 0 : r.filled;
+		double oc = r.status == SLV_EMPTY ? 0 : r.cost;
+		opt_fill += of, gr_fill += g.filled;
+		opt_cost += oc, gr_cost += g.cost;
+		opt_ships += r.nshipments, gr_ships += g.ships;
+		mips += r.used_mip;
+		opt_ms += r.time_ms;
+		worst_ms = r.time_ms > worst_ms ? r.time_ms : worst_ms;
+		if (of < g.filled || (of == g.filled && oc > g.cost + 1e-9))
+			worse++;
+		if (of == g.filled && of > 0) {
+			same_fill++;
+			same_opt += oc, same_gr += g.cost;
+			cheaper += oc < g.cost - 1e-9;
+		}
+		slv_result_release(&r);
+		slv_candidates_release(&c);
+		if ((i + 1) % 2000 == 0)
+			fprintf(stderr, "bench sourcing: %ld/%ld orders\n", i + 1, orders);
+	}
+	printf("orders: %ld of 1-5 lines on %zu nodes, %zu SKUs (seeded); %ld solved with the "
+	       "MIP\n",
+	       orders, N, snap->nskus, mips);
+	printf("%-10s %14s %10s %14s %10s\n", "plan", "total cost", "fill", "cost/unit",
+	       "shipments");
+	printf("%-10s %14.2f %9.2f%% %14.4f %10ld\n", "optimal", opt_cost,
+	       100.0 * (double)opt_fill / (double)want, opt_cost / (double)opt_fill, opt_ships);
+	printf("%-10s %14.2f %9.2f%% %14.4f %10ld\n", "greedy", gr_cost,
+	       100.0 * (double)gr_fill / (double)want, gr_cost / (double)gr_fill, gr_ships);
+	printf("orders with the same fill: %ld; there the optimum costs %.2f vs greedy %.2f "
+	       "(%.2f%% less), cheaper on %ld\n",
+	       same_fill, same_opt, same_gr, 100.0 * (same_gr - same_opt) / same_gr, cheaper);
+	printf("optimum worse than greedy (less fill, or more cost at equal fill): %ld orders\n",
+	       worse);
+	printf("solver time in process: mean %.3f ms, max %.3f ms\n", opt_ms / (double)orders,
+	       worst_ms);
+	free(atp);
+	free(cap);
+	api_snapshot_put(snap);
+	api_snapshot_drop();
+	slv_thread_release();
+	store_close(st);
+	return infeasible ? 1 : 0;
+}

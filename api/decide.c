@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The fulfil-an-order flow (ARCHITECTURE.md): validate → reference data from the
+ * snapshot, stock read fresh → candidates and the exact sourcing model → the answer
+ * with its explanation → the decision recorded (and its units reserved) in one
+ * transaction, keyed by order_id when reserving. The HTTP handler and `fulcrum decide`
+ * both call api_decide.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "solver/solver.h"
+
+/* ---- the snapshot of reference data ---- */
+
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct api_snapshot *snap_current;
+
+static void snapshot_free(struct api_snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->nodes);
+	free(s->skus);
+	free(s->zones);
+	free(s->rates);
+	free(s);
+}
+
+int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err *err)
+{
+	struct api_snapshot *s = calloc(1, sizeof(*s));
+	int rc;
+	*out = NULL;
+	if (!s)
+		return fl_err_set(err, FL_ENOMEM, "snapshot: out of memory");
+	if ((rc = store_nodes_load(st, &s->nodes, &s->nnodes, err)) ||
+	    (rc = store_skus_load(st, &s->skus, &s->nskus, err)) ||
+	    (rc = store_zones_load(st, &s->zones, &s->nzones, err)) ||
+	    (rc = store_rates_load(st, &s->rates, &s->nrates, err))) {
+		snapshot_free(s);
+		return rc;
+	}
+	atomic_init(&s->refs, 1);
+	*out = s;
+	return 0;
+}
+
+struct api_snapshot *api_snapshot_get(struct store *st, struct fl_err *err)
+{
+	pthread_mutex_lock(&snap_lock);
+	if (!snap_current && api_snapshot_load(st, &snap_current, err)) {
+		pthread_mutex_unlock(&snap_lock);
+		return NULL;
+	}
+	struct api_snapshot *s = snap_current;
+	atomic_fetch_add(&s->refs, 1);
+	pthread_mutex_unlock(&snap_lock);
+	return s;
+}
+
+void api_snapshot_put(struct api_snapshot *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		snapshot_free(s);
+}
+
+int api_snapshot_reload(struct store *st, struct fl_err *err)
+{
+	struct api_snapshot *fresh, *old;
+	int rc = api_snapshot_load(st, &fresh, err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&snap_lock);
+	old = snap_current;
+	snap_current = fresh;
+	pthread_mutex_unlock(&snap_lock);
+	api_snapshot_put(old);
+	return 0;
+}
+
+void api_snapshot_drop(void)
+{
+	pthread_mutex_lock(&snap_lock);
+	struct api_snapshot *old = snap_current;
+	snap_current = NULL;
+	pthread_mutex_unlock(&snap_lock);
+	api_snapshot_put(old);
+}
+
+static int cmp_sku_id(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct fl_sku *)elem)->id);
+}
+
+static const struct fl_sku *find_sku(const struct api_snapshot *s, const char *id)
+{
+	return bsearch(id, s->skus, s->nskus, sizeof(*s->skus), cmp_sku_id);
+}
+
+/* ---- the order ---- */
+
+struct order {
+	char order_id[FL_ID_MAX];
+	double lat, lon;
+	int promise; /* -1: none */
+	bool allow_split, allow_partial, reserve;
+	double split_penalty;
+	int time_limit_ms;
+	int nitems;
+	const struct fl_sku *sku[API_MAX_LINES]; /* distinct SKUs, in first-seen order */
+	struct slv_item items[API_MAX_LINES];
+};
+
+#define BAD(...) (snprintf(detail, cap, __VA_ARGS__), 422)
+
+static int get_bool(const json_t *o, const char *key, bool dflt, bool *out, char *detail,
+		    size_t cap)
+{
+	const json_t *v = json_object_get(o, key);
+	*out = dflt;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return BAD("%s: must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int parse_order(const json_t *j, const struct api_snapshot *snap, struct order *o,
+		       char *detail, size_t cap)
+{
+	const json_t *v, *dest, *lines;
+	int rc;
+
+	memset(o, 0, sizeof(*o));
+	v = json_object_get(j, "order_id");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return BAD("order_id: required, a non-empty string");
+	if (json_string_length(v) >= FL_ID_MAX)
+		return BAD("order_id: longer than %d bytes", FL_ID_MAX - 1);
+	snprintf(o->order_id, sizeof(o->order_id), "%s", json_string_value(v));
+
+	dest = json_object_get(j, "destination");
+	if (!json_is_object(dest))
+		return BAD("destination: required, an object with lat and lon");
+	v = json_object_get(dest, "lat");
+	if (!json_is_number(v) || fabs(json_number_value(v)) > 90)
+		return BAD("destination.lat: required, a number from -90 to 90");
+	o->lat = json_number_value(v);
+	v = json_object_get(dest, "lon");
+	if (!json_is_number(v) || fabs(json_number_value(v)) > 180)
+		return BAD("destination.lon: required, a number from -180 to 180");
+	o->lon = json_number_value(v);
+
+	o->promise = -1;
+	v = json_object_get(j, "deliver_within_days");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > API_MAX_PROMISE_DAYS)
+			return BAD("deliver_within_days: an integer from 0 to %d",
+				   API_MAX_PROMISE_DAYS);
+		o->promise = (int)json_integer_value(v);
+	}
+	if ((rc = get_bool(j, "allow_split", true, &o->allow_split, detail, cap)) ||
+	    (rc = get_bool(j, "allow_partial", true, &o->allow_partial, detail, cap)) ||
+	    (rc = get_bool(j, "reserve", false, &o->reserve, detail, cap)))
+		return rc;
+	v = json_object_get(j, "split_penalty");
+	if (v && !json_is_null(v)) {
+		if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
+		    json_number_value(v) > 1e6)
+			return BAD("split_penalty: a number from 0 to 1000000");
+		o->split_penalty = json_number_value(v);
+	}
+	o->time_limit_ms = API_SOLVE_MS;
+	v = json_object_get(j, "time_limit_ms");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > API_SOLVE_MS_MAX)
+			return BAD("time_limit_ms: an integer from 1 to %d", API_SOLVE_MS_MAX);
+		o->time_limit_ms = (int)json_integer_value(v);
+	}
+	v = json_object_get(j, "channel");
+	if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) >= FL_ID_MAX))
+		return BAD("channel: a string of at most %d bytes", FL_ID_MAX - 1);
+
+	lines = json_object_get(j, "lines");
+	if (!json_is_array(lines) || json_array_size(lines) == 0)
+		return BAD("lines: required, a non-empty array");
+	if (json_array_size(lines) > API_MAX_LINES)
+		return BAD("lines: at most %d lines", API_MAX_LINES);
+	size_t i;
+	json_t *line;
+	json_array_foreach(lines, i, line)
+	{
+		const json_t *sku = json_object_get(line, "sku"),
+			     *qty = json_object_get(line, "qty");
+		if (!json_is_object(line))
+			return BAD("lines[%zu]: must be an object with sku and qty", i);
+		if (!json_is_string(sku))
+			return BAD("lines[%zu].sku: required, a string", i);
+		const struct fl_sku *s = find_sku(snap, json_string_value(sku));
+		if (!s)
+			return BAD("lines[%zu].sku: unknown SKU '%.64s'", i,
+				   json_string_value(sku));
+		if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
+		    json_integer_value(qty) > API_MAX_QTY)
+			return BAD("lines[%zu].qty: must be a positive integer of at most %d", i,
+				   API_MAX_QTY);
+		int k = 0;
+		while (k < o->nitems && o->sku[k] != s)
+			k++;
+		if (k == o->nitems) { /* two lines with the same SKU add up */
+			o->sku[k] = s;
+			o->items[k] = (struct slv_item){0, s->weight_kg, s->hazmat};
+			o->nitems++;
+		}
+		o->items[k].qty += (long)json_integer_value(qty);
+		if (o->items[k].qty > API_MAX_QTY)
+			return BAD("lines[%zu].qty: the lines of '%s' add up to more than %d", i,
+				   s->id, API_MAX_QTY);
+	}
+	return 0;
+}
+
+/* ---- the answer ---- */
+
+static double round6(double x)
+{
+	return round(x * 1e6) / 1e6;
+}
+
+static json_t *lines_json(const struct order *o, const long *qty)
+{
+	json_t *a = json_array();
+	for (int k = 0; k < o->nitems; k++)
+		if (qty[k] > 0)
+			json_array_append_new(a, json_pack("{s:s, s:I}", "sku", o->sku[k]->id,
+							   "qty", (json_int_t)qty[k]));
+	return a;
+}
+
+static json_t *build_answer(const struct order *o, const struct api_snapshot *snap,
+			    const struct slv_candidates *c, const struct slv_result *r,
+			    bool refuse_partial, const char *decision_id, const char **status_out)
+{
+	const struct slv_problem *p = &c->prob;
+	long want = 0, filled = refuse_partial ? 0 : r->filled;
+	for (int k = 0; k < o->nitems; k++)
+		want += o->items[k].qty;
+	const char *status = filled == 0 ? "unfulfillable" : filled < want ? "partial" : "complete";
+	*status_out = status;
+
+	json_t *ships = json_array();
+	double shipping = 0, handling = 0, pick = 0, total = 0;
+	long *got = calloc((size_t)o->nitems, sizeof(long));
+	bool *chosen = calloc((size_t)snap->nnodes + 1, sizeof(bool));
+	for (int i = 0; filled && i < r->nshipments; i++) {
+		const struct slv_shipment *s = &r->ship[i];
+		int n = c->node_of[p->options[s->option].node];
+		const struct fl_node *node = &snap->nodes[n];
+		const struct fl_rate *rt = &snap->rates[c->rate_of[s->option]];
+		chosen[n] = true;
+		for (int k = 0; k < o->nitems; k++)
+			got[k] += s->qty[k];
+		shipping += rt->base_cost + rt->per_kg * s->weight_kg;
+		handling += node->handling_cost;
+		pick += node->pick_cost * (double)s->units;
+		total += s->cost;
+		json_array_append_new(
+			ships,
+			json_pack("{s:s, s:s, s:s, s:i, s:f, s:i, s:i, s:f, s:o, s:f}", "node",
+				  node->id, "carrier", rt->carrier, "service", rt->service, "zone",
+				  rt->zone, "distance_km", round(c->distance_km[n] * 10) / 10,
+				  "transit_days", rt->transit_days, "days_to_deliver",
+				  c->days_of[s->option], "weight_kg", round6(s->weight_kg), "lines",
+				  lines_json(o, s->qty), "cost", round6(s->cost)));
+	}
+	double penalty = filled && r->nshipments > 1 ? o->split_penalty * (r->nshipments - 1) : 0;
+	total += penalty;
+
+	/* unfilled units and why */
+	json_t *unfilled = json_array();
+	for (int k = 0; k < o->nitems; k++) {
+		long miss = o->items[k].qty - (filled ? got[k] : 0);
+		if (miss <= 0)
+			continue;
+		long avail = 0;
+		for (int n = 0; n < p->nnodes; n++)
+			avail += p->nodes[n].atp[k];
+		const char *why = refuse_partial	    ? "partial_not_allowed"
+				  : avail < o->items[k].qty ? "no_stock"
+				  : !o->allow_split	    ? "no_split"
+							    : "capacity";
+		json_array_append_new(unfilled, json_pack("{s:s, s:I, s:s}", "sku", o->sku[k]->id,
+							  "qty", (json_int_t)miss, "reason", why));
+	}
+
+	/* explanation: candidates, every excluded node with its reason, alternatives */
+	json_t *excluded = json_array();
+	for (size_t n = 0; n < snap->nnodes; n++)
+		if (c->why[n] != SLV_X_NONE)
+			json_array_append_new(excluded,
+					      json_pack("{s:s, s:s}", "node", snap->nodes[n].id,
+							"reason", slv_exclusion_name(c->why[n])));
+	json_t *alts = json_array();
+	struct alt {
+		int node, option;
+		long units;
+		double cost;
+	} best[API_ALTERNATIVES];
+	int nalt = 0;
+	long *q = calloc((size_t)o->nitems, sizeof(long));
+	for (int pn = 0; q && pn < p->nnodes; pn++) {
+		if (chosen[c->node_of[pn]])
+			continue;
+		long units;
+		double cost;
+		int opt = slv_best_single(p, pn, q, &units, &cost);
+		if (opt < 0)
+			continue;
+		struct alt a = {c->node_of[pn], opt, units, cost};
+		int at = nalt < API_ALTERNATIVES ? nalt++ : API_ALTERNATIVES;
+		while (at > 0 && (best[at - 1].units < a.units ||
+				  (best[at - 1].units == a.units && best[at - 1].cost > a.cost))) {
+			if (at < API_ALTERNATIVES)
+				best[at] = best[at - 1];
+			at--;
+		}
+		if (at < API_ALTERNATIVES)
+			best[at] = a;
+	}
+	free(q);
+	for (int i = 0; i < nalt; i++) {
+		const struct fl_rate *rt = &snap->rates[c->rate_of[best[i].option]];
+		json_array_append_new(
+			alts, json_pack("{s:s, s:s, s:s, s:I, s:f, s:s}", "node",
+					snap->nodes[best[i].node].id, "carrier", rt->carrier,
+					"service", rt->service, "units", (json_int_t)best[i].units,
+					"cost", round6(best[i].cost), "why_not",
+					best[i].units < filled ? "fills fewer units in one shipment"
+							       : "costs more"));
+	}
+	free(got);
+	free(chosen);
+
+	json_t *solver = json_pack("{s:s, s:f, s:f, s:i, s:b}", "status",
+				   r->status == SLV_FEASIBLE ? "feasible" : "optimal", "gap",
+				   r->gap, "time_ms", round(r->time_ms * 1000) / 1000, "options",
+				   r->options_kept, "mip", r->used_mip);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:[], "
+			 "s:{s:i, s:o, s:o}, s:o}",
+			 "decision_id", decision_id, "order_id", o->order_id, "status", status,
+			 "shipments", ships, "unfilled", unfilled, "cost", "total", round6(total),
+			 "shipping", round6(shipping), "handling", round6(handling), "pick",
+			 round6(pick), "split_penalty", round6(penalty), "rules", "explanation",
+			 "candidates", p->nnodes, "excluded", excluded, "alternatives", alts,
+			 "solver", solver);
+}
+
+/* ---- the flow ---- */
+
+static int solve(struct store *st, const struct api_snapshot *snap, const struct order *o,
+		 const char *lp_path, struct slv_candidates *cand, struct slv_result *res,
+		 char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	const char *ids[API_MAX_LINES];
+	size_t N = snap->nnodes;
+	long *atp = malloc(sizeof(long) * (N * (size_t)o->nitems + 1));
+	long *cap_left = malloc(sizeof(long) * (N + 1));
+	int status = 0;
+
+	memset(cand, 0, sizeof(*cand));
+	memset(res, 0, sizeof(*res));
+	if (!atp || !cap_left) {
+		snprintf(detail, cap, "out of memory");
+		status = 500;
+		goto out;
+	}
+	for (int k = 0; k < o->nitems; k++)
+		ids[k] = o->sku[k]->id;
+	if (store_stock_read(st, ids, o->nitems, snap->nodes, (int)N, atp, cap_left, &err)) {
+		snprintf(detail, cap, "store: %s", err.msg);
+		status = 503;
+		goto out;
+	}
+	struct slv_network net = {snap->nodes,	     (int)N,	  snap->zones,
+				  (int)snap->nzones, snap->rates, (int)snap->nrates};
+	struct slv_order so = {o->lat,		 o->lon,	   o->promise, o->allow_split,
+			       o->split_penalty, o->time_limit_ms, o->nitems,  o->items};
+	if (slv_candidates_build(&net, &so, atp, cap_left, NULL, cand, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		status = err.status == FL_ELIMIT ? 422 : 500;
+		goto out;
+	}
+	if (lp_path && slv_export_lp(&cand->prob, lp_path, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		status = 500;
+		goto out;
+	}
+	if (slv_source(&cand->prob, res, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		status = 500;
+	}
+out:
+	free(atp);
+	free(cap_left);
+	return status;
+}
+
+int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t **answer,
+	       char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	struct order *o = malloc(sizeof(*o));
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	unsigned char hash[32];
+	char *request = NULL, *existing = NULL;
+	int status = 0;
+
+	*answer = NULL;
+	if (!o || !snap) {
+		snprintf(detail, cap, "%s", o ? err.msg : "out of memory");
+		status = 503;
+		goto out;
+	}
+	if ((status = parse_order(body, snap, o, detail, cap)))
+		goto out;
+	/* the canonical request: same body (any key order), same hash */
+	request = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!request) {
+		snprintf(detail, cap, "out of memory");
+		status = 500;
+		goto out;
+	}
+	api_sha256(request, strlen(request), hash);
+	if (o->reserve) {
+		int rc = store_order_key_get(st, o->order_id, hash, &existing, &err);
+		if (rc == 0)
+			goto replay;
+		if (rc == FL_ECONFLICT) {
+			snprintf(detail, cap, "%s", err.msg);
+			status = 409;
+			goto out;
+		}
+		if (rc != FL_ENOTFOUND) {
+			snprintf(detail, cap, "store: %s", err.msg);
+			status = 503;
+			goto out;
+		}
+	}
+	for (int attempt = 0;; attempt++) {
+		struct slv_candidates cand;
+		struct slv_result res;
+		char id[20] = "d_";
+		const char *dstatus;
+		if ((status = solve(st, snap, o, attempt ? NULL : lp_path, &cand, &res, detail,
+				    cap))) {
+			slv_candidates_release(&cand);
+			goto out;
+		}
+		long want = 0;
+		for (int k = 0; k < o->nitems; k++)
+			want += o->items[k].qty;
+		bool refuse = !o->allow_partial && res.status != SLV_EMPTY && res.filled < want;
+		api_random_hex(id + 2, 8);
+		json_t *ans = build_answer(o, snap, &cand, &res, refuse, id, &dstatus);
+		char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+		struct store_alloc allocs[API_MAX_LINES * 8];
+		int na = 0;
+		for (int i = 0; !refuse && i < res.nshipments; i++) {
+			const struct slv_shipment *s = &res.ship[i];
+			const char *node =
+				snap->nodes[cand.node_of[cand.prob.options[s->option].node]].id;
+			for (int k = 0;
+			     k < o->nitems && na < (int)(sizeof(allocs) / sizeof(allocs[0])); k++)
+				if (s->qty[k] > 0)
+					allocs[na++] = (struct store_alloc){node, o->sku[k]->id,
+									    s->qty[k]};
+		}
+		struct store_decision d = {
+			.id = id,
+			.order_id = o->order_id,
+			.request_hash = hash,
+			.request = request,
+			.response = text ? text : "",
+			.status = dstatus,
+			.solver_status = res.status == SLV_FEASIBLE ? "feasible" : "optimal",
+			.solver_ms = res.time_ms,
+			.created_at = (int64_t)time(NULL),
+		};
+		int rc = text ? store_decision_record(st, &d, o->reserve, allocs, na, &existing,
+						      &err)
+			      : FL_ENOMEM;
+		free(text);
+		slv_result_release(&res);
+		slv_candidates_release(&cand);
+		if (rc == 0 && !existing) {
+			api_metrics_decision(dstatus);
+			*answer = ans;
+			goto out;
+		}
+		json_decref(ans);
+		if (rc == 0 && existing)
+			goto replay; /* an identical request won the race */
+		if (rc == FL_EBUSY && attempt + 1 < API_RESERVE_RETRIES)
+			continue; /* stock moved under us: read it again and re-solve */
+		snprintf(detail, cap, "%s", rc == FL_ENOMEM ? "out of memory" : err.msg);
+		status = rc == FL_ECONFLICT ? 409 : rc == FL_EBUSY ? 503 : 500;
+		goto out;
+	}
+replay:
+	*answer = json_loads(existing, 0, NULL);
+	if (!*answer) {
+		snprintf(detail, cap, "stored decision is unreadable");
+		status = 500;
+	}
+out:
+	free(existing);
+	free(request);
+	free(o);
+	api_snapshot_put(snap);
+	return status;
+}

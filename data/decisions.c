@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Stock reads for a decision, the decision log, and reservations. A reservation is one
+ * BEGIN IMMEDIATE transaction that re-checks ATP and node capacity in its UPDATEs'
+ * WHERE clauses, so two concurrent decisions can never reserve the same unit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+static int node_index(const struct fl_node *nodes, int n, const char *id)
+{
+	int lo = 0, hi = n - 1;
+	while (lo <= hi) { /* nodes are sorted by id (store_nodes_load) */
+		int mid = (lo + hi) / 2, c = strcmp(nodes[mid].id, id);
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+int store_stock_read(struct store *st, const char *const *skus, int nskus,
+		     const struct fl_node *nodes, int nnodes, long *atp, long *cap_left,
+		     struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc, step;
+
+	memset(atp, 0, sizeof(long) * (size_t)nnodes * (size_t)nskus);
+	for (int n = 0; n < nnodes; n++)
+		cap_left[n] = FL_UNLIMITED;
+	/* one read transaction: every number describes the same instant */
+	if ((rc = store_exec(st, "BEGIN", err)))
+		return rc;
+	if ((rc = store_stmt(st, STMT_STOCK_SKU,
+			     "SELECT n.id, i.on_hand - i.reserved - i.safety_stock"
+			     " FROM skus k JOIN inventory i ON i.sku = k.kid"
+			     " JOIN nodes n ON n.nid = i.node WHERE k.id = ?1",
+			     &s, err)))
+		goto out;
+	for (int k = 0; k < nskus; k++) {
+		sqlite3_bind_text(s, 1, skus[k], -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			int n = node_index(nodes, nnodes, (const char *)sqlite3_column_text(s, 0));
+			long v = (long)sqlite3_column_int64(s, 1);
+			if (n >= 0)
+				atp[(size_t)n * (size_t)nskus + (size_t)k] = v > 0 ? v : 0;
+		}
+		sqlite3_reset(s);
+		if (step != SQLITE_DONE) {
+			rc = store_dberr(st, err, "read stock");
+			goto out;
+		}
+	}
+	if ((rc = store_stmt(st, STMT_NODE_LOAD,
+			     "SELECT id, capacity_units - reserved_units FROM nodes"
+			     " WHERE capacity_units IS NOT NULL",
+			     &s, err)))
+		goto out;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		int n = node_index(nodes, nnodes, (const char *)sqlite3_column_text(s, 0));
+		long v = (long)sqlite3_column_int64(s, 1);
+		if (n >= 0)
+			cap_left[n] = v > 0 ? v : 0;
+	}
+	sqlite3_reset(s);
+	if (step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read capacity");
+out:
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	return rc;
+}
+
+static int key_get(struct store *st, const char *order_id, const unsigned char hash[32],
+		   char **response, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_KEY_GET,
+			    "SELECT k.request_hash, d.response FROM order_keys k"
+			    " JOIN decisions d ON d.id = k.decision_id WHERE k.order_id = ?1",
+			    &s, err);
+	if (rc)
+		return rc;
+	*response = NULL;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	if (step == SQLITE_DONE) {
+		rc = FL_ENOTFOUND;
+	} else if (step != SQLITE_ROW) {
+		rc = store_dberr(st, err, "read order key");
+	} else if (sqlite3_column_bytes(s, 0) != 32 ||
+		   memcmp(sqlite3_column_blob(s, 0), hash, 32)) {
+		rc = fl_err_set(err, FL_ECONFLICT,
+				"order_id: '%s' was decided before with a different request",
+				order_id);
+	} else {
+		*response = strdup((const char *)sqlite3_column_text(s, 1));
+		rc = *response ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_order_key_get(struct store *st, const char *order_id, const unsigned char hash[32],
+			char **response, struct fl_err *err)
+{
+	return key_get(st, order_id, hash, response, err);
+}
+
+static int step_done(struct store *st, sqlite3_stmt *s, struct fl_err *err, const char *what)
+{
+	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_dberr(st, err, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int reserve(struct store *st, const struct store_decision *d, const struct store_alloc *a,
+		   int na, long *total, struct fl_err *err)
+{
+	sqlite3_stmt *inv, *node, *res;
+	int rc;
+	if ((rc = store_stmt(st, STMT_RESERVE_INV,
+			     "UPDATE inventory SET reserved = reserved + ?3"
+			     " WHERE node = (SELECT nid FROM nodes WHERE id = ?1)"
+			     " AND sku = (SELECT kid FROM skus WHERE id = ?2)"
+			     " AND on_hand - reserved - safety_stock >= ?3",
+			     &inv, err)) ||
+	    (rc = store_stmt(
+		     st, STMT_RESERVE_NODE,
+		     "UPDATE nodes SET reserved_units = reserved_units + ?2 WHERE id = ?1"
+		     " AND (capacity_units IS NULL OR capacity_units - reserved_units >= ?2)",
+		     &node, err)) ||
+	    (rc = store_stmt(
+		     st, STMT_RESERVATION_INSERT,
+		     "INSERT INTO reservations(decision_id, node, sku, qty, state, created_at)"
+		     " SELECT ?1, n.nid, k.kid, ?4, 'open', ?5 FROM nodes n, skus k"
+		     " WHERE n.id = ?2 AND k.id = ?3",
+		     &res, err)))
+		return rc;
+	*total = 0;
+	for (int i = 0; i < na; i++) {
+		if (a[i].qty <= 0)
+			continue;
+		/* each (node, sku) is checked against its ATP, each node against its room */
+		sqlite3_bind_text(inv, 1, a[i].node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(inv, 2, a[i].sku, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(inv, 3, a[i].qty);
+		if ((rc = step_done(st, inv, err, "reserve")))
+			return rc;
+		if (sqlite3_changes(st->db) != 1)
+			return fl_err_set(err, FL_EBUSY, "stock of '%s' at '%s' changed", a[i].sku,
+					  a[i].node);
+		sqlite3_bind_text(node, 1, a[i].node, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(node, 2, a[i].qty);
+		if ((rc = step_done(st, node, err, "reserve")))
+			return rc;
+		if (sqlite3_changes(st->db) != 1)
+			return fl_err_set(err, FL_EBUSY, "capacity of '%s' changed", a[i].node);
+		sqlite3_bind_text(res, 1, d->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(res, 2, a[i].node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(res, 3, a[i].sku, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(res, 4, a[i].qty);
+		sqlite3_bind_int64(res, 5, d->created_at);
+		if ((rc = step_done(st, res, err, "reserve")))
+			return rc;
+		*total += a[i].qty;
+	}
+	return 0;
+}
+
+int store_decision_record(struct store *st, const struct store_decision *d, bool reserve_it,
+			  const struct store_alloc *allocs, int nallocs, char **existing,
+			  struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	long total = 0;
+	int rc;
+
+	*existing = NULL;
+	if ((rc = store_write_begin(st, err)))
+		return rc;
+	if (reserve_it) {
+		rc = key_get(st, d->order_id, d->request_hash, existing, err);
+		if (rc != FL_ENOTFOUND)
+			goto out; /* 0: answered before; ECONFLICT; or an error */
+		if ((rc = reserve(st, d, allocs, nallocs, &total, err)))
+			goto out;
+	}
+	if ((rc = store_stmt(st, STMT_DECISION_INSERT,
+			     "INSERT INTO decisions(id, order_id, request, response, status,"
+			     " solver_status, solver_ms, rules_version, reserved_units, created_at)"
+			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			     &s, err)))
+		goto out;
+	sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, d->order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, d->request, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, d->response, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, d->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, d->solver_status, -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 7, d->solver_ms);
+	if (d->rules_version)
+		sqlite3_bind_text(s, 8, d->rules_version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 9, total);
+	sqlite3_bind_int64(s, 10, d->created_at);
+	if ((rc = step_done(st, s, err, "record decision")))
+		goto out;
+	if (reserve_it) {
+		if ((rc = store_stmt(st, STMT_KEY_INSERT,
+				     "INSERT INTO order_keys(order_id, decision_id, request_hash)"
+				     " VALUES (?1, ?2, ?3)",
+				     &s, err)))
+			goto out;
+		sqlite3_bind_text(s, 1, d->order_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 3, d->request_hash, 32, SQLITE_STATIC);
+		if ((rc = step_done(st, s, err, "record order key")))
+			goto out;
+	}
+out:
+	store_write_end(st, !rc && !*existing);
+	return rc;
+}
+
+int store_decision_get(struct store *st, const char *id, char **response, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_DECISION_GET, "SELECT response FROM decisions WHERE id = ?1",
+			    &s, err);
+	if (rc)
+		return rc;
+	*response = NULL;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		*response = strdup((const char *)sqlite3_column_text(s, 0));
+		rc = *response ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
+	} else if (step == SQLITE_DONE) {
+		rc = fl_err_set(err, FL_ENOTFOUND, "decision '%s' not found", id);
+	} else {
+		rc = store_dberr(st, err, "read decision");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_decision_release(struct store *st, const char *id, long *units, struct fl_err *err)
+{
+	sqlite3_stmt *open, *inv, *node, *rel, *s;
+	int rc, step;
+	*units = 0;
+	if ((rc = store_write_begin(st, err)))
+		return rc;
+	if ((rc = store_stmt(st, STMT_DECISION_GET, "SELECT response FROM decisions WHERE id = ?1",
+			     &s, err)))
+		goto out;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	step = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (step == SQLITE_DONE) {
+		rc = fl_err_set(err, FL_ENOTFOUND, "decision '%s' not found", id);
+		goto out;
+	}
+	if ((rc = store_stmt(st, STMT_OPEN_RES,
+			     "SELECT rid, node, sku, qty FROM reservations"
+			     " WHERE decision_id = ?1 AND state = 'open'",
+			     &open, err)) ||
+	    (rc = store_stmt(
+		     st, STMT_UNRESERVE_INV,
+		     "UPDATE inventory SET reserved = reserved - ?3 WHERE node = ?1 AND sku = ?2",
+		     &inv, err)) ||
+	    (rc = store_stmt(st, STMT_UNRESERVE_NODE,
+			     "UPDATE nodes SET reserved_units = reserved_units - ?2 WHERE nid = ?1",
+			     &node, err)) ||
+	    (rc = store_stmt(st, STMT_RELEASE_RES,
+			     "UPDATE reservations SET state = 'released' WHERE rid = ?1", &rel,
+			     err)))
+		goto out;
+	sqlite3_bind_text(open, 1, id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(open)) == SQLITE_ROW) {
+		sqlite3_int64 rid = sqlite3_column_int64(open, 0),
+			      n = sqlite3_column_int64(open, 1), k = sqlite3_column_int64(open, 2),
+			      q = sqlite3_column_int64(open, 3);
+		sqlite3_bind_int64(inv, 1, n);
+		sqlite3_bind_int64(inv, 2, k);
+		sqlite3_bind_int64(inv, 3, q);
+		sqlite3_bind_int64(node, 1, n);
+		sqlite3_bind_int64(node, 2, q);
+		sqlite3_bind_int64(rel, 1, rid);
+		if ((rc = step_done(st, inv, err, "release")) ||
+		    (rc = step_done(st, node, err, "release")) ||
+		    (rc = step_done(st, rel, err, "release")))
+			break;
+		*units += (long)q;
+	}
+	sqlite3_reset(open);
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "release");
+	if (!rc && *units == 0)
+		rc = fl_err_set(err, FL_ECONFLICT, "decision '%s' holds no open reservation", id);
+out:
+	store_write_end(st, !rc);
+	return rc;
+}
