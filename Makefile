@@ -131,7 +131,7 @@ run: $(BUILD)/fulcrum
 	@sh tools/run.sh $(BUILD)/fulcrum $(DB) $(PORT)
 
 install: $(BUILD)/fulcrum
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum/rules
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fulcrum
 	install -m 0755 $(BUILD)/fulcrum $(DESTDIR)$(PREFIX)/bin/fulcrum
 	install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/share/fulcrum/
 

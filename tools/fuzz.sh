@@ -1,14 +1,17 @@
 #!/bin/sh
-# make fuzz: build each fuzz target with libFuzzer (clang) and run it for N seconds on
+# make fuzz: build each fuzz target (or only $2) with libFuzzer (clang), run it N seconds on
 # its corpus; new inputs that raise coverage are added to the corpus directory.
 set -eu
 secs=${1:-60}
 mkdir -p build/libfuzzer
 PKG_CFLAGS=$(pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3)
 PKG_LIBS="$(pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3) -lglpk -lm -lpthread"
-srcs=$(ls data/*.c forecast/*.c solver/*.c rules/*.c api/*.c 2>/dev/null | grep -v api/main.c)
+make -s build/gen/openapi.c BUILD=build
+srcs="$(ls data/*.c forecast/*.c solver/*.c rules/*.c api/*.c 2>/dev/null | grep -v api/main.c) build/gen/openapi.c"
+only=${2:-}
 for f in fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
+	[ -n "$only" ] && [ "$name" != "$only" ] && continue
 	corpus="fuzz/corpus/${name#fuzz_}"
 	mkdir -p "$corpus"
 	# shellcheck disable=SC2086
