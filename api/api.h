@@ -167,15 +167,17 @@ struct api_snapshot {
 	size_t nzones;
 	struct fl_rate *rates;
 	size_t nrates;
+	int64_t generation; /* the store's import generation it was built from */
 	atomic_int refs;
 };
 
 int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err *err);
-/* The current snapshot (loaded on first use), with a reference the caller puts back. */
+/*
+ * The current snapshot, with a reference the caller puts back. It is (re)built on first
+ * use and whenever an import has committed since (in this process or another).
+ */
 struct api_snapshot *api_snapshot_get(struct store *st, struct fl_err *err);
 void api_snapshot_put(struct api_snapshot *s);
-/* Build a new snapshot from the store and make it current (after an import). */
-int api_snapshot_reload(struct store *st, struct fl_err *err);
 /* Forget the current snapshot (at shutdown). */
 void api_snapshot_drop(void);
 

@@ -39,7 +39,8 @@ int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err
 	*out = NULL;
 	if (!s)
 		return fl_err_set(err, FL_ENOMEM, "snapshot: out of memory");
-	if ((rc = store_nodes_load(st, &s->nodes, &s->nnodes, err)) ||
+	if ((rc = store_import_generation(st, &s->generation, err)) ||
+	    (rc = store_nodes_load(st, &s->nodes, &s->nnodes, err)) ||
 	    (rc = store_skus_load(st, &s->skus, &s->nskus, err)) ||
 	    (rc = store_zones_load(st, &s->zones, &s->nzones, err)) ||
 	    (rc = store_rates_load(st, &s->rates, &s->nrates, err))) {
@@ -53,10 +54,18 @@ int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err
 
 struct api_snapshot *api_snapshot_get(struct store *st, struct fl_err *err)
 {
-	pthread_mutex_lock(&snap_lock);
-	if (!snap_current && api_snapshot_load(st, &snap_current, err)) {
-		pthread_mutex_unlock(&snap_lock);
+	int64_t gen;
+	if (store_import_generation(st, &gen, err))
 		return NULL;
+	pthread_mutex_lock(&snap_lock);
+	if (!snap_current || snap_current->generation != gen) {
+		struct api_snapshot *fresh;
+		if (api_snapshot_load(st, &fresh, err)) {
+			pthread_mutex_unlock(&snap_lock);
+			return NULL;
+		}
+		api_snapshot_put(snap_current);
+		snap_current = fresh;
 	}
 	struct api_snapshot *s = snap_current;
 	atomic_fetch_add(&s->refs, 1);
@@ -68,20 +77,6 @@ void api_snapshot_put(struct api_snapshot *s)
 {
 	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
 		snapshot_free(s);
-}
-
-int api_snapshot_reload(struct store *st, struct fl_err *err)
-{
-	struct api_snapshot *fresh, *old;
-	int rc = api_snapshot_load(st, &fresh, err);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&snap_lock);
-	old = snap_current;
-	snap_current = fresh;
-	pthread_mutex_unlock(&snap_lock);
-	api_snapshot_put(old);
-	return 0;
 }
 
 void api_snapshot_drop(void)

@@ -64,17 +64,16 @@ static json_t *node_json(const struct fl_node *n)
 
 static void h_nodes(struct api_req *rq, struct api_resp *rs)
 {
-	struct fl_node *nodes;
-	size_t n;
 	struct fl_err err = {0};
-	if (store_nodes_load(rq->st, &nodes, &n, &err)) {
-		api_problem(rs, 500, "store: %s", err.msg);
+	struct api_snapshot *snap = api_snapshot_get(rq->st, &err); /* nodes are reference data */
+	if (!snap) {
+		api_problem(rs, 503, "store: %s", err.msg);
 		return;
 	}
 	json_t *items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, node_json(&nodes[i]));
-	free(nodes);
+	for (size_t i = 0; i < snap->nnodes; i++)
+		json_array_append_new(items, node_json(&snap->nodes[i]));
+	api_snapshot_put(snap);
 	rs->status = 200;
 	rs->json = json_pack("{s:o}", "items", items);
 }
@@ -224,47 +223,43 @@ out:
 	return status;
 }
 
-static void h_import(struct api_req *rq, struct api_resp *rs)
+/* A flow that takes a parsed JSON body: 0 and *result, or an HTTP status and detail. */
+typedef int body_flow_fn(struct store *st, const json_t *body, json_t **result, char *detail,
+			 size_t cap);
+
+/* The shape every JSON-body route shares: parse (400s), run the flow, answer 200. */
+static void json_route(struct api_req *rq, struct api_resp *rs, body_flow_fn *flow)
 {
 	json_t *body, *result;
 	char detail[FL_ERR_MSG_MAX + 64];
 	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
 				    sizeof(detail));
+	if (!status) {
+		status = flow(rq->st, body, &result, detail, sizeof(detail));
+		json_decref(body);
+	}
 	if (status) {
 		api_problem(rs, status, "%s", detail);
 		return;
 	}
-	status = api_import_json(rq->st, body, &result, detail, sizeof(detail));
-	json_decref(body);
-	if (status) {
-		api_problem(rs, status, "%s", detail);
-		return;
-	}
-	struct fl_err err = {0};
-	if (api_snapshot_reload(rq->st, &err)) /* decisions now see the new reference data */
-		json_object_set_new(result, "warning", json_string(err.msg));
 	rs->status = 200;
 	rs->json = result;
 }
 
+static int decide_flow(struct store *st, const json_t *body, json_t **result, char *detail,
+		       size_t cap)
+{
+	return api_decide(st, body, NULL, result, detail, cap);
+}
+
+static void h_import(struct api_req *rq, struct api_resp *rs)
+{
+	json_route(rq, rs, api_import_json);
+}
+
 static void h_decide(struct api_req *rq, struct api_resp *rs)
 {
-	json_t *body, *answer;
-	char detail[FL_ERR_MSG_MAX + 64];
-	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
-				    sizeof(detail));
-	if (status) {
-		api_problem(rs, status, "%s", detail);
-		return;
-	}
-	status = api_decide(rq->st, body, NULL, &answer, detail, sizeof(detail));
-	json_decref(body);
-	if (status) {
-		api_problem(rs, status, "%s", detail);
-		return;
-	}
-	rs->status = 200;
-	rs->json = answer;
+	json_route(rq, rs, decide_flow);
 }
 
 static void h_decision_get(struct api_req *rq, struct api_resp *rs)

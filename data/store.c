@@ -506,6 +506,19 @@ int store_inventory_page(struct store *st, const char *node, const char *sku,
 	return collect(st, s, sizeof(**out), inv_row, limit, (void **)out, n, more, err);
 }
 
+int store_import_generation(struct store *st, int64_t *gen, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_stmt(st, STMT_IMPORT_GEN, "SELECT value FROM meta WHERE key = 'import_gen'",
+			    &s, err);
+	if (rc)
+		return rc;
+	rc = sqlite3_step(s) == SQLITE_ROW ? 0 : store_dberr(st, err, "read import generation");
+	*gen = rc ? 0 : sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc;
+}
+
 int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err)
 {
 	static const char *const tables[STORE_FILE_COUNT] = {"nodes", "skus",	   "zones", "rates",

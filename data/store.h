@@ -149,6 +149,12 @@ int store_inventory_page(struct store *st, const char *node, const char *sku,
 			 const char *after_node, const char *after_sku, size_t limit,
 			 struct fl_inventory **out, size_t *n, bool *more, struct fl_err *err);
 
+/*
+ * A number that changes whenever an import commits (in any process): a snapshot of the
+ * reference data built at one generation is stale once it differs.
+ */
+int store_import_generation(struct store *st, int64_t *gen, struct fl_err *err);
+
 /* Row counts of every table of DATA.md (for `fulcrum status` and tests). */
 int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err);
 

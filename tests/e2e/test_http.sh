@@ -85,6 +85,13 @@ check_eq "good import: 200" "$(http POST /v1/import "${A[@]}" "${J[@]}" \
 http GET '/v1/inventory?node=DC-ATL&sku=SKU-00001' "${A[@]}" >/dev/null
 check "import is visible" grep -q '"on_hand":777' "$BODY_FILE"
 
+# reference data imported by another process (the CLI) is seen without a restart
+mkdir -p "$dir/newnode"
+printf 'id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,processing_days,ships_hazmat\nST-NEW,New Store,store,40.7,-74.0,northeast,50,3,1,1,0\n' >"$dir/newnode/nodes.csv"
+"$FULCRUM" import "$dir/newnode" --db "$dir/t.db" >/dev/null 2>&1
+http GET /v1/nodes "${A[@]}" >/dev/null
+check "a node imported by the CLI is served at once" grep -q '"id":"ST-NEW"' "$BODY_FILE"
+
 # the OpenAPI document describes exactly the router's table
 check_eq "openapi 200" "$(http GET /v1/openapi.json)" 200
 cp "$BODY_FILE" "$dir/openapi.json"
