@@ -115,6 +115,7 @@ sanitize: build/.deps-test
 	@sh tests/run.sh build/asan
 
 valgrind: $(TEST_BIN)
+	@sh tools/deps.sh valgrind
 	@for t in $(TEST_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t || exit 1; done
 
 FUZZ_SECONDS ?= 60
