@@ -188,6 +188,17 @@ void api_snapshot_drop(void);
 int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t **answer,
 	       char *detail, size_t cap);
 int api_cmd_decide(int argc, char **argv);
+
+#define API_WAVE_MS 2000 /* default time limit of a wave */
+#define API_WAVE_MS_MAX 60000
+
+/*
+ * Decide a wave ({"orders": [...], "time_limit_ms", "reserve"}) under shared stock and
+ * capacity; every decision is logged, and with reserve reserved, in one transaction.
+ * Returns 0 with *answer, or an HTTP status with detail.
+ */
+int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail, size_t cap);
+int api_cmd_wave(int argc, char **argv);
 int api_cmd_bench(int argc, char **argv);
 
 /* The embedded OpenAPI document (api/openapi.json, built into the binary). */

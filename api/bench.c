@@ -21,7 +21,15 @@ struct greedy {
 	int ships;
 };
 
+static void greedy_plan_used(const struct slv_candidates *c, struct greedy *g, long *used);
+
 static void greedy_plan(const struct slv_candidates *c, struct greedy *g)
+{
+	greedy_plan_used(c, g, NULL);
+}
+
+/* The greedy baseline; used (problem nodes × items, may be NULL) receives its units. */
+static void greedy_plan_used(const struct slv_candidates *c, struct greedy *g, long *used)
 {
 	const struct slv_problem *p = &c->prob;
 	int K = p->nitems, N = p->nnodes;
@@ -64,6 +72,8 @@ static void greedy_plan(const struct slv_candidates *c, struct greedy *g)
 			g->filled += t;
 		}
 	}
+	if (used)
+		memcpy(used, got, sizeof(long) * (size_t)N * (size_t)K);
 	long *q = calloc((size_t)K, sizeof(long));
 	for (int n = 0; q && n < N; n++) {
 		long *mine = &got[(size_t)n * (size_t)K];
@@ -121,8 +131,12 @@ static double rnd(void)
 	return (double)(rs >> 11) / 9007199254740992.0;
 }
 
+int api_cmd_bench_waves(int argc, char **argv);
+
 int api_cmd_bench(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "waves") == 0)
+		return api_cmd_bench_waves(argc, argv);
 	const char *db = NULL;
 	long orders = 10000;
 	rs = 20261123;
@@ -242,4 +256,196 @@ int api_cmd_bench(int argc, char **argv)
 	slv_thread_release();
 	store_close(st);
 	return infeasible ? 1 : 0;
+}
+
+/*
+ * `fulcrum bench waves --db FILE [--sizes 100,500,2000] [--time-ms N]`: random waves of
+ * 1-5-line orders drawn from the popular SKUs (so that orders compete for stock), each
+ * decided (a) as a wave, (b) one by one in sequence with the exact single-order solver on
+ * the stock that remains, (c) one by one with the greedy baseline. Read only.
+ */
+int api_cmd_bench_waves(int argc, char **argv)
+{
+	const char *db = NULL, *sizes = "100,500,2000";
+	int time_ms = API_WAVE_MS;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "waves") == 0)
+			continue;
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
+			sizes = argv[++i];
+		else if (strcmp(argv[i], "--time-ms") == 0 && i + 1 < argc)
+			time_ms = atoi(argv[++i]);
+		else
+			db = NULL, i = argc;
+	}
+	if (!db || time_ms < 1) {
+		fprintf(stderr, "usage: fulcrum bench waves --db FILE [--sizes 100,500,2000] "
+				"[--time-ms N]\n");
+		return 2;
+	}
+	struct store *st;
+	struct fl_err err = {0};
+	if (store_open(db, &st, &err)) {
+		fprintf(stderr, "fulcrum: %s\n", err.msg);
+		return 1;
+	}
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	if (!snap || snap->nskus == 0) {
+		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs" : err.msg);
+		store_close(st);
+		return 1;
+	}
+	int N = (int)snap->nnodes, G = snap->nskus < 300 ? (int)snap->nskus : 300, rc = 0;
+	const char **gids = malloc(sizeof(char *) * (size_t)G);
+	long *atp = malloc(sizeof(long) * (size_t)N * (size_t)G),
+	     *cap = malloc(sizeof(long) * (size_t)N);
+	long *slice = malloc(sizeof(long) * (size_t)N * 5);
+	for (int g = 0; g < G; g++)
+		gids[g] = snap->skus[g].id;
+	if (store_stock_read(st, gids, G, snap->nodes, N, atp, cap, &err)) {
+		fprintf(stderr, "fulcrum: bench: %s\n", err.msg);
+		rc = 1;
+		goto done;
+	}
+	printf("%-6s %-12s %9s %12s %8s %10s %9s %10s\n", "orders", "method", "time ms", "cost",
+	       "fill %", "shipments", "gap %", "bound");
+	for (const char *p = sizes; *p;) {
+		int O = atoi(p);
+		while (*p && *p != ',')
+			p++;
+		if (*p == ',')
+			p++;
+		if (O < 1 || O > SLV_WAVE_MAX_ORDERS)
+			continue;
+		rs = 20261123u + (uint64_t)O;
+		struct slv_item *items = calloc((size_t)O * 5, sizeof(*items));
+		int *sk = calloc((size_t)O * 5, sizeof(int)), *nk = calloc((size_t)O, sizeof(int));
+		double *lat = calloc((size_t)O, sizeof(double)),
+		       *lon = calloc((size_t)O, sizeof(double));
+		int *prom = calloc((size_t)O, sizeof(int));
+		struct slv_candidates *cand = calloc((size_t)O, sizeof(*cand));
+		struct slv_wave_order *wo = calloc((size_t)O, sizeof(*wo));
+		long want = 0;
+		static const int promises[] = {-1, 2, 3, 5};
+		for (int i = 0; i < O; i++) {
+			int K = 1 + (int)(rnd() * 5);
+			for (int k = 0; k < K; k++) {
+				int g = (int)(rnd() * G);
+				bool dup = false;
+				for (int j = 0; j < nk[i]; j++)
+					dup |= sk[i * 5 + j] == g;
+				if (dup)
+					continue;
+				sk[i * 5 + nk[i]] = g;
+				items[i * 5 + nk[i]] = (struct slv_item){1 + (long)(rnd() * 3),
+									 snap->skus[g].weight_kg,
+									 snap->skus[g].hazmat};
+				want += items[i * 5 + nk[i]].qty;
+				nk[i]++;
+			}
+			lat[i] = 30 + rnd() * 15;
+			lon[i] = -120 + rnd() * 45;
+			prom[i] = promises[(int)(rnd() * 4)];
+		}
+		struct slv_network net = {snap->nodes,	     N,		  snap->zones,
+					  (int)snap->nzones, snap->rates, (int)snap->nrates};
+		/* candidates against the full shared stock */
+		for (int i = 0; i < O; i++) {
+			for (int n = 0; n < N; n++)
+				for (int k = 0; k < nk[i]; k++)
+					slice[n * nk[i] + k] = atp[n * G + sk[i * 5 + k]];
+			struct slv_order so = {lat[i], lon[i],	     prom[i], true,
+					       0,      API_SOLVE_MS, nk[i],   &items[i * 5]};
+			slv_candidates_build(&net, &so, slice, cap, NULL, &cand[i], &err);
+			wo[i] = (struct slv_wave_order){&cand[i], &sk[i * 5]};
+		}
+		/* (a) the wave */
+		struct slv_wave w = {O, wo, N, G, atp, cap, time_ms};
+		struct slv_wave_result wr;
+		if (slv_wave_solve(&w, &wr, &err)) {
+			fprintf(stderr, "fulcrum: bench: %s\n", err.msg);
+			rc = 1;
+		} else {
+			long ships = 0;
+			for (int i = 0; i < O; i++)
+				ships += wr.plans[i].status == SLV_EMPTY ? 0
+									 : wr.plans[i].nshipments;
+			printf("%-6d %-12s %9.1f %12.2f %8.2f %10ld %9.3f %10.2f\n", O, "wave",
+			       wr.time_ms, wr.cost, 100.0 * (double)wr.filled / (double)want, ships,
+			       100 * wr.gap, wr.bound);
+			slv_wave_result_release(&wr, O);
+		}
+		/* (b) one by one in sequence, exact per order; (c) greedy per order */
+		for (int method = 0; method < 2; method++) {
+			long *rem = malloc(sizeof(long) * (size_t)N * (size_t)G);
+			long *remcap = malloc(sizeof(long) * (size_t)N);
+			memcpy(rem, atp, sizeof(long) * (size_t)N * (size_t)G);
+			memcpy(remcap, cap, sizeof(long) * (size_t)N);
+			struct timespec t0, t1;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			double cost = 0;
+			long fill = 0, ships = 0;
+			for (int i = 0; i < O; i++) {
+				struct slv_candidates *cd = &cand[i];
+				int K = nk[i];
+				for (int pn = 0; pn < cd->prob.nnodes; pn++) {
+					int n = cd->node_of[pn];
+					for (int k = 0; k < K; k++)
+						cd->atp[pn * K + k] = rem[n * G + sk[i * 5 + k]];
+					cd->pnodes[pn].cap = remcap[n];
+				}
+				long *used = calloc((size_t)cd->prob.nnodes * (size_t)K + 1,
+						    sizeof(long));
+				if (method == 0) {
+					struct slv_result r;
+					if (slv_source(&cd->prob, &r, &err) == 0 &&
+					    r.status != SLV_EMPTY) {
+						cost += r.cost, fill += r.filled,
+							ships += r.nshipments;
+						for (int s = 0; s < r.nshipments; s++)
+							for (int k = 0; k < K; k++)
+								used[cd->prob.options[r.ship[s]
+											      .option]
+										     .node *
+									     K +
+								     k] += r.ship[s].qty[k];
+					}
+					slv_result_release(&r);
+				} else {
+					struct greedy gr;
+					greedy_plan_used(cd, &gr, used);
+					cost += gr.cost, fill += gr.filled, ships += gr.ships;
+				}
+				for (int pn = 0; pn < cd->prob.nnodes; pn++) {
+					int n = cd->node_of[pn];
+					for (int k = 0; k < K; k++) {
+						rem[n * G + sk[i * 5 + k]] -= used[pn * K + k];
+						if (remcap[n] != FL_UNLIMITED)
+							remcap[n] -= used[pn * K + k];
+					}
+				}
+				free(used);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+			printf("%-6d %-12s %9.1f %12.2f %8.2f %10ld %9s %10s\n", O,
+			       method == 0 ? "sequential" : "greedy", ms, cost,
+			       100.0 * (double)fill / (double)want, ships, "", "");
+			free(rem), free(remcap);
+		}
+		for (int i = 0; i < O; i++)
+			slv_candidates_release(&cand[i]);
+		free(items), free(sk), free(nk), free(lat), free(lon), free(prom), free(cand),
+			free(wo);
+	}
+done:
+	free(gids), free(atp), free(cap), free(slice);
+	api_snapshot_put(snap);
+	api_snapshot_drop();
+	slv_thread_release();
+	store_close(st);
+	return rc;
 }

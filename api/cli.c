@@ -243,6 +243,54 @@ int api_cmd_decide(int argc, char **argv)
 	return 0;
 }
 
+int api_cmd_wave(int argc, char **argv)
+{
+	const char *db = NULL, *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (argv[i][0] != '-' && !path)
+			path = argv[i];
+		else
+			path = NULL, db = NULL, i = argc;
+	}
+	if (!db || !path)
+		return usage_error("wave", "ORDERS.json --db FILE");
+	json_error_t je;
+	json_t *body = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
+					      : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!body || !json_is_object(body)) {
+		fprintf(stderr, "fulcrum: wave: %s:%d: %s\n", path, je.line,
+			body ? "must be a JSON object with \"orders\"" : je.text);
+		json_decref(body);
+		return 1;
+	}
+	struct store *st = NULL;
+	struct fl_err err = {0};
+	if (store_open(db, &st, &err)) {
+		json_decref(body);
+		return fail(&err);
+	}
+	json_t *answer;
+	char detail[1024];
+	int status = api_wave(st, body, &answer, detail, sizeof(detail));
+	json_decref(body);
+	api_snapshot_drop();
+	slv_thread_release();
+	store_close(st);
+	if (status) {
+		fprintf(stderr, "fulcrum: wave: %s\n", detail);
+		return 1;
+	}
+	char *text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+	json_decref(answer);
+	if (!text)
+		return 1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -254,6 +302,7 @@ static const struct {
 	{"serve", api_cmd_serve, "serve --db FILE [--port N] the HTTP service (serve --help)"},
 	{"token", api_cmd_token, "token create|list|revoke  access tokens (--db FILE --role ROLE)"},
 	{"decide", api_cmd_decide, "decide ORDER.json --db FILE [--export-lp FILE] one decision"},
+	{"wave", api_cmd_wave, "wave ORDERS.json --db FILE  many orders decided together"},
 	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };

@@ -524,3 +524,256 @@ out:
 	api_snapshot_put(snap);
 	return status;
 }
+
+/* ---- waves ---- */
+
+static int cmp_order_id(const void *a, const void *b)
+{
+	return strcmp((*(const struct order *const *)a)->order_id,
+		      (*(const struct order *const *)b)->order_id);
+}
+
+int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	const json_t *jorders = json_object_get(body, "orders"), *v;
+	int O = 0, G = 0, status = 0, N;
+	bool reserve = false;
+	int time_limit = API_WAVE_MS;
+	struct order *ords = NULL, **sorted = NULL;
+	struct slv_candidates *cand = NULL;
+	struct slv_wave_order *worders = NULL;
+	int *gidx = NULL, *skus_of = NULL;
+	const char **gids = NULL;
+	long *atp = NULL, *capl = NULL, *slice = NULL;
+	struct slv_wave_result wr = {0};
+	json_t *decisions = NULL;
+
+	*answer = NULL;
+	if (!snap) {
+		snprintf(detail, cap, "store: %s", err.msg);
+		return 503;
+	}
+	N = (int)snap->nnodes;
+	if (!json_is_array(jorders) || json_array_size(jorders) == 0) {
+		status = BAD("orders: required, a non-empty array");
+		goto out;
+	}
+	if (json_array_size(jorders) > SLV_WAVE_MAX_ORDERS) {
+		status = BAD("orders: at most %d orders in a wave", SLV_WAVE_MAX_ORDERS);
+		goto out;
+	}
+	O = (int)json_array_size(jorders);
+	v = json_object_get(body, "time_limit_ms");
+	if (v && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > API_WAVE_MS_MAX) {
+			status = BAD("time_limit_ms: an integer from 1 to %d", API_WAVE_MS_MAX);
+			goto out;
+		}
+		time_limit = (int)json_integer_value(v);
+	}
+	if ((status = get_bool(body, "reserve", false, &reserve, detail, cap)))
+		goto out;
+	ords = calloc((size_t)O, sizeof(*ords));
+	sorted = calloc((size_t)O, sizeof(*sorted));
+	cand = calloc((size_t)O, sizeof(*cand));
+	worders = calloc((size_t)O, sizeof(*worders));
+	gidx = malloc(sizeof(int) * (snap->nskus + 1));
+	gids = calloc(snap->nskus + 1, sizeof(*gids));
+	skus_of = calloc((size_t)O * API_MAX_LINES, sizeof(int));
+	if (!ords || !sorted || !cand || !worders || !gidx || !gids || !skus_of) {
+		status = 500, snprintf(detail, cap, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < snap->nskus; i++)
+		gidx[i] = -1;
+	for (int i = 0; i < O; i++) {
+		char inner[FL_ERR_MSG_MAX];
+		const json_t *jo = json_array_get(jorders, (size_t)i);
+		if (!json_is_object(jo)) {
+			status = BAD("orders[%d]: must be an order object", i);
+			goto out;
+		}
+		if ((status = parse_order(jo, snap, &ords[i], inner, sizeof(inner)))) {
+			snprintf(detail, cap, "orders[%d].%s", i, inner);
+			goto out;
+		}
+		if (!ords[i].allow_partial) {
+			status = BAD(
+				"orders[%d].allow_partial: false is not supported in waves yet", i);
+			goto out;
+		}
+		sorted[i] = &ords[i];
+		for (int k = 0; k < ords[i].nitems; k++) {
+			size_t s = (size_t)(ords[i].sku[k] - snap->skus);
+			if (gidx[s] < 0) {
+				gidx[s] = G;
+				gids[G++] = ords[i].sku[k]->id;
+			}
+			skus_of[i * API_MAX_LINES + k] = gidx[s];
+		}
+	}
+	qsort(sorted, (size_t)O, sizeof(*sorted), cmp_order_id);
+	for (int i = 1; i < O; i++)
+		if (strcmp(sorted[i]->order_id, sorted[i - 1]->order_id) == 0) {
+			status = BAD("orders: order_id '%s' appears twice", sorted[i]->order_id);
+			goto out;
+		}
+	atp = malloc(sizeof(long) * (size_t)N * (size_t)G + 1);
+	capl = malloc(sizeof(long) * (size_t)N + 1);
+	slice = malloc(sizeof(long) * (size_t)N * API_MAX_LINES + 1);
+	if (!atp || !capl || !slice) {
+		status = 500, snprintf(detail, cap, "out of memory");
+		goto out;
+	}
+	for (int attempt = 0;; attempt++) {
+		if (store_stock_read(st, gids, G, snap->nodes, N, atp, capl, &err)) {
+			status = 503, snprintf(detail, cap, "store: %s", err.msg);
+			goto out;
+		}
+		struct slv_network net = {snap->nodes,	     N,		  snap->zones,
+					  (int)snap->nzones, snap->rates, (int)snap->nrates};
+		for (int i = 0; i < O; i++) {
+			struct order *o = &ords[i];
+			for (int n = 0; n < N; n++)
+				for (int k = 0; k < o->nitems; k++)
+					slice[n * o->nitems + k] =
+						atp[(size_t)n * (size_t)G +
+						    (size_t)skus_of[i * API_MAX_LINES + k]];
+			struct slv_order so = {o->lat,	       o->lon,		 o->promise,
+					       o->allow_split, o->split_penalty, o->time_limit_ms,
+					       o->nitems,      o->items};
+			slv_candidates_release(&cand[i]);
+			if (slv_candidates_build(&net, &so, slice, capl, NULL, &cand[i], &err)) {
+				status = 422, snprintf(detail, cap, "orders[%d]: %s", i, err.msg);
+				goto out;
+			}
+			worders[i] = (struct slv_wave_order){&cand[i], &skus_of[i * API_MAX_LINES]};
+		}
+		struct slv_wave w = {O, worders, N, G, atp, capl, time_limit};
+		slv_wave_result_release(&wr, O);
+		if (slv_wave_solve(&w, &wr, &err)) {
+			status = 500, snprintf(detail, cap, "%s", err.msg);
+			goto out;
+		}
+		/* answers and the records: every decision of the wave in one transaction */
+		char wave_id[20] = "w_";
+		api_random_hex(wave_id + 2, 8);
+		struct store_decision *ds = calloc((size_t)O, sizeof(*ds));
+		struct store_alloc **al = calloc((size_t)O, sizeof(*al));
+		int *nal = calloc((size_t)O, sizeof(int));
+		char **texts = calloc((size_t)O, sizeof(char *)),
+		     **reqs = calloc((size_t)O, sizeof(char *));
+		char(*ids)[20] = calloc((size_t)O, sizeof(*ids));
+		unsigned char(*hashes)[32] = calloc((size_t)O, sizeof(*hashes));
+		json_decref(decisions);
+		decisions = json_array();
+		int rc = 0;
+		long units = 0, ships = 0;
+		if (!ds || !al || !nal || !texts || !reqs || !ids || !hashes || !decisions)
+			rc = FL_ENOMEM;
+		for (int i = 0; !rc && i < O; i++) {
+			const char *dstatus;
+			const struct slv_result *r = &wr.plans[i];
+			snprintf(ids[i], sizeof(ids[i]), "d_");
+			api_random_hex(ids[i] + 2, 8);
+			json_t *a =
+				build_answer(&ords[i], snap, &cand[i], r, false, ids[i], &dstatus);
+			texts[i] = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+			reqs[i] = json_dumps(json_array_get(jorders, (size_t)i),
+					     JSON_COMPACT | JSON_SORT_KEYS);
+			al[i] = calloc((size_t)(r->nshipments * ords[i].nitems) + 1, sizeof(**al));
+			if (!a || !texts[i] || !reqs[i] || !al[i]) {
+				json_decref(a);
+				rc = FL_ENOMEM;
+				break;
+			}
+			json_array_append_new(decisions, a);
+			api_sha256(reqs[i], strlen(reqs[i]), hashes[i]);
+			for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+				const char *node =
+					snap->nodes[cand[i].node_of
+							    [cand[i].prob.options[r->ship[s].option]
+								     .node]]
+						.id;
+				for (int k = 0; k < ords[i].nitems; k++)
+					if (r->ship[s].qty[k] > 0)
+						al[i][nal[i]++] = (struct store_alloc){
+							node, ords[i].sku[k]->id,
+							r->ship[s].qty[k]};
+				units += r->ship[s].units;
+				ships++;
+			}
+			ds[i] = (struct store_decision){
+				.id = ids[i],
+				.order_id = ords[i].order_id,
+				.request_hash = hashes[i],
+				.request = reqs[i],
+				.response = texts[i],
+				.status = dstatus,
+				.solver_status = wr.status == SLV_OPTIMAL ? "optimal" : "feasible",
+				.solver_ms = wr.time_ms,
+				.created_at = (int64_t)time(NULL)};
+		}
+		const char *wstatus = wr.status == SLV_OPTIMAL ? "optimal" : "feasible";
+		struct store_wave sw = {wave_id,
+					wstatus,
+					wr.cost,
+					wr.bound,
+					wr.gap,
+					wr.time_ms,
+					(int64_t)time(NULL),
+					O,
+					ds,
+					(const struct store_alloc *const *)al,
+					nal};
+		if (!rc)
+			rc = store_wave_record(st, &sw, reserve, &err);
+		for (int i = 0; i < O; i++) {
+			if (al)
+				free(al[i]);
+			if (texts)
+				free(texts[i]);
+			if (reqs)
+				free(reqs[i]);
+		}
+		free(ds), free(al), free(nal), free(texts), free(reqs), free(ids), free(hashes);
+		if (rc == FL_EBUSY && attempt + 1 < API_RESERVE_RETRIES)
+			continue; /* stock moved under us: read it again and re-solve */
+		if (rc) {
+			snprintf(detail, cap, "%s", rc == FL_ENOMEM ? "out of memory" : err.msg);
+			status = rc == FL_ECONFLICT ? 409 : rc == FL_EBUSY ? 503 : 500;
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(decisions); i++)
+			api_metrics_decision(json_string_value(
+				json_object_get(json_array_get(decisions, i), "status")));
+		long want = 0;
+		for (int i = 0; i < O; i++)
+			for (int k = 0; k < ords[i].nitems; k++)
+				want += ords[i].items[k].qty;
+		*answer = json_pack(
+			"{s:s, s:o, s:{s:f, s:I, s:I, s:I}, s:{s:s, s:f, s:f, s:I, s:i, s:f}}",
+			"wave_id", wave_id, "decisions", decisions, "cost", "total",
+			round6(wr.cost), "units_filled", (json_int_t)units, "units_ordered",
+			(json_int_t)want, "shipments", (json_int_t)ships, "solver", "status",
+			wstatus, "gap", wr.gap, "bound", round6(wr.bound), "fill_bound",
+			(json_int_t)wr.fill_bound, "iterations", wr.iterations, "time_ms",
+			round(wr.time_ms * 1000) / 1000);
+		decisions = NULL;
+		if (!*answer)
+			status = 500, snprintf(detail, cap, "out of memory");
+		break;
+	}
+out:
+	json_decref(decisions);
+	slv_wave_result_release(&wr, O);
+	for (int i = 0; cand && i < O; i++)
+		slv_candidates_release(&cand[i]);
+	free(ords), free(sorted), free(cand), free(worders), free(gidx), free(gids), free(skus_of);
+	free(atp), free(capl), free(slice);
+	api_snapshot_put(snap);
+	return status;
+}

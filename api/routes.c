@@ -252,6 +252,17 @@ static int decide_flow(struct store *st, const json_t *body, json_t **result, ch
 	return api_decide(st, body, NULL, result, detail, cap);
 }
 
+static int wave_flow(struct store *st, const json_t *body, json_t **result, char *detail,
+		     size_t cap)
+{
+	return api_wave(st, body, result, detail, cap);
+}
+
+static void h_wave(struct api_req *rq, struct api_resp *rs)
+{
+	json_route(rq, rs, wave_flow);
+}
+
 static void h_import(struct api_req *rq, struct api_resp *rs)
 {
 	json_route(rq, rs, api_import_json);
@@ -316,6 +327,8 @@ const struct api_route api_routes[] = {
 	 false, false, h_decision_get, "read a logged decision back"},
 	{"POST", "/v1/fulfillment/decisions/{decision_id}/release", API_ROLE_ORCHESTRATOR, false,
 	 false, h_release, "free a decision's reservation"},
+	{"POST", "/v1/fulfillment/waves", API_ROLE_ORCHESTRATOR, true, true, h_wave,
+	 "many orders decided together under shared stock and capacity"},
 };
 /* clang-format on */
 

@@ -173,30 +173,28 @@ static int reserve(struct store *st, const struct store_decision *d, const struc
 	return 0;
 }
 
-int store_decision_record(struct store *st, const struct store_decision *d, bool reserve_it,
-			  const struct store_alloc *allocs, int nallocs, char **existing,
-			  struct fl_err *err)
+/* One decision inside the caller's write transaction (wave_id may be NULL). */
+static int record_one(struct store *st, const struct store_decision *d, const char *wave_id,
+		      bool reserve_it, const struct store_alloc *allocs, int nallocs,
+		      char **existing, struct fl_err *err)
 {
 	sqlite3_stmt *s;
 	long total = 0;
 	int rc;
 
-	*existing = NULL;
-	if ((rc = store_write_begin(st, err)))
-		return rc;
 	if (reserve_it) {
 		rc = key_get(st, d->order_id, d->request_hash, existing, err);
 		if (rc != FL_ENOTFOUND)
-			goto out; /* 0: answered before; ECONFLICT; or an error */
+			return rc; /* 0: answered before; ECONFLICT; or an error */
 		if ((rc = reserve(st, d, allocs, nallocs, &total, err)))
-			goto out;
+			return rc;
 	}
 	if ((rc = store_stmt(st, STMT_DECISION_INSERT,
 			     "INSERT INTO decisions(id, order_id, request, response, status,"
-			     " solver_status, solver_ms, rules_version, reserved_units, created_at)"
-			     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			     " solver_status, solver_ms, rules_version, reserved_units, created_at,"
+			     " wave_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			     &s, err)))
-		goto out;
+		return rc;
 	sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, d->order_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, d->request, -1, SQLITE_STATIC);
@@ -208,22 +206,69 @@ int store_decision_record(struct store *st, const struct store_decision *d, bool
 		sqlite3_bind_text(s, 8, d->rules_version, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 9, total);
 	sqlite3_bind_int64(s, 10, d->created_at);
+	if (wave_id)
+		sqlite3_bind_text(s, 11, wave_id, -1, SQLITE_STATIC);
 	if ((rc = step_done(st, s, err, "record decision")))
-		goto out;
-	if (reserve_it) {
-		if ((rc = store_stmt(st, STMT_KEY_INSERT,
-				     "INSERT INTO order_keys(order_id, decision_id, request_hash)"
-				     " VALUES (?1, ?2, ?3)",
-				     &s, err)))
-			goto out;
-		sqlite3_bind_text(s, 1, d->order_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 3, d->request_hash, 32, SQLITE_STATIC);
-		if ((rc = step_done(st, s, err, "record order key")))
-			goto out;
-	}
-out:
+		return rc;
+	if (!reserve_it)
+		return 0;
+	if ((rc = store_stmt(st, STMT_KEY_INSERT,
+			     "INSERT INTO order_keys(order_id, decision_id, request_hash)"
+			     " VALUES (?1, ?2, ?3)",
+			     &s, err)))
+		return rc;
+	sqlite3_bind_text(s, 1, d->order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, d->request_hash, 32, SQLITE_STATIC);
+	return step_done(st, s, err, "record order key");
+}
+
+int store_decision_record(struct store *st, const struct store_decision *d, bool reserve_it,
+			  const struct store_alloc *allocs, int nallocs, char **existing,
+			  struct fl_err *err)
+{
+	int rc;
+	*existing = NULL;
+	if ((rc = store_write_begin(st, err)))
+		return rc;
+	rc = record_one(st, d, NULL, reserve_it, allocs, nallocs, existing, err);
 	store_write_end(st, !rc && !*existing);
+	return rc;
+}
+
+int store_wave_record(struct store *st, const struct store_wave *w, bool reserve_it,
+		      struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+	if ((rc = store_write_begin(st, err)))
+		return rc;
+	for (int i = 0; i < w->ndecisions && !rc; i++) {
+		char *existing = NULL;
+		rc = record_one(st, &w->decisions[i], w->id, reserve_it, w->allocs[i],
+				w->nallocs[i], &existing, err);
+		if (!rc && existing) /* a wave reserves only orders it has not seen */
+			rc = fl_err_set(err, FL_ECONFLICT,
+					"order_id: '%s' holds a reservation already",
+					w->decisions[i].order_id);
+		free(existing);
+	}
+	if (!rc &&
+	    !(rc = store_stmt(st, STMT_WAVE_INSERT,
+			      "INSERT INTO waves(id, orders, status, cost, bound, gap, solver_ms,"
+			      " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			      &s, err))) {
+		sqlite3_bind_text(s, 1, w->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, w->ndecisions);
+		sqlite3_bind_text(s, 3, w->status, -1, SQLITE_STATIC);
+		sqlite3_bind_double(s, 4, w->cost);
+		sqlite3_bind_double(s, 5, w->bound);
+		sqlite3_bind_double(s, 6, w->gap);
+		sqlite3_bind_double(s, 7, w->solver_ms);
+		sqlite3_bind_int64(s, 8, w->created_at);
+		rc = step_done(st, s, err, "record wave");
+	}
+	store_write_end(st, !rc);
 	return rc;
 }
 

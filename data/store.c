@@ -113,6 +113,18 @@ static const char *const migrations[] = {
 	" order_id TEXT PRIMARY KEY,"
 	" decision_id TEXT NOT NULL REFERENCES decisions(id),"
 	" request_hash BLOB NOT NULL) WITHOUT ROWID;",
+	/* 3: waves: many decisions made together, with their bound and gap */
+	"CREATE TABLE waves("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" orders INTEGER NOT NULL,"
+	" status TEXT NOT NULL,"
+	" cost REAL NOT NULL,"
+	" bound REAL NOT NULL,"
+	" gap REAL NOT NULL,"
+	" solver_ms REAL NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"ALTER TABLE decisions ADD COLUMN wave_id TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -207,6 +207,26 @@ int store_decision_record(struct store *st, const struct store_decision *d, bool
 			  const struct store_alloc *allocs, int nallocs, char **existing,
 			  struct fl_err *err);
 
+/* A wave: its decisions, recorded together. */
+struct store_wave {
+	const char *id;	    /* "w_…" */
+	const char *status; /* optimal | feasible */
+	double cost, bound, gap, solver_ms;
+	int64_t created_at;
+	int ndecisions;
+	const struct store_decision *decisions;
+	const struct store_alloc *const *allocs; /* per decision */
+	const int *nallocs;
+};
+
+/*
+ * Record a wave's decisions in one transaction; with reserve, reserve all of them there
+ * too (re-checked as store_decision_record does). All or nothing: FL_EBUSY when stock
+ * moved (re-solve), FL_ECONFLICT when an order_id already holds a reservation key.
+ */
+int store_wave_record(struct store *st, const struct store_wave *w, bool reserve,
+		      struct fl_err *err);
+
 /* The stored answer of a decision (caller frees); FL_ENOTFOUND if none. */
 int store_decision_get(struct store *st, const char *id, char **response, struct fl_err *err);
 

@@ -62,6 +62,14 @@ struct slv_problem {
 	bool allow_split;
 	double split_penalty; /* >= 0 */
 	int time_limit_ms;    /* for the MIP; > 0 */
+	/*
+	 * Priced mode (waves' Lagrangian subproblems), when price is not NULL: each unit of
+	 * item k from problem node n costs price[n * nitems + k] more, each filled unit earns
+	 * fill_reward, filling is not forced, and the split penalty is left out. The result
+	 * minimises that objective (result.objective) and bounds it (result.bound).
+	 */
+	const double *price;
+	double fill_reward;
 };
 
 enum slv_status {
@@ -88,6 +96,8 @@ struct slv_result {
 	struct slv_shipment *ship;
 	int options_kept; /* after dominance pruning */
 	bool used_mip;
+	double objective; /* priced mode: the plan's priced objective */
+	double bound;	  /* priced mode: a lower bound on the priced optimum */
 };
 
 /* Solve; on success *out holds the plan (release it with slv_result_release). */
@@ -169,6 +179,50 @@ void slv_candidates_release(struct slv_candidates *c);
  * (nitems), returns the option used, or -1 if the node can carry nothing.
  */
 int slv_best_single(const struct slv_problem *p, int node, long *qty, long *units, double *cost);
+
+/* ---- waves: many orders under shared stock and capacity ---- */
+
+#define SLV_WAVE_MAX_ORDERS 5000
+
+struct slv_wave_order {
+	struct slv_candidates *cand; /* borrowed; its stock is rewritten while solving */
+	const int *sku;		     /* per item of the order: index into the wave's SKUs */
+};
+
+struct slv_wave {
+	int norders;
+	struct slv_wave_order *orders;
+	int nnodes;	 /* network nodes (the candidates' node_of space) */
+	int nskus;	 /* distinct SKUs of the wave */
+	const long *atp; /* nnodes × nskus, shared by every order */
+	const long *cap; /* nnodes: FL_UNLIMITED or >= 0, shared */
+	int time_limit_ms;
+};
+
+struct slv_wave_result {
+	struct slv_result *plans; /* per order, as slv_source's */
+	long filled;		  /* units the plan fills */
+	long fill_bound;	  /* no plan fills more (max-flow over the wave) */
+	double cost;		  /* the plan's total cost */
+	double bound;		  /* proved: no plan filling >= filled costs less */
+	double gap;		  /* (cost − bound) / cost */
+	enum slv_status status;	  /* OPTIMAL: fill proved max and gap <= 1e-9 */
+	int iterations;		  /* Lagrangian iterations */
+	double time_ms;
+};
+
+/*
+ * Decide a wave: the most units in all, then the least total cost, with every order
+ * keeping its own rules (promise, hazmat, no split) and all sharing ATP and capacity.
+ * Method: a max-flow bounds the fill; sequential exact decisions (several orders of
+ * processing, then re-optimising each order against the others) give plans; the
+ * Lagrangian relaxation of the shared stock, capacity and fill rows, with every order's
+ * priced subproblem solved exactly (slv_source in priced mode) and subgradient steps,
+ * gives the proved lower bound and prices that steer a repair heuristic. Honours
+ * time_limit_ms; the best plan found is returned with its gap.
+ */
+int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_err *err);
+void slv_wave_result_release(struct slv_wave_result *r, int norders);
 
 /* Write the phase-2 model (fill fixed at its maximum) in CPLEX LP format to path. */
 int slv_export_lp(const struct slv_problem *p, const char *path, struct fl_err *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "flow.h"
 #include "solver.h"
 
 /* Working state of one solve; everything here is freed by ctx_release. */
@@ -80,6 +81,8 @@ static int validate(const struct slv_problem *p, struct fl_err *err)
 	    p->noptions > SLV_MAX_OPTIONS)
 		return fl_err_set(err, FL_ELIMIT, "sourcing: at most %d nodes and %d options",
 				  SLV_MAX_NODES, SLV_MAX_OPTIONS);
+	if (p->price && !(p->fill_reward >= 0))
+		return fl_err_set(err, FL_EINVAL, "sourcing: fill_reward >= 0");
 	if (!(p->split_penalty >= 0) || p->time_limit_ms <= 0)
 		return fl_err_set(err, FL_EINVAL, "sourcing: split_penalty >= 0, time limit > 0");
 	for (int k = 0; k < p->nitems; k++)
@@ -123,6 +126,8 @@ static int prepare(struct ctx *c)
 			c->elig[o * K + k] = ok;
 			c->u[o * K + k] = ok ? lmin(lmin(it->qty, n->atp[k]), node_cap(n)) : 0;
 			c->unit[o * K + k] = op->per_kg * it->weight_kg + n->pick_cost;
+			if (p->price)
+				c->unit[o * K + k] += p->price[op->node * K + k] - p->fill_reward;
 		}
 	}
 	for (int o = 0; o < O; o++) {
@@ -155,91 +160,20 @@ static int prepare(struct ctx *c)
 	return 0;
 }
 
-/* ---- phase 1: the most units (Dinic's max-flow; small graphs) ---- */
-
-struct edge {
-	int to;
-	long cap;
-};
-
-struct graph {
-	int nv, ne;
-	struct edge *e;
-	int *head, *next, *level, *it, *queue;
-};
-
-static int g_add(struct graph *g, int a, int b, long cap)
-{
-	g->e[g->ne] = (struct edge){b, cap};
-	g->next[g->ne] = g->head[a];
-	g->head[a] = g->ne++;
-	g->e[g->ne] = (struct edge){a, 0};
-	g->next[g->ne] = g->head[b];
-	g->head[b] = g->ne++;
-	return g->ne - 2;
-}
-
-static bool g_bfs(struct graph *g, int s, int t)
-{
-	int qh = 0, qt = 0;
-	for (int v = 0; v < g->nv; v++)
-		g->level[v] = -1;
-	g->level[s] = 0;
-	g->queue[qt++] = s;
-	while (qh < qt) {
-		int v = g->queue[qh++];
-		for (int i = g->head[v]; i >= 0; i = g->next[i])
-			if (g->e[i].cap > 0 && g->level[g->e[i].to] < 0) {
-				g->level[g->e[i].to] = g->level[v] + 1;
-				g->queue[qt++] = g->e[i].to;
-			}
-	}
-	return g->level[t] >= 0;
-}
-
-static long g_dfs(struct graph *g, int v, int t, long f)
-{
-	if (v == t)
-		return f;
-	for (; g->it[v] >= 0; g->it[v] = g->next[g->it[v]]) {
-		int i = g->it[v];
-		struct edge *e = &g->e[i];
-		if (e->cap <= 0 || g->level[e->to] != g->level[v] + 1)
-			continue;
-		long d = g_dfs(g, e->to, t, lmin(f, e->cap));
-		if (d > 0) {
-			e->cap -= d;
-			g->e[i ^ 1].cap += d;
-			return d;
-		}
-	}
-	return 0;
-}
-
 /* Max fill with splits allowed; also records a max-fill assignment in c->flow. */
 static int max_fill_split(struct ctx *c)
 {
 	const struct slv_problem *p = c->p;
 	int K = c->K, N = p->nnodes;
 	int S = 0, T = 1, nv = 2 + K + N, maxe = 2 * (K + K * N + N) + 2;
-	struct graph g = {.nv = nv};
+	struct flow_graph g;
 	int *arc = calloc((size_t)K * (size_t)N + 1, sizeof(int));
 	unsigned char *canon = calloc((size_t)K * (size_t)N + 1, 1);
-	g.e = malloc(sizeof(struct edge) * (size_t)maxe);
-	g.head = malloc(sizeof(int) * (size_t)nv);
-	g.next = malloc(sizeof(int) * (size_t)maxe);
-	g.level = malloc(sizeof(int) * (size_t)nv);
-	g.it = malloc(sizeof(int) * (size_t)nv);
-	g.queue = malloc(sizeof(int) * (size_t)nv);
 	c->flow = calloc((size_t)K * (size_t)N + 1, sizeof(long));
-	int rc = 0;
-	if (!arc || !canon || !g.e || !g.head || !g.next || !g.level || !g.it || !g.queue ||
-	    !c->flow) {
-		rc = FL_ENOMEM;
-		goto out;
+	if (!arc || !canon || !c->flow || flow_init(&g, nv, maxe)) {
+		free(arc), free(canon);
+		return FL_ENOMEM;
 	}
-	for (int v = 0; v < nv; v++)
-		g.head[v] = -1;
 	for (int i = 0; i < c->nkept; i++) {
 		int o = c->kept[i], n = p->options[o].node;
 		for (int k = 0; k < K; k++)
@@ -247,35 +181,26 @@ static int max_fill_split(struct ctx *c)
 				canon[n * K + k] = 1;
 	}
 	for (int k = 0; k < K; k++)
-		g_add(&g, S, 2 + k, p->items[k].qty);
+		flow_add(&g, S, 2 + k, p->items[k].qty);
 	for (int n = 0; n < N; n++) {
 		bool used = false;
 		for (int k = 0; k < K; k++) {
 			arc[n * K + k] = -1;
 			if (canon[n * K + k]) {
-				arc[n * K + k] = g_add(&g, 2 + k, 2 + K + n, p->nodes[n].atp[k]);
+				arc[n * K + k] = flow_add(&g, 2 + k, 2 + K + n, p->nodes[n].atp[k]);
 				used = true;
 			}
 		}
 		if (used)
-			g_add(&g, 2 + K + n, T, node_cap(&p->nodes[n]));
+			flow_add(&g, 2 + K + n, T, node_cap(&p->nodes[n]));
 	}
-	c->fill = 0;
-	while (g_bfs(&g, S, T)) {
-		long f;
-		for (int v = 0; v < nv; v++)
-			g.it[v] = g.head[v];
-		while ((f = g_dfs(&g, S, T, (long)1 << 60)) > 0)
-			c->fill += f;
-	}
+	c->fill = flow_max(&g, S, T);
 	for (int n = 0; n < N; n++)
 		for (int k = 0; k < K; k++)
-			if (arc[n * K + k] >= 0)
-				c->flow[n * K + k] = g.e[arc[n * K + k] ^ 1].cap;
-out:
-	free(arc), free(canon), free(g.e), free(g.head), free(g.next), free(g.level), free(g.it),
-		free(g.queue);
-	return rc;
+			c->flow[n * K + k] = flow_on(&g, arc[n * K + k]);
+	flow_release(&g);
+	free(arc), free(canon);
+	return 0;
 }
 
 /*
@@ -403,7 +328,7 @@ static glp_prob *build_mip(struct ctx *c)
 		snprintf(name, sizeof(name), "y_%d", o);
 		glp_set_col_name(lp, col, name);
 		glp_set_col_kind(lp, col, GLP_BV);
-		glp_set_obj_coef(lp, col, fixed_cost(p, o) + p->split_penalty);
+		glp_set_obj_coef(lp, col, fixed_cost(p, o) + (p->price ? 0 : p->split_penalty));
 		for (int k = 0; k < K; k++) {
 			if (!c->u[o * K + k])
 				continue;
@@ -421,8 +346,11 @@ static glp_prob *build_mip(struct ctx *c)
 	double *val = malloc(sizeof(double) * (size_t)(ncols + 2));
 	if (!ind || !val)
 		goto out;
-	/* fill: Σ x = F* */
-	int row = glp_add_rows(lp, 1), len = 0;
+	/* fill: Σ x = F* (priced mode: filling is rewarded, not forced) */
+	int row = 0, len = 0;
+	if (p->price)
+		goto demand;
+	row = glp_add_rows(lp, 1);
 	glp_set_row_name(lp, row, "fill");
 	/* from our own map: GLPK reports an integer column bounded to [0, 1] as binary */
 	for (int i = 0; i < c->nkept; i++)
@@ -431,6 +359,7 @@ static glp_prob *build_mip(struct ctx *c)
 				ind[++len] = c->xcol[c->kept[i] * K + k], val[len] = 1;
 	glp_set_row_bnds(lp, row, GLP_FX, (double)c->fill, (double)c->fill);
 	glp_set_mat_row(lp, row, len, ind, val);
+demand:
 	/* demand per item */
 	for (int k = 0; k < K; k++) {
 		len = 0;
@@ -658,6 +587,7 @@ static int solve_mip(struct ctx *c, struct slv_result *out, struct fl_err *err)
 		rc = fl_err_set(err, FL_ESOLVER, "sourcing: LP relaxation failed (%d)", s);
 		goto out;
 	}
+	out->bound = glp_get_obj_val(lp); /* the LP relaxation bounds the MIP from below */
 	glp_iocp io;
 	glp_init_iocp(&io);
 	io.msg_lev = GLP_MSG_OFF;
@@ -699,6 +629,77 @@ out:
 	return rc;
 }
 
+/* The priced value of option o carrying qty[] (fixed cost plus priced unit costs). */
+static double priced_value(const struct ctx *c, int o, const long *qty)
+{
+	double v = fixed_cost(c->p, o);
+	for (int k = 0; k < c->K; k++)
+		v += c->unit[o * c->K + k] * (double)qty[k];
+	return v;
+}
+
+/* One shipment on option o: every unit whose priced cost is negative, cheapest first. */
+static double priced_single(const struct ctx *c, int o, long *qty)
+{
+	int K = c->K;
+	long room = node_cap(&c->p->nodes[c->p->options[o].node]), n = 0;
+	memset(qty, 0, sizeof(long) * (size_t)K);
+	for (;;) {
+		int best = -1;
+		for (int k = 0; k < K; k++)
+			if (!qty[k] && c->u[o * K + k] > 0 && c->unit[o * K + k] < 0 &&
+			    (best < 0 || c->unit[o * K + k] < c->unit[o * K + best]))
+				best = k;
+		if (best < 0 || room <= 0)
+			break;
+		qty[best] = lmin(c->u[o * K + best], room);
+		room -= qty[best];
+		n += qty[best];
+	}
+	return n ? priced_value(c, o, qty) : 0;
+}
+
+/* Priced mode: min fixed + priced units over the order's plans, filling not forced. */
+static int solve_priced(struct ctx *c, struct slv_result *out, struct fl_err *err)
+{
+	const struct slv_problem *p = c->p;
+	int K = c->K, O = p->noptions, rc;
+	long *qty = calloc((size_t)K + 1, sizeof(long));
+	c->inc = calloc((size_t)O * (size_t)K + 1, sizeof(long));
+	if (!qty || !c->inc) {
+		free(qty);
+		return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
+	}
+	/* the best single shipment (or nothing, value 0): exact without splits, and the
+	 * incumbent with them */
+	c->inc_cost = 0;
+	c->have_inc = true;
+	for (int i = 0; i < c->nkept; i++) {
+		int o = c->kept[i];
+		double v = priced_single(c, o, qty);
+		if (v < c->inc_cost - 1e-12) {
+			memset(c->inc, 0, sizeof(long) * (size_t)O * (size_t)K);
+			memcpy(&c->inc[o * K], qty, sizeof(long) * (size_t)K);
+			c->inc_cost = v;
+		}
+	}
+	free(qty);
+	if (!p->allow_split || c->nkept <= 1) {
+		out->status = SLV_OPTIMAL;
+		out->objective = out->bound = c->inc_cost;
+		return set_plan(c, c->inc, out);
+	}
+	out->used_mip = true;
+	if ((rc = solve_mip(c, out, err)))
+		return rc;
+	out->objective = 0;
+	for (int s = 0; s < out->nshipments; s++)
+		out->objective += priced_value(c, out->ship[s].option, out->ship[s].qty);
+	if (out->status == SLV_OPTIMAL)
+		out->bound = out->objective;
+	return 0;
+}
+
 int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_err *err)
 {
 	struct ctx c = {.p = p, .K = p->nitems};
@@ -712,6 +713,15 @@ int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_er
 	if ((rc = prepare(&c)))
 		goto nomem;
 	out->options_kept = c.nkept;
+	if (p->price) {
+		if ((rc = solve_priced(&c, out, err))) {
+			slv_result_release(out);
+			goto fail;
+		}
+		if (out->nshipments == 0)
+			out->status = SLV_EMPTY;
+		goto done;
+	}
 	if (p->allow_split) {
 		if ((rc = max_fill_split(&c)))
 			goto nomem;

@@ -19,9 +19,10 @@ static int setup(void **state)
 	snprintf(db, sizeof(db), "%s/t.db", fx->dir);
 	assert_int_equal(store_open(db, &fx->st, &err), 0);
 	char *in = tmp_dir();
-	write_file(in, "nodes.csv",
-		   "id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,"
-		   "processing_days,ships_hazmat\nA,a,dc,1,1,r,,1,1,0,1\nB,b,store,2,2,r,3,1,1,1,0\n");
+	write_file(
+		in, "nodes.csv",
+		"id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,"
+		"processing_days,ships_hazmat\nA,a,dc,1,1,r,,1,1,0,1\nB,b,store,2,2,r,3,1,1,1,0\n");
 	write_file(in, "skus.csv", "id,name,weight_kg,hazmat\nS,s,1,0\nT,t,2,0\n");
 	write_file(in, "inventory.csv",
 		   "node,sku,on_hand,safety_stock\nA,S,10,2\nA,T,1,0\nB,S,5,0\n");
@@ -53,9 +54,13 @@ static struct store_decision dec(const char *id, const char *order, unsigned cha
 {
 	static unsigned char hash[256][32];
 	memset(hash[h], h, 32);
-	return (struct store_decision){.id = id, .order_id = order, .request_hash = hash[h],
-				       .request = "{}", .response = "{\"ok\":1}",
-				       .status = "complete", .solver_status = "optimal",
+	return (struct store_decision){.id = id,
+				       .order_id = order,
+				       .request_hash = hash[h],
+				       .request = "{}",
+				       .response = "{\"ok\":1}",
+				       .status = "complete",
+				       .solver_status = "optimal",
 				       .created_at = 1};
 }
 
