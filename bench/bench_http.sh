@@ -11,7 +11,7 @@ mkdir -p "$BENCH_DIR"
 [ -s "$DB" ] || "$FULCRUM" demo --db "$DB" >/dev/null 2>&1
 TOKEN=$("$FULCRUM" token create --db "$DB" --role planner | awk '{print $NF}')
 bench_serve "$DB"
-trap 'kill $BENCH_PID 2>/dev/null' EXIT
+trap 'kill $BENCH_PID 2>/dev/null || true' EXIT
 echo
 echo "== HTTP: wrk -d${SECS}s --latency; fulcrum serve (threads: ${FULCRUM_THREADS:-one per core}) and wrk share this $(nproc)-core machine =="
 printf '%-32s %5s %12s %10s %10s\n' route conns 'req/s' p50 p99

@@ -12,7 +12,7 @@ mkdir -p "$BENCH_DIR"
 FULCRUM_TOKEN=$("$FULCRUM" token create --db "$DB" --role orchestrator | awk '{print $NF}')
 export FULCRUM_TOKEN
 bench_serve "$DB"
-trap 'kill $BENCH_PID 2>/dev/null' EXIT
+trap 'kill $BENCH_PID 2>/dev/null || true' EXIT
 echo
 echo "== sourcing over HTTP: demo data set, orders of 1-5 lines, no reservation; wrk -d${SECS}s on the same $(nproc)-core machine =="
 printf '%-32s %5s %12s %10s %10s\n' route conns 'req/s' p50 p99

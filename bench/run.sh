@@ -26,6 +26,7 @@ rm -f "$BENCH_DIR/small.db"*
 rm -f "$BENCH_DIR/small.db"* "$BENCH_DIR/import.db"*
 
 for b in bench/bench_*.sh; do
-	[ -f "$b" ] && sh "$b"
+	[ -f "$b" ] || continue
+	sh "$b" || echo "($b failed with status $?)"
 done
 exit 0

@@ -269,8 +269,6 @@ static void write_rates(FILE *fp)
 	fputs("carrier,service,zone,base_cost,per_kg,transit_days,hazmat_ok\n", fp);
 	for (int c = 0; c < 3; c++)
 		for (int s = 0; s < 3; s++) {
-			if (c == 1 && s == 2)
-				continue; /* the regional carrier has no overnight */
 			for (int z = 0; z < 7 && z + 2 <= carriers[c].max_zone; z++)
 				fprintf(fp, "%s,%s,%d,%.2f,%.3f,%d,%d\n", carriers[c].carrier,
 					services[s].name, z + 2,

@@ -975,7 +975,8 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	best = NULL;
 	out->filled = bfill;
 	out->cost = bcost;
-	out->bound = lb > bcost ? bcost : (isfinite(lb) ? lb : 0);
+	/* costs are never negative: 0 bounds every wave */
+	out->bound = lb > bcost ? bcost : (isfinite(lb) && lb > 0 ? lb : 0);
 	out->gap = bcost > 0 ? fmax(0, (bcost - out->bound) / bcost) : 0;
 	out->status =
 		out->filled == out->fill_bound && out->gap <= 1e-9 ? SLV_OPTIMAL : SLV_FEASIBLE;
