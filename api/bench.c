@@ -124,6 +124,24 @@ out:
 	free(order);
 }
 
+/* Open the store and its snapshot (which must hold SKUs); NULL after saying why. */
+static struct api_snapshot *bench_open(const char *db, struct store **st)
+{
+	struct fl_err err = {0};
+	if (store_open(db, st, &err)) {
+		fprintf(stderr, "fulcrum: %s\n", err.msg);
+		return NULL;
+	}
+	struct api_snapshot *snap = api_snapshot_get(*st, &err);
+	if (!snap || snap->nskus == 0) {
+		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs in the store" : err.msg);
+		api_snapshot_put(snap);
+		store_close(*st);
+		return NULL;
+	}
+	return snap;
+}
+
 static uint64_t rs;
 static double rnd(void)
 {
@@ -159,16 +177,9 @@ int api_cmd_bench(int argc, char **argv)
 	}
 	struct store *st;
 	struct fl_err err = {0};
-	if (store_open(db, &st, &err)) {
-		fprintf(stderr, "fulcrum: %s\n", err.msg);
+	struct api_snapshot *snap = bench_open(db, &st);
+	if (!snap)
 		return 1;
-	}
-	struct api_snapshot *snap = api_snapshot_get(st, &err);
-	if (!snap || snap->nskus == 0) {
-		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs in the store" : err.msg);
-		store_close(st);
-		return 1;
-	}
 	size_t N = snap->nnodes;
 	long *atp = malloc(sizeof(long) * N * 5), *cap = malloc(sizeof(long) * N);
 	double opt_cost = 0, gr_cost = 0, opt_ms = 0, worst_ms = 0;
@@ -287,16 +298,9 @@ int api_cmd_bench_waves(int argc, char **argv)
 	}
 	struct store *st;
 	struct fl_err err = {0};
-	if (store_open(db, &st, &err)) {
-		fprintf(stderr, "fulcrum: %s\n", err.msg);
+	struct api_snapshot *snap = bench_open(db, &st);
+	if (!snap)
 		return 1;
-	}
-	struct api_snapshot *snap = api_snapshot_get(st, &err);
-	if (!snap || snap->nskus == 0) {
-		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs" : err.msg);
-		store_close(st);
-		return 1;
-	}
 	int N = (int)snap->nnodes, G = snap->nskus < 300 ? (int)snap->nskus : 300, rc = 0;
 	const char **gids = malloc(sizeof(char *) * (size_t)G);
 	long *atp = malloc(sizeof(long) * (size_t)N * (size_t)G),

@@ -191,45 +191,62 @@ static int cmd_demo(int argc, char **argv)
 	return 0;
 }
 
-int api_cmd_decide(int argc, char **argv)
+/* A flow over one JSON file: decide (with an LP path) or wave. */
+typedef int json_file_flow(struct store *st, const json_t *body, const char *lp, json_t **answer,
+			   char *detail, size_t cap);
+
+static int wave_file_flow(struct store *st, const json_t *body, const char *lp, json_t **answer,
+			  char *detail, size_t cap)
+{
+	(void)lp;
+	return api_wave(st, body, answer, detail, cap);
+}
+
+/*
+ * `fulcrum NAME FILE.json --db DB [--export-lp LP]` (LP only where allow_lp): load the
+ * JSON object (FILE "-" reads stdin), run the flow, print the answer as indented JSON.
+ */
+static int run_json_file(int argc, char **argv, const char *name, bool allow_lp,
+			 json_file_flow *flow)
 {
 	const char *db = NULL, *path = NULL, *lp = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
-		else if (strcmp(argv[i], "--export-lp") == 0 && i + 1 < argc)
+		else if (allow_lp && strcmp(argv[i], "--export-lp") == 0 && i + 1 < argc)
 			lp = argv[++i];
-		else if (argv[i][0] != '-' && !path)
-			path = argv[i];
+		else if ((argv[i][0] != '-' || strcmp(argv[i], "-") == 0) && !path)
+			path = argv[i]; /* "-": stdin */
 		else
 			path = NULL, db = NULL, i = argc;
 	}
 	if (!db || !path)
-		return usage_error("decide", "ORDER.json --db FILE [--export-lp FILE]");
+		return usage_error(name, allow_lp ? "ORDER.json --db FILE [--export-lp FILE]"
+						  : "ORDERS.json --db FILE");
 	json_error_t je;
-	json_t *order = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
-					       : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!order || !json_is_object(order)) {
-		fprintf(stderr, "fulcrum: decide: %s:%d: %s\n", path, je.line,
-			order ? "must be a JSON object" : je.text);
-		json_decref(order);
+	json_t *body = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
+					      : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!body || !json_is_object(body)) {
+		fprintf(stderr, "fulcrum: %s: %s:%d: %s\n", name, path, je.line,
+			body ? "must be a JSON object" : je.text);
+		json_decref(body);
 		return 1;
 	}
 	struct store *st = NULL;
 	struct fl_err err = {0};
 	if (store_open(db, &st, &err)) {
-		json_decref(order);
+		json_decref(body);
 		return fail(&err);
 	}
 	json_t *answer;
 	char detail[1024];
-	int status = api_decide(st, order, lp, &answer, detail, sizeof(detail));
-	json_decref(order);
+	int status = flow(st, body, lp, &answer, detail, sizeof(detail));
+	json_decref(body);
 	api_snapshot_drop();
 	slv_thread_release();
 	store_close(st);
 	if (status) {
-		fprintf(stderr, "fulcrum: decide: %s\n", detail);
+		fprintf(stderr, "fulcrum: %s: %s\n", name, detail);
 		return 1;
 	}
 	char *text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
@@ -243,52 +260,14 @@ int api_cmd_decide(int argc, char **argv)
 	return 0;
 }
 
+int api_cmd_decide(int argc, char **argv)
+{
+	return run_json_file(argc, argv, "decide", true, api_decide);
+}
+
 int api_cmd_wave(int argc, char **argv)
 {
-	const char *db = NULL, *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
-			db = argv[++i];
-		else if (argv[i][0] != '-' && !path)
-			path = argv[i];
-		else
-			path = NULL, db = NULL, i = argc;
-	}
-	if (!db || !path)
-		return usage_error("wave", "ORDERS.json --db FILE");
-	json_error_t je;
-	json_t *body = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
-					      : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!body || !json_is_object(body)) {
-		fprintf(stderr, "fulcrum: wave: %s:%d: %s\n", path, je.line,
-			body ? "must be a JSON object with \"orders\"" : je.text);
-		json_decref(body);
-		return 1;
-	}
-	struct store *st = NULL;
-	struct fl_err err = {0};
-	if (store_open(db, &st, &err)) {
-		json_decref(body);
-		return fail(&err);
-	}
-	json_t *answer;
-	char detail[1024];
-	int status = api_wave(st, body, &answer, detail, sizeof(detail));
-	json_decref(body);
-	api_snapshot_drop();
-	slv_thread_release();
-	store_close(st);
-	if (status) {
-		fprintf(stderr, "fulcrum: wave: %s\n", detail);
-		return 1;
-	}
-	char *text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-	json_decref(answer);
-	if (!text)
-		return 1;
-	puts(text);
-	free(text);
-	return 0;
+	return run_json_file(argc, argv, "wave", false, wave_file_flow);
 }
 
 static const struct {

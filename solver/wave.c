@@ -257,6 +257,17 @@ static void master_tree(glp_tree *tree, void *info)
 		glp_ios_heur_sol(tree, m->x);
 }
 
+/* Silent simplex and branch-and-cut settings, the incumbent handed over at the root. */
+static void quiet_params(glp_smcp *sm, glp_iocp *io, struct master_cb *cb)
+{
+	glp_init_smcp(sm);
+	sm->msg_lev = GLP_MSG_OFF;
+	glp_init_iocp(io);
+	io->msg_lev = GLP_MSG_OFF;
+	io->cb_func = master_tree;
+	io->cb_info = cb;
+}
+
 /* The master's buffers: owned by master(), so a GLPK fault (longjmp) frees them too. */
 struct mbuf {
 	int *first, *row_ng, *row_n, *ind, *ia, *ja;
@@ -264,6 +275,32 @@ struct mbuf {
 	size_t nz, capz;
 	glp_prob *lp;
 };
+
+static int mbuf_alloc(struct mbuf *m, int orders, int node_skus, int nodes, int ncols)
+{
+	m->first = calloc((size_t)orders + 1, sizeof(int));
+	m->row_ng = calloc((size_t)node_skus + 1, sizeof(int));
+	m->row_n = calloc((size_t)nodes + 1, sizeof(int));
+	m->ind = malloc(sizeof(int) * (size_t)(ncols + 2));
+	m->val = malloc(sizeof(double) * (size_t)(ncols + 2));
+	m->x = calloc((size_t)ncols + 2, sizeof(double));
+	m->capz = 1024;
+	m->ia = malloc(sizeof(int) * m->capz);
+	m->ja = malloc(sizeof(int) * m->capz);
+	m->ar = malloc(sizeof(double) * m->capz);
+	return m->first && m->row_ng && m->row_n && m->ind && m->val && m->x && m->ia && m->ja &&
+			       m->ar
+		       ? 0
+		       : FL_ENOMEM;
+}
+
+static void mbuf_release(struct mbuf *m)
+{
+	if (m->lp)
+		glp_delete_prob(m->lp);
+	free(m->first), free(m->row_ng), free(m->row_n), free(m->ind), free(m->ia), free(m->ja);
+	free(m->val), free(m->x), free(m->ar);
+}
 
 static int nz_add(struct mbuf *m, int r, int col, double v)
 {
@@ -300,18 +337,7 @@ static int master_body(struct wctx *c, struct mbuf *m, struct slv_result *plans,
 	int G = w->nskus, O = w->norders, ncols = 0;
 	for (int i = 0; i < O; i++)
 		ncols += c->pool[i].n;
-	m->first = calloc((size_t)O + 1, sizeof(int));
-	m->row_ng = calloc((size_t)w->nnodes * (size_t)G + 1, sizeof(int));
-	m->row_n = calloc((size_t)w->nnodes + 1, sizeof(int));
-	m->ind = malloc(sizeof(int) * (size_t)(ncols + 2));
-	m->val = malloc(sizeof(double) * (size_t)(ncols + 2));
-	m->x = calloc((size_t)ncols + 2, sizeof(double));
-	m->capz = 1024;
-	m->ia = malloc(sizeof(int) * m->capz);
-	m->ja = malloc(sizeof(int) * m->capz);
-	m->ar = malloc(sizeof(double) * m->capz);
-	if (!m->first || !m->row_ng || !m->row_n || !m->ind || !m->val || !m->x || !m->ia ||
-	    !m->ja || !m->ar)
+	if (mbuf_alloc(m, O, w->nnodes * G, w->nnodes, ncols))
 		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
 	glp_prob *lp = m->lp = glp_create_prob();
 	if (ncols == 0)
@@ -393,14 +419,9 @@ static int master_body(struct wctx *c, struct mbuf *m, struct slv_result *plans,
 	glp_set_mat_row(lp, fill_row, len, m->ind, m->val);
 
 	glp_smcp sm;
-	glp_init_smcp(&sm);
-	sm.msg_lev = GLP_MSG_OFF;
 	glp_iocp io;
-	glp_init_iocp(&io);
-	io.msg_lev = GLP_MSG_OFF;
-	io.cb_func = master_tree;
 	struct master_cb cb = {m->x};
-	io.cb_info = &cb;
+	quiet_params(&sm, &io, &cb);
 	/* phase 1: the most fill */
 	double left = c->deadline_ms - elapsed_ms(&c->t0);
 	glp_set_obj_dir(lp, GLP_MAX);
@@ -462,10 +483,7 @@ static int master(struct wctx *c, struct slv_result *plans, long bfill, double b
 		rc = master_body(c, &m, plans, bfill, bcost, err);
 	}
 	glp_error_hook(NULL, NULL);
-	if (m.lp)
-		glp_delete_prob(m.lp);
-	free(m.first), free(m.row_ng), free(m.row_n), free(m.ind), free(m.ia), free(m.ja);
-	free(m.val), free(m.x), free(m.ar);
+	mbuf_release(&m);
 	return rc;
 }
 
@@ -487,18 +505,7 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, 
 	if (ncols > EXACT_COLS)
 		return 0;
 	/* first[i]: z_i; then per option: y, then x per item (0 when not eligible) */
-	m->first = calloc((size_t)O + 1, sizeof(int));
-	m->row_ng = calloc((size_t)w->nnodes * (size_t)G + 1, sizeof(int));
-	m->row_n = calloc((size_t)w->nnodes + 1, sizeof(int));
-	m->ind = malloc(sizeof(int) * (size_t)(ncols + 2));
-	m->val = malloc(sizeof(double) * (size_t)(ncols + 2));
-	m->x = calloc((size_t)ncols + 2, sizeof(double));
-	m->capz = 1024;
-	m->ia = malloc(sizeof(int) * m->capz);
-	m->ja = malloc(sizeof(int) * m->capz);
-	m->ar = malloc(sizeof(double) * m->capz);
-	if (!m->first || !m->row_ng || !m->row_n || !m->ind || !m->val || !m->x || !m->ia ||
-	    !m->ja || !m->ar)
+	if (mbuf_alloc(m, O, w->nnodes * G, w->nnodes, ncols))
 		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
 	glp_prob *lp = m->lp = glp_create_prob();
 	glp_add_cols(lp, ncols);
@@ -592,14 +599,9 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, 
 	glp_load_matrix(lp, (int)m->nz, m->ia, m->ja, m->ar);
 
 	glp_smcp sm;
-	glp_init_smcp(&sm);
-	sm.msg_lev = GLP_MSG_OFF;
 	glp_iocp io;
-	glp_init_iocp(&io);
-	io.msg_lev = GLP_MSG_OFF;
-	io.cb_func = master_tree;
 	struct master_cb cb = {m->x};
-	io.cb_info = &cb;
+	quiet_params(&sm, &io, &cb);
 	/* phase 1: the most fill (the objective is the fill row's columns) */
 	double saved[1];
 	(void)saved;
@@ -706,10 +708,7 @@ static int exact(struct wctx *c, struct slv_result *plans, long *bfill, double *
 		rc = exact_body(c, &m, plans, bfill, bcost, proved, err);
 	}
 	glp_error_hook(NULL, NULL);
-	if (m.lp)
-		glp_delete_prob(m.lp);
-	free(m.first), free(m.row_ng), free(m.row_n), free(m.ind), free(m.ia), free(m.ja);
-	free(m.val), free(m.x), free(m.ar);
+	mbuf_release(&m);
 	return rc;
 }
 

@@ -16,6 +16,18 @@
 
 #include "data/store.h"
 
+/* A seeded xorshift generator for randomised tests: set rng, then draw. */
+static uint64_t rng;
+static inline double urand(void)
+{
+	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+static inline int irand(int lo, int hi)
+{
+	return lo + (int)(urand() * (hi - lo + 1));
+}
+
 /* A fresh temporary directory; the caller removes it with rm_tree(). */
 static inline char *tmp_dir(void)
 {

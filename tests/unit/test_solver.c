@@ -31,17 +31,6 @@ struct net {
 	double penalty;
 };
 
-static uint64_t rng;
-static double urand(void)
-{
-	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
-}
-static int irand(int lo, int hi)
-{
-	return lo + (int)(urand() * (hi - lo + 1));
-}
-
 static void make_net(struct net *t)
 {
 	memset(t, 0, sizeof(*t));

@@ -37,17 +37,6 @@ struct tw {
 	} ord[MAXO];
 };
 
-static uint64_t rng;
-static double urand(void)
-{
-	rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
-}
-static int irand(int lo, int hi)
-{
-	return lo + (int)(urand() * (hi - lo + 1));
-}
-
 static void make_wave(struct tw *t)
 {
 	memset(t, 0, sizeof(*t));
