@@ -857,10 +857,12 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	}
 
 	/* the Lagrangian bound */
-	double nu = bfill > 0 ? 2.0 * bcost / (double)bfill + 1.0 : 1.0, theta = 1.0;
+	double nu = bfill > 0 ? 1.5 * bcost / (double)bfill : 1.0, theta = 0.25;
+	/* the bound gets 60% of the time; the master and the exact model the rest */
+	double lag_deadline = 0.6 * c.deadline_ms;
 	int stall = 0;
 	for (int it = 0; it < 500; it++) {
-		if (elapsed_ms(&c.t0) > c.deadline_ms || bcost - lb <= 1e-9 * fabs(bcost))
+		if (elapsed_ms(&c.t0) > lag_deadline || bcost - lb <= 1e-9 * fabs(bcost))
 			break;
 		double L = 0;
 		long sub_fill = 0;
@@ -868,7 +870,7 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 		memset(gmu, 0, sizeof(double) * (size_t)N);
 		reset_stock(&c);
 		bool timed_out = false;
-		for (int i = 0; i < O && !(timed_out = elapsed_ms(&c.t0) > c.deadline_ms); i++) {
+		for (int i = 0; i < O && !(timed_out = elapsed_ms(&c.t0) > lag_deadline); i++) {
 			struct slv_wave_order *o = &w->orders[i];
 			struct slv_problem *p = &o->cand->prob;
 			int K = p->nitems;
@@ -926,7 +928,7 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 		if (!isfinite(lb) || L > lb + 1e-9 * fabs(lb)) {
 			lb = L;
 			stall = 0;
-		} else if (++stall >= 4) {
+		} else if (++stall >= 2) {
 			theta /= 2;
 			stall = 0;
 		}
