@@ -125,6 +125,10 @@ static const char *const migrations[] = {
 	" solver_ms REAL NOT NULL,"
 	" created_at INTEGER NOT NULL);"
 	"ALTER TABLE decisions ADD COLUMN wave_id TEXT;",
+	/* 4: stock by SKU from the index alone: a decision reads a few index pages per SKU
+	 * instead of one table page per node holding it */
+	"DROP INDEX inventory_sku;"
+	"CREATE INDEX inventory_sku ON inventory(sku, node, on_hand, reserved, safety_stock);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -188,6 +192,8 @@ static int migrate(struct store *st, struct fl_err *err)
 		goto out;
 	}
 	version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s); /* a pending statement would lock the tables a migration drops */
+	s = NULL;
 	if (version > N_MIGRATIONS) {
 		rc = fl_err_set(err, FL_EDB,
 				"database schema version %d is newer than this build's %d", version,

@@ -308,7 +308,8 @@ static int make_incumbent(struct ctx *c)
 
 /* ---- phase 2: the MIP ---- */
 
-static glp_prob *build_mip(struct ctx *c)
+/* The phase-2 model; names (for an exported LP file) only when asked: they cost allocations. */
+static glp_prob *build_mip(struct ctx *c, bool names)
 {
 	const struct slv_problem *p = c->p;
 	int K = c->K, O = p->noptions;
@@ -325,8 +326,10 @@ static glp_prob *build_mip(struct ctx *c)
 		char name[64];
 		int col = glp_add_cols(lp, 1);
 		c->ycol[o] = col;
-		snprintf(name, sizeof(name), "y_%d", o);
-		glp_set_col_name(lp, col, name);
+		if (names) {
+			snprintf(name, sizeof(name), "y_%d", o);
+			glp_set_col_name(lp, col, name);
+		}
 		glp_set_col_kind(lp, col, GLP_BV);
 		glp_set_obj_coef(lp, col, fixed_cost(p, o) + (p->price ? 0 : p->split_penalty));
 		for (int k = 0; k < K; k++) {
@@ -334,8 +337,10 @@ static glp_prob *build_mip(struct ctx *c)
 				continue;
 			col = glp_add_cols(lp, 1);
 			c->xcol[o * K + k] = col;
-			snprintf(name, sizeof(name), "x_%d_%d", o, k);
-			glp_set_col_name(lp, col, name);
+			if (names) {
+				snprintf(name, sizeof(name), "x_%d_%d", o, k);
+				glp_set_col_name(lp, col, name);
+			}
 			glp_set_col_kind(lp, col, GLP_IV);
 			glp_set_col_bnds(lp, col, GLP_DB, 0, (double)c->u[o * K + k]);
 			glp_set_obj_coef(lp, col, c->unit[o * K + k]);
@@ -570,7 +575,7 @@ static int solve_mip(struct ctx *c, struct slv_result *out, struct fl_err *err)
 		free(units);
 		return fl_err_set(err, FL_ESOLVER, "sourcing: GLPK failed");
 	}
-	lp = build_mip(c);
+	lp = build_mip(c, false);
 	if (!c->ycol || !c->xcol) {
 		rc = fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
 		goto out;
@@ -588,6 +593,14 @@ static int solve_mip(struct ctx *c, struct slv_result *out, struct fl_err *err)
 		goto out;
 	}
 	out->bound = glp_get_obj_val(lp); /* the LP relaxation bounds the MIP from below */
+	if (c->have_inc && !p->price &&
+	    glp_get_obj_val(lp) - p->split_penalty >= c->inc_cost - 1e-9 * fmax(1, c->inc_cost)) {
+		/* the LP proves the incumbent optimal: no branching needed */
+		out->status = SLV_OPTIMAL;
+		out->gap = 0;
+		rc = set_plan(c, c->inc, out);
+		goto out;
+	}
 	glp_iocp io;
 	glp_init_iocp(&io);
 	io.msg_lev = GLP_MSG_OFF;
@@ -848,7 +861,7 @@ int slv_export_lp(const struct slv_problem *p, const char *path, struct fl_err *
 		ctx_release(&c);
 		return fl_err_set(err, FL_ESOLVER, "export: GLPK failed");
 	}
-	lp = build_mip(&c);
+	lp = build_mip(&c, true);
 	rc = glp_write_lp(lp, NULL, path)
 		     ? fl_err_set(err, FL_EIO, "export: cannot write '%s'", path)
 		     : 0;
