@@ -154,8 +154,8 @@ int api_import_json(struct store *st, const json_t *map, json_t **result, char *
 #define API_MAX_PROMISE_DAYS 365
 #define API_SOLVE_MS 1000 /* default solver time limit per decision */
 #define API_SOLVE_MS_MAX 10000
-#define API_ALTERNATIVES 3    /* alternatives shown in an explanation */
-#define API_RESERVE_RETRIES 5 /* re-solves when stock moves under a reservation */
+#define API_ALTERNATIVES 3     /* alternatives shown in an explanation */
+#define API_RESERVE_RETRIES 32 /* re-solves when stock moves under a reservation */
 
 /* Reference data every decision reads: immutable once built, swapped whole. */
 struct api_snapshot {

@@ -141,7 +141,7 @@ check "every row of it landed" bash -c "'$FULCRUM' export '$dir/after' --db '$di
 	test \$(grep -c '^2025-' '$dir/after/sales.csv') -eq 14000"
 
 # settings from a config file and the environment; the rate limit
-printf 'rate_limit = 1\n# a comment\nrate_burst = 3\n' >"$dir/fulcrum.conf"
+printf 'rate_limit = 0.2\n# a comment\nrate_burst = 3\n' >"$dir/fulcrum.conf"
 FULCRUM_ACCESS_LOG=off start_server "$dir/t.db" --config "$dir/fulcrum.conf"
 codes=""
 for i in 1 2 3 4 5; do codes="$codes $(http GET /v1/nodes "${A[@]}")"; done
