@@ -302,6 +302,59 @@ static void test_exclusion_reasons(void **state)
 	slv_candidates_release(&c);
 }
 
+/* A solve stopped by its time limit answers the best plan found, flagged feasible with a
+ * gap, and that plan keeps every rule: 20 lines over 300 nodes, 1 ms. */
+static void test_time_limit_answers_feasible(void **state)
+{
+	(void)state;
+	enum { NN = 300, K = 20, PER = 3 };
+	static struct slv_node nodes[NN];
+	static struct slv_option opts[NN * PER];
+	static long atp[NN * K];
+	struct slv_item items[K];
+	rng = 99;
+	for (int k = 0; k < K; k++)
+		items[k] = (struct slv_item){.qty = irand(5, 20), .weight_kg = urand() * 5};
+	for (int n = 0; n < NN; n++) {
+		for (int k = 0; k < K; k++)
+			atp[n * K + k] = urand() < 0.5 ? irand(1, 4) : 0;
+		nodes[n] = (struct slv_node){.cap = irand(3, 30),
+					     .ships_hazmat = true,
+					     .handling_cost = urand() * 3,
+					     .pick_cost = urand(),
+					     .atp = &atp[n * K]};
+		for (int j = 0; j < PER; j++)
+			opts[n * PER + j] =
+				(struct slv_option){n, 3 + urand() * 10, urand() * 2, true};
+	}
+	struct slv_problem p = {K, items, NN, nodes, NN * PER, opts, true, 0.5, 1, NULL, 0};
+	struct slv_result r;
+	struct fl_err err = {0};
+	assert_int_equal(slv_source(&p, &r, &err), 0);
+	print_message("1 ms limit: status %s, gap %.4f, %ld units in %d shipments, %.1f ms\n",
+		      r.status == SLV_OPTIMAL ? "optimal" : "feasible", r.gap, r.filled,
+		      r.nshipments, r.time_ms);
+	assert_true(r.status == SLV_FEASIBLE);
+	assert_true(r.gap >= 0);
+	long used[NN] = {0};
+	for (int s = 0; s < r.nshipments; s++) {
+		int n = opts[r.ship[s].option].node;
+		for (int k = 0; k < K; k++) {
+			assert_true(r.ship[s].qty[k] <= atp[n * K + k]);
+			used[n] += r.ship[s].qty[k];
+		}
+	}
+	for (int n = 0; n < NN; n++)
+		assert_true(used[n] <= nodes[n].cap);
+	/* the fill is still the most possible: the same problem with time to spare */
+	long fast_fill = r.filled;
+	slv_result_release(&r);
+	p.time_limit_ms = 200; /* the fill comes from the max-flow, before any MIP */
+	assert_int_equal(slv_source(&p, &r, &err), 0);
+	assert_int_equal(r.filled, fast_fill);
+	slv_result_release(&r);
+}
+
 static void test_bad_problems(void **state)
 {
 	(void)state;
@@ -354,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_enumeration),
 		cmocka_unit_test(test_exclusion_reasons),
+		cmocka_unit_test(test_time_limit_answers_feasible),
 		cmocka_unit_test(test_bad_problems),
 		cmocka_unit_test(test_export_lp),
 	};
