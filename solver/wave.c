@@ -603,8 +603,6 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, 
 	struct master_cb cb = {m->x};
 	quiet_params(&sm, &io, &cb);
 	/* phase 1: the most fill (the objective is the fill row's columns) */
-	double saved[1];
-	(void)saved;
 	double *cost = calloc((size_t)ncols + 1, sizeof(double));
 	if (!cost)
 		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
