@@ -11,18 +11,9 @@
 #include <string.h>
 
 #include "data/store.h"
+#include "seed.h"
 
 static struct store *st;
-
-static void load(enum store_file_kind k, const char *text)
-{
-	struct store_import_src src = {{NULL}};
-	struct fl_err err = {0};
-	src.files[k] = fmemopen((void *)text, strlen(text), "rb");
-	if (store_import(st, &src, NULL, NULL, NULL, &err))
-		abort();
-	fclose(src.files[k]);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,11 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!st) {
 		if (store_open(":memory:", &st, &err))
 			abort();
-		load(STORE_FILE_NODES, "id,name,type,lat,lon,region,capacity_units,handling_cost,"
-				       "pick_cost,processing_days,ships_hazmat\n"
-				       "N1,a,dc,1,1,r,,1,1,0,1\nN2,b,store,2,2,r,5,1,1,1,0\n");
-		load(STORE_FILE_SKUS, "id,name,weight_kg,hazmat\nS1,x,1,0\nS2,y,2,1\n");
-		load(STORE_FILE_ZONES, "zone,max_km\n2,100\n3,500\n");
+		fuzz_seed(st, STORE_FILE_NODES,
+			  "id,name,type,lat,lon,region,capacity_units,handling_cost,"
+			  "pick_cost,processing_days,ships_hazmat\n"
+			  "N1,a,dc,1,1,r,,1,1,0,1\nN2,b,store,2,2,r,5,1,1,1,0\n");
+		fuzz_seed(st, STORE_FILE_SKUS, "id,name,weight_kg,hazmat\nS1,x,1,0\nS2,y,2,1\n");
+		fuzz_seed(st, STORE_FILE_ZONES, "zone,max_km\n2,100\n3,500\n");
 	}
 	if (size < 1)
 		return 0;

@@ -324,15 +324,28 @@ static int nz_add(struct mbuf *m, int r, int col, double v)
 	return 0;
 }
 
+/* What a whole-wave model reads and improves: the plan and its fill and cost. */
+struct model_run {
+	struct slv_result *plans;
+	long *bfill;
+	double *bcost;
+	bool *proved; /* exact model only */
+};
+
+typedef int model_body_fn(struct wctx *c, struct mbuf *m, struct model_run *run,
+			  struct fl_err *err);
+
 /*
  * The master: one column per pooled plan, at most one plan per order, shared stock and
  * capacity rows; the most fill, then the least cost at that fill. The current best plan
  * (each of its orders' plans is pooled) is the incumbent. Writes the chosen plans into
  * plans[] when they beat the best.
  */
-static int master_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, long bfill,
-		       double bcost, struct fl_err *err)
+static int master_body(struct wctx *c, struct mbuf *m, struct model_run *run, struct fl_err *err)
 {
+	struct slv_result *plans = run->plans;
+	long bfill = *run->bfill;
+	double bcost = *run->bcost;
 	struct slv_wave *w = c->w;
 	int G = w->nskus, O = w->norders, ncols = 0;
 	for (int i = 0; i < O; i++)
@@ -467,35 +480,18 @@ static int master_body(struct wctx *c, struct mbuf *m, struct slv_result *plans,
 	return 0;
 }
 
-static int master(struct wctx *c, struct slv_result *plans, long bfill, double bcost,
-		  struct fl_err *err)
-{
-	struct mbuf m = {0};
-	struct guard g;
-	volatile int rc = 0;
-	glp_term_out(GLP_OFF);
-	glp_error_hook(on_glp_error, &g);
-	if (setjmp(g.jb)) {
-		glp_free_env(); /* frees the master's problem too */
-		m.lp = NULL;
-		rc = fl_err_set(err, FL_ESOLVER, "wave: GLPK failed in the master");
-	} else {
-		rc = master_body(c, &m, plans, bfill, bcost, err);
-	}
-	glp_error_hook(NULL, NULL);
-	mbuf_release(&m);
-	return rc;
-}
-
 /*
  * The whole wave as one exact model (small waves): per order the disaggregated sourcing
  * model over its candidates, the stock and capacity rows shared; the most fill, then the
  * least cost. Started from the best plan. On a proved optimum the plan and bound are
  * exact (*proved set); on a time-out the better plan, if any, is kept.
  */
-static int exact_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, long *bfill,
-		      double *bcost, bool *proved, struct fl_err *err)
+static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, struct fl_err *err)
 {
+	struct slv_result *plans = run->plans;
+	long *bfill = run->bfill;
+	double *bcost = run->bcost;
+	bool *proved = run->proved;
 	struct slv_wave *w = c->w;
 	int G = w->nskus, O = w->norders, ncols = 0;
 	for (int i = 0; i < O; i++) {
@@ -689,21 +685,24 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct slv_result *plans, 
 	return 0;
 }
 
-static int exact(struct wctx *c, struct slv_result *plans, long *bfill, double *bcost, bool *proved,
-		 struct fl_err *err)
+/*
+ * Run one whole-wave GLPK model (the master or the exact model) under GLPK's error hook:
+ * a GLPK fault becomes FL_ESOLVER, and the model's buffers are freed on every path.
+ */
+static int run_model(struct wctx *c, model_body_fn *body, struct model_run *run, const char *what,
+		     struct fl_err *err)
 {
 	struct mbuf m = {0};
 	struct guard g;
 	volatile int rc = 0;
-	*proved = false;
 	glp_term_out(GLP_OFF);
 	glp_error_hook(on_glp_error, &g);
 	if (setjmp(g.jb)) {
-		glp_free_env();
+		glp_free_env(); /* frees the model's problem too */
 		m.lp = NULL;
-		rc = fl_err_set(err, FL_ESOLVER, "wave: GLPK failed in the exact model");
+		rc = fl_err_set(err, FL_ESOLVER, "wave: GLPK failed in the %s", what);
 	} else {
-		rc = exact_body(c, &m, plans, bfill, bcost, proved, err);
+		rc = body(c, &m, run, err);
 	}
 	glp_error_hook(NULL, NULL);
 	mbuf_release(&m);
@@ -959,14 +958,16 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	if (elapsed_ms(&c.t0) < c.deadline_ms && !(bcost - lb <= 1e-9 * fabs(bcost))) {
 		for (int i = 0; i < O; i++)
 			pool_add(&c, i, &best[i]);
-		if ((rc = master(&c, best, bfill, bcost, err)))
+		struct model_run run = {best, &bfill, &bcost, NULL};
+		if ((rc = run_model(&c, master_body, &run, "master", err)))
 			goto out;
 		totals(w, best, &bfill, &bcost);
 	}
 	/* small waves: the exact whole-wave model closes what the bound leaves open */
 	bool proved = false;
+	struct model_run exact_run = {best, &bfill, &bcost, &proved};
 	if (elapsed_ms(&c.t0) < c.deadline_ms && (bcost - (isfinite(lb) ? lb : 0)) > 1e-9 * bcost &&
-	    (rc = exact(&c, best, &bfill, &bcost, &proved, err)))
+	    (rc = run_model(&c, exact_body, &exact_run, "exact model", err)))
 		goto out;
 	if (proved)
 		lb = bcost;
