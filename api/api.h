@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "data/store.h"
+#include "forecast/forecast.h"
 
 /* ---- the CLI ---- */
 
@@ -25,6 +26,22 @@ int api_cli_main(int argc, char **argv);
 int api_cmd_serve(int argc, char **argv);
 int api_cmd_token(int argc, char **argv);
 int api_cmd_routes(int argc, char **argv);
+int api_cmd_forecast(int argc, char **argv);
+int api_cmd_backtest(int argc, char **argv);
+
+/* "fulcrum: MSG" on stderr, exit status 1; "usage: fulcrum CMD USAGE", exit status 2. */
+int api_fail(const struct fl_err *err);
+int api_usage(const char *cmd, const char *usage);
+
+/* An output file written whole or not at all: a temporary name renamed on commit. "-" is
+ * stdout. */
+struct api_out {
+	FILE *fp;
+	char path[1024];
+	char tmp[1100];
+};
+int api_out_open(struct api_out *o, const char *path, struct fl_err *err);
+int api_out_close(struct api_out *o, bool commit, struct fl_err *err);
 
 /* ---- access ---- */
 
@@ -204,5 +221,47 @@ int api_cmd_bench(int argc, char **argv);
 /* The embedded OpenAPI document (api/openapi.json, built into the binary). */
 extern const char api_openapi_json[];
 extern const size_t api_openapi_json_len;
+
+/* ---- the forecast flows (api/forecast.c) ---- */
+
+int api_threads_default(void); /* the cores online, 1 … 64 */
+
+/* One series' forecast as a batch hands it on. */
+struct api_forecast {
+	const struct store_series *series;
+	const struct fc_result *r; /* mean/lo/hi and the horizon's total */
+	int32_t first_point;	   /* the date of the first forecast period */
+	enum fc_step step;
+	bool cached;
+};
+typedef int api_forecast_fn(void *ctx, const struct api_forecast *f);
+
+struct api_forecast_stats {
+	size_t series, cached;
+	size_t by_method[FC_METHOD_COUNT];
+	double seconds;
+};
+
+/* A series as regular values (sparse sales spread over every day); see forecast.c. */
+int api_series_values(const struct store_series *s, double **dense, bool *owned, int *n,
+		      enum fc_step *step, struct fl_err *err);
+uint64_t api_series_hash(const double *v, int n, int32_t first_day);
+void api_forecast_spec(const struct fc_opts *o, char *buf, size_t cap);
+
+/*
+ * Forecast every series of set on `threads` cores, CHUNK series at a time, with a
+ * progress line on stderr each second when progress. With cache (a store), store series
+ * whose history is unchanged come from the cache and new results go into it. Each
+ * result goes to fn (may be NULL) and, as CSV rows, to out (may be NULL). infer_period:
+ * each series' period from its dates (o->period ignored).
+ */
+int api_forecast_many(struct store *cache, const struct store_series_set *set,
+		      const struct fc_opts *o, bool infer_period, int threads, bool progress,
+		      api_forecast_fn *fn, void *ctx, FILE *out, struct api_forecast_stats *stats,
+		      struct fl_err *err);
+
+/* GET /v1/forecasts: one (node, SKU), cached, with its hold-out MASE. HTTP status or 0. */
+int api_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
+		     json_t **answer, char *detail, size_t cap);
 
 #endif

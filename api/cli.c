@@ -25,16 +25,46 @@ static void progress_line(void *ctx, const char *file, unsigned long rows, bool 
 	fprintf(stderr, "%s: %lu rows%s\n", file, rows, done ? "" : " …");
 }
 
-static int fail(const struct fl_err *err)
+int api_fail(const struct fl_err *err)
 {
 	fprintf(stderr, "fulcrum: %s\n", err->msg);
 	return 1;
 }
 
-static int usage_error(const char *cmd, const char *usage)
+int api_usage(const char *cmd, const char *usage)
 {
 	fprintf(stderr, "usage: fulcrum %s %s\n", cmd, usage);
 	return 2;
+}
+
+int api_out_open(struct api_out *o, const char *path, struct fl_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	if (strcmp(path, "-") == 0) {
+		o->fp = stdout;
+		return 0;
+	}
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
+	o->fp = fopen(o->tmp, "wb");
+	return o->fp ? 0
+		     : fl_err_set(err, FL_EIO, "%s: cannot create: %s", o->tmp, strerror(errno));
+}
+
+int api_out_close(struct api_out *o, bool commit, struct fl_err *err)
+{
+	if (o->fp == stdout)
+		return fflush(stdout) ? fl_err_set(err, FL_EIO, "stdout: write failed") : 0;
+	const bool ok = !ferror(o->fp);
+	if (fclose(o->fp) || !ok || !commit) {
+		remove(o->tmp);
+		return commit ? fl_err_set(err, FL_EIO, "%s: write failed", o->path) : 0;
+	}
+	if (rename(o->tmp, o->path)) {
+		remove(o->tmp);
+		return fl_err_set(err, FL_EIO, "%s: %s", o->path, strerror(errno));
+	}
+	return 0;
 }
 
 /* Parse --db FILE (required) plus one positional argument when want_arg. */
@@ -69,15 +99,15 @@ static int cmd_import(int argc, char **argv)
 	struct timespec t0, t1;
 
 	if (parse_db_args(argc, argv, &db, &dir))
-		return usage_error("import", "DIR --db FILE");
+		return api_usage("import", "DIR --db FILE");
 	if (store_open(db, &st, &err))
-		return fail(&err);
+		return api_fail(&err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = store_import_dir(st, dir, &stats, progress_line, NULL, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	store_close(st);
 	if (rc)
-		return fail(&err);
+		return api_fail(&err);
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("imported %lu rows in %.2f s", stats.total, s);
 	for (int k = 0; k < STORE_FILE_COUNT; k++)
@@ -97,17 +127,17 @@ static int cmd_export(int argc, char **argv)
 	struct fl_err err = {0};
 
 	if (parse_db_args(argc, argv, &db, &dir))
-		return usage_error("export", "DIR --db FILE");
+		return api_usage("export", "DIR --db FILE");
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "fulcrum: export: '%s': %s\n", dir, strerror(errno));
 		return 1;
 	}
 	if (store_open(db, &st, &err))
-		return fail(&err);
+		return api_fail(&err);
 	int rc = store_export_dir(st, dir, &err);
 	store_close(st);
 	if (rc)
-		return fail(&err);
+		return api_fail(&err);
 	printf("exported to %s\n", dir);
 	return 0;
 }
@@ -142,8 +172,8 @@ static int cmd_demo(int argc, char **argv)
 		char *end = NULL;
 		long long v = optarg ? strtoll(optarg, &end, 10) : 0;
 		if (c != 'd' && c != 'c' && (c == '?' || !end || *end || v < 0))
-			return usage_error(
-				"demo", "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
+			return api_usage("demo",
+					 "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
 		switch (c) {
 		case 'd': db = optarg; break;
 		case 'c': csv = optarg; break;
@@ -153,15 +183,14 @@ static int cmd_demo(int argc, char **argv)
 		}
 	}
 	if ((!db && !csv) || optind != argc)
-		return usage_error("demo",
-				   "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
+		return api_usage("demo", "--db FILE | --csv DIR [--seed N] [--skus N] [--days N]");
 	if (csv) {
 		if (mkdir(csv, 0755) != 0 && errno != EEXIST) {
 			fprintf(stderr, "fulcrum: demo: '%s': %s\n", csv, strerror(errno));
 			return 1;
 		}
 		if (store_demo_write(&o, csv, progress_line, NULL, &err))
-			return fail(&err);
+			return api_fail(&err);
 		fprintf(stderr, "demo data set written to %s\n", csv);
 		if (!db)
 			return 0;
@@ -175,7 +204,7 @@ static int cmd_demo(int argc, char **argv)
 		}
 		if (store_demo_write(&o, staging, progress_line, NULL, &err)) {
 			remove_staging(staging);
-			return fail(&err);
+			return api_fail(&err);
 		}
 	}
 	struct store *st = NULL;
@@ -186,7 +215,7 @@ static int cmd_demo(int argc, char **argv)
 	if (!csv)
 		remove_staging(staging);
 	if (rc)
-		return fail(&err);
+		return api_fail(&err);
 	fprintf(stderr, "demo data set imported into %s\n", db);
 	return 0;
 }
@@ -221,8 +250,8 @@ static int run_json_file(int argc, char **argv, const char *name, bool allow_lp,
 			path = NULL, db = NULL, i = argc;
 	}
 	if (!db || !path)
-		return usage_error(name, allow_lp ? "ORDER.json --db FILE [--export-lp FILE]"
-						  : "ORDERS.json --db FILE");
+		return api_usage(name, allow_lp ? "ORDER.json --db FILE [--export-lp FILE]"
+						: "ORDERS.json --db FILE");
 	json_error_t je;
 	json_t *body = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
 					      : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -236,7 +265,7 @@ static int run_json_file(int argc, char **argv, const char *name, bool allow_lp,
 	struct fl_err err = {0};
 	if (store_open(db, &st, &err)) {
 		json_decref(body);
-		return fail(&err);
+		return api_fail(&err);
 	}
 	json_t *answer;
 	char detail[1024];
@@ -282,6 +311,10 @@ static const struct {
 	{"token", api_cmd_token, "token create|list|revoke  access tokens (--db FILE --role ROLE)"},
 	{"decide", api_cmd_decide, "decide ORDER.json --db FILE [--export-lp FILE] one decision"},
 	{"wave", api_cmd_wave, "wave ORDERS.json --db FILE  many orders decided together"},
+	{"forecast", api_cmd_forecast,
+	 "forecast --input CSV|--db FILE --horizon H  demand forecasts"},
+	{"backtest", api_cmd_backtest,
+	 "backtest --input CSV --horizon H  score methods on a hold-out"},
 	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };

@@ -309,6 +309,52 @@ static void h_release(struct api_req *rq, struct api_resp *rs)
 			     (json_int_t)units);
 }
 
+static void h_forecasts(struct api_req *rq, struct api_resp *rs)
+{
+	const char *node = api_query(rq, "node"), *sku = api_query(rq, "sku");
+	const char *hs = api_query(rq, "horizon"), *ls = api_query(rq, "level");
+	const char *ms = api_query(rq, "method");
+	struct fc_opts o = {.horizon = 28, .level = 0.9, .period = 7, .method = FC_AUTO};
+	char *end, detail[1024];
+	if (!id_param_ok(rq, rs, "node") || !id_param_ok(rq, rs, "sku"))
+		return;
+	if (!node || !sku) {
+		api_problem(rs, 422, "%s: required", node ? "sku" : "node");
+		return;
+	}
+	if (hs) {
+		const long h = strtol(hs, &end, 10);
+		if (*end || h < 1 || h > FC_HORIZON_MAX) {
+			api_problem(rs, 422, "horizon: an integer from 1 to %d", FC_HORIZON_MAX);
+			return;
+		}
+		o.horizon = (int)h;
+	}
+	if (ls) {
+		o.level = strtod(ls, &end);
+		if (*end || !(o.level > 0 && o.level < 1)) {
+			api_problem(rs, 422, "level: a number between 0 and 1 (exclusive)");
+			return;
+		}
+	}
+	if (ms) {
+		const int m = fc_method_parse(ms);
+		if (m < 0) {
+			api_problem(rs, 422, "method: '%.40s' is not a forecasting method", ms);
+			return;
+		}
+		o.method = (enum fc_method)m;
+	}
+	json_t *answer;
+	const int status = api_forecast_one(rq->st, node, sku, &o, &answer, detail, sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = answer;
+}
+
 /* clang-format off */
 const struct api_route api_routes[] = {
 	{"GET", "/healthz", 0, false, false, h_healthz, "liveness"},
@@ -329,6 +375,8 @@ const struct api_route api_routes[] = {
 	 false, h_release, "free a decision's reservation"},
 	{"POST", "/v1/fulfillment/waves", API_ROLE_ORCHESTRATOR, true, true, h_wave,
 	 "many orders decided together under shared stock and capacity"},
+	{"GET", "/v1/forecasts", API_ROLE_PLANNER | API_ROLE_ORCHESTRATOR, false, false,
+	 h_forecasts, "demand forecast of one (node, SKU) with intervals and its backtest"},
 };
 /* clang-format on */
 

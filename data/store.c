@@ -129,6 +129,24 @@ static const char *const migrations[] = {
 	 * instead of one table page per node holding it */
 	"DROP INDEX inventory_sku;"
 	"CREATE INDEX inventory_sku ON inventory(sku, node, on_hand, reserved, safety_stock);",
+	/* 5: a (node, SKU)'s history from the index alone; the forecast cache */
+	"CREATE INDEX sales_series ON sales(node, sku, day, qty);"
+	"CREATE TABLE forecasts("
+	" node TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" spec TEXT NOT NULL,"
+	" history INTEGER NOT NULL,"
+	" method TEXT NOT NULL,"
+	" model TEXT NOT NULL,"
+	" first_day INTEGER NOT NULL,"
+	" horizon INTEGER NOT NULL,"
+	" sum_mean REAL NOT NULL,"
+	" sum_lo REAL NOT NULL,"
+	" sum_hi REAL NOT NULL,"
+	" mase REAL,"
+	" points BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" UNIQUE (spec, node, sku));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

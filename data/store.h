@@ -236,6 +236,84 @@ int store_decision_get(struct store *st, const char *id, char **response, struct
  */
 int store_decision_release(struct store *st, const char *id, long *units, struct fl_err *err);
 
+/* ---- series: the generic long CSV and the sales history (forecasting's input) ---- */
+
+#define STORE_SERIES_POINTS_MAX 100000 /* observations in one series */
+#define STORE_SERIES_ROWS_MAX 20000000 /* rows in one series file */
+#define STORE_SERIES_ID_MAX 128
+
+/*
+ * One series. From a CSV (series_id,date,value) every period has a row: days[i] holds
+ * the date of values[i]. From the sales history the series is sparse: days[i] are the
+ * days with sales, every other day from first_day to last_day sold nothing.
+ */
+struct store_series {
+	char *id;	  /* series_id, or "NODE/SKU" */
+	char *node, *sku; /* sales history only (NULL for a CSV series) */
+	int32_t *days;
+	double *values;
+	int n;
+	bool sparse;
+	int32_t first_day, last_day;
+};
+
+struct store_series_set {
+	struct store_series *v;
+	size_t n, cap;
+	void *arena; /* the ids, days and values live in blocks the set owns */
+};
+
+void store_series_release(struct store_series_set *s);
+
+/*
+ * Read series_id,date,value (any column order, extra columns ignored) from fp. Rows of
+ * one series must be contiguous and their dates increasing; values finite and >= 0.
+ * Errors name "NAME:LINE: field: what is wrong".
+ */
+int store_series_read_csv(FILE *fp, const char *name, struct store_series_set *out,
+			  struct fl_err *err);
+
+/*
+ * The sales history of every (node, SKU) with a sale, or of one node and/or one SKU
+ * (NULL for any), as sparse series that end on the last day of the whole sales table
+ * (so an item that stopped selling ends in zeros). An unknown node or SKU: FL_ENOTFOUND.
+ */
+int store_sales_series(struct store *st, const char *node, const char *sku,
+		       struct store_series_set *out, struct fl_err *err);
+
+/*
+ * The forecast cache: one row per (node, SKU, spec) where spec names the method,
+ * horizon and level; `history` is the hash of the series it was computed from, so a
+ * changed history is a miss. points: 3 × horizon doubles (means, lows, highs).
+ */
+struct store_forecast {
+	const char *node, *sku;
+	uint64_t history;
+	char method[16];
+	char model[32];
+	int32_t first_day; /* the date of the first point */
+	int horizon;
+	double sum_mean, sum_lo, sum_hi;
+	double mase; /* of the hold-out backtest, NaN when not computed */
+	double *points;
+};
+
+#define STORE_FORECAST_SPECS_MAX 16 /* distinct specs kept; the oldest is dropped */
+
+/*
+ * Get one cached forecast: 0 and *found; out->points must hold 3 × out->horizon
+ * doubles, and a row with another horizon is a miss.
+ */
+int store_forecast_get(struct store *st, const char *spec, struct store_forecast *out, bool *found,
+		       struct fl_err *err);
+/* Every cached forecast of spec, calling fn for each (points valid during the call). */
+typedef int store_forecast_fn(void *ctx, const struct store_forecast *f);
+int store_forecast_scan(struct store *st, const char *spec, store_forecast_fn *fn, void *ctx,
+			struct fl_err *err);
+/* Upsert n forecasts in one transaction. */
+int store_forecast_put(struct store *st, const char *spec, const struct store_forecast *v, size_t n,
+		       struct fl_err *err);
+
 /* ---- access tokens (API.md) ---- */
 
 #define STORE_TOKEN_ID_LEN 16	/* hex characters of a token's public id */

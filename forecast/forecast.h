@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * forecast.h — demand forecasts from a history: pure numeric code, no I/O.
+ *
+ * A series is an array of n regular observations (>= 0, finite), oldest first, with a
+ * seasonal period m (7 daily, 52 weekly, 12 monthly, 1 none). fc_forecast fits one
+ * method (or picks one: FC_AUTO) and writes, for each of the next h periods, the mean
+ * and a central prediction interval at `level`, plus the same for the SUM over the h
+ * periods (the lead-time demand that safety stock needs).
+ *
+ * Methods. Exponential smoothing is the ETS family (Hyndman et al. 2008): errors
+ * additive or multiplicative, trend none or damped, seasonality none, additive or
+ * multiplicative; parameters and the initial level by maximum likelihood (Nelder–Mead
+ * inside the admissible region 0 < β < α < 1, 0 < γ < 1 − α, 0.8 ≤ φ ≤ 0.98), models
+ * compared by AICc. SES and Holt are ETS(A,N,N) and ETS(A,Ad,N). Theta is the
+ * standard theta method (SES plus half the linear drift, seasonally adjusted when a
+ * seasonality test says so). For intermittent demand: Croston, SBA, TSB (the demand
+ * probability decays when sales stop), ADIDA and iMAPA (temporal aggregation).
+ * FC_COMB averages SES, damped Holt and Theta.
+ *
+ * Auto: the series is classed by ADI (mean interval between demands) and CV² of the
+ * demand sizes (Syntetos–Boylan). Intermittent and lumpy series get FC_INTERMITTENT, the
+ * mean of Theta (which follows a declining item down) and iMAPA (which sees through the
+ * zeros), with hurdle intervals. On the car-parts hold-out (make bench) the mean scores
+ * RMSSE 0.499, Theta alone 0.497, iMAPA 0.507, TSB 0.526; the mean is kept for its
+ * hurdle intervals and because a combination is steadier across data sets. Smooth and erratic series get the ETS model with the least AICc. A series with
+ * no demand at all forecasts zero.
+ *
+ * Intervals. Linear models give analytical intervals from their error weights
+ * (Var e_h = σ²(1 + Σ ψ_j²)); the lead-time sum uses the exact weights of the sum.
+ * Intermittent methods use a hurdle distribution: demand occurs with probability
+ * p_h = mean_h / (mean demand size), sizes follow the series' own non-zero sizes; the
+ * sum's quantiles come from that distribution (simulated with a fixed seed when few
+ * demands are expected, normal otherwise), widened by the uncertainty of the mean itself
+ * (relative variance CV²/30, the periods a smoother effectively averages): without it
+ * the 90 % interval of a 12-period total covered 79 % in simulation, with it 92 %.
+ * Counts: every bound is clipped at 0.
+ *
+ * Errors: 0, or FL_EINVAL with a message for: n = 0, NaN/inf, negative values, h = 0 or
+ * h > FC_HORIZON_MAX, level outside (0, 1), too short a series for the method asked.
+ * Threads: reentrant; no global state.
+ */
+#ifndef FULCRUM_FORECAST_FORECAST_H
+#define FULCRUM_FORECAST_FORECAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "data/model.h"
+
+#define FC_HORIZON_MAX 730   /* periods ahead */
+#define FC_SERIES_MAX 100000 /* observations in one series */
+#define FC_SEASON_MAX 64     /* the longest seasonal period */
+#define FC_FIT_MAX 730	     /* the fit uses at most the last FC_FIT_MAX observations */
+
+#define FC_METHOD_MAP(X)      \
+	X(AUTO, "auto")       \
+	X(ZERO, "zero")       \
+	X(NAIVE, "naive")     \
+	X(SNAIVE, "snaive")   \
+	X(MEAN, "mean")       \
+	X(MA, "ma")           \
+	X(SES, "ses")         \
+	X(HOLT, "holt")       \
+	X(ETS, "ets")         \
+	X(THETA, "theta")     \
+	X(CROSTON, "croston") \
+	X(SBA, "sba")         \
+	X(TSB, "tsb")         \
+	X(ADIDA, "adida")     \
+	X(IMAPA, "imapa")     \
+	X(COMB, "comb")       \
+	X(INTERMITTENT, "intermittent")
+
+enum fc_method {
+#define FC_METHOD_ENUM(k, name) FC_##k,
+	FC_METHOD_MAP(FC_METHOD_ENUM)
+#undef FC_METHOD_ENUM
+		FC_METHOD_COUNT
+};
+
+/* "ses" …; and back (-1 if unknown). */
+const char *fc_method_name(enum fc_method m);
+int fc_method_parse(const char *name);
+
+/* Syntetos–Boylan demand classes (ADI 1.32, CV² 0.49). */
+enum fc_class {
+	FC_CLASS_NONE,
+	FC_CLASS_SMOOTH,
+	FC_CLASS_ERRATIC,
+	FC_CLASS_INTERMITTENT,
+	FC_CLASS_LUMPY
+};
+const char *fc_class_name(enum fc_class c);
+enum fc_class fc_classify(const double *y, int n, double *adi, double *cv2);
+
+struct fc_opts {
+	int horizon;	       /* 1 … FC_HORIZON_MAX */
+	double level;	       /* central interval, e.g. 0.9 */
+	int period;	       /* seasonal period m >= 1 */
+	enum fc_method method; /* FC_AUTO picks */
+};
+
+/* Caller-owned output: mean, lo, hi point to arrays of opts.horizon doubles. */
+struct fc_result {
+	double *mean, *lo, *hi;
+	double sum_mean, sum_lo, sum_hi; /* the total over the horizon */
+	enum fc_method method;		 /* the method used (never FC_AUTO) */
+	char model[32];			 /* "ETS(A,Ad,A)", "TSB(a=0.10,b=0.05)" … */
+	enum fc_class cls;
+	double par[4]; /* α, β (or φ), γ, φ as the model has them; unused are 0 */
+	int npar;
+};
+
+int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_result *r,
+		struct fl_err *err);
+
+/* The quantile of the standard normal distribution (0 < p < 1). */
+double fc_qnorm(double p);
+
+/* ---- scoring a forecast against what happened ---- */
+
+struct fc_score {
+	double mase, rmsse; /* NaN when the training series has no variation */
+	double smape;	    /* 0–200; a period where actual and forecast are 0 scores 0 */
+	double bias;	    /* mean(forecast − actual) */
+	double coverage;    /* share of actuals inside [lo, hi] */
+	double winkler;	    /* mean interval score at the level */
+};
+
+/*
+ * Scales are the in-sample mean absolute and squared one-step differences from the
+ * first non-zero observation (the M5 convention).
+ */
+void fc_score(const double *train, int n, const double *actual, const double *mean,
+	      const double *lo, const double *hi, int h, double level, struct fc_score *s);
+
+/* ---- calendars ---- */
+
+enum fc_step { FC_STEP_DAY, FC_STEP_WEEK, FC_STEP_MONTH };
+const char *fc_step_name(enum fc_step s);
+
+/*
+ * Infer the step from consecutive dates (days since 1970-01-01), which must be strictly
+ * increasing and regular: every gap one day, seven days, or one calendar month (same day
+ * of the month). FL_EINVAL names the first offending position. n == 1 yields a day.
+ */
+int fc_infer_step(const int32_t *days, int n, enum fc_step *step, struct fl_err *err);
+/* The seasonal period a step implies: 7, 52, 12. */
+int fc_step_period(enum fc_step s);
+/* The date k steps after day. */
+int32_t fc_step_add(int32_t day, enum fc_step s, int k);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * internal.h — what forecast/'s files share. Not part of the library's interface.
+ */
+#ifndef FULCRUM_FORECAST_INTERNAL_H
+#define FULCRUM_FORECAST_INTERNAL_H
+
+#include "forecast.h"
+
+/* One fitted method's forecast, before intervals. Arrays are the caller's (h each). */
+struct fc_fit {
+	int h;
+	double *f;    /* point forecasts */
+	double *psi;  /* linear error weights ψ_1 … ψ_{h-1} in psi[1…] (psi[0] = 1) */
+	double sigma; /* one-step standard deviation (relative when mult) */
+	bool mult;    /* multiplicative errors: σ scales with the forecast */
+	bool hurdle;  /* intervals from the hurdle distribution instead */
+	double aicc;  /* ETS only; HUGE_VAL otherwise */
+	char model[32];
+	double par[4];
+	int npar;
+};
+
+/* ETS: error 'A'|'M', trend 'N'|'D' (damped), season 'N'|'A'|'M'. */
+struct ets_spec {
+	char error, trend, season;
+};
+
+/* Fit one ETS model; -1 if it cannot (too short, or non-positive data for 'M'). */
+int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fit);
+/* The ETS model with the least AICc among those that fit; -1 if none. */
+int ets_auto(const double *y, int n, int m, struct fc_fit *fit, double *work);
+
+/* Simple exponential smoothing by golden section on α ∈ [alo, ahi] (level starts at y[0]). */
+double ses_fit_fast(const double *y, int n, double alo, double ahi, double *alpha, double *sse);
+
+int fc_naive(const double *y, int n, struct fc_fit *fit);
+int fc_snaive(const double *y, int n, int m, struct fc_fit *fit);
+int fc_mean(const double *y, int n, struct fc_fit *fit);
+int fc_ma(const double *y, int n, int m, struct fc_fit *fit);
+int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work);
+
+int fc_croston(const double *y, int n, bool sba, struct fc_fit *fit);
+int fc_tsb(const double *y, int n, struct fc_fit *fit);
+int fc_adida(const double *y, int n, int k, struct fc_fit *fit, double *work);
+int fc_imapa(const double *y, int n, struct fc_fit *fit, double *work);
+
+/* Nelder–Mead: minimise f over d <= 6 dimensions from x (updated), at most maxev calls. */
+double fc_nelder_mead(double (*f)(const double *x, void *ctx), void *ctx, double *x,
+		      const double *step, int d, int maxev, double tol);
+
+/* Sample autocorrelation of y at lag k. */
+double fc_acf(const double *y, int n, int k);
+/* True when the lag-m autocorrelation is significant at 90 % (the theta method's test). */
+bool fc_seasonal_test(const double *y, int n, int m);
+/*
+ * Classical decomposition indices (multiplicative when mult) from the first complete
+ * seasons of y (at most max_seasons): idx[j] for the times t ≡ j mod m. -1 if n < 2m.
+ */
+int fc_season_indices(const double *y, int n, int m, int max_seasons, bool mult, double *idx);
+
+#endif

@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * rebalance.c — transfers before demand arrives (rebalance.h explains the method).
+ */
+#include <glpk.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rebalance.h"
+#include "solver.h"
+
+#define RB_DEFAULT_MS 10000
+
+/*
+ * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
+ * lane; node j's target t_jk is covered by what stays and what arrives. So a node may
+ * send its own units while receiving others (a relay where no direct lane is cheap).
+ */
+struct arc {
+	int lane, sku; /* lane −1: the stock that stays at `from` */
+	int from, to;
+	long ub; /* min(a at the source, t at the destination) */
+};
+
+struct arcs {
+	struct arc *v;
+	size_t n, cap;
+	size_t *sku_start; /* arcs of SKU k: [sku_start[k], sku_start[k + 1]) */
+};
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static long surplus(const struct slv_rb_problem *p, int i, int k)
+{
+	const long d = p->avail[(size_t)i * p->nskus + k] - p->target[(size_t)i * p->nskus + k];
+	return d > 0 ? d : 0;
+}
+
+static long deficit(const struct slv_rb_problem *p, int i, int k)
+{
+	const long d = p->target[(size_t)i * p->nskus + k] - p->avail[(size_t)i * p->nskus + k];
+	return d > 0 ? d : 0;
+}
+
+static int check_problem(const struct slv_rb_problem *p, struct fl_err *err)
+{
+	if (p->nnodes < 1 || p->nskus < 0 || p->nlanes < 0 || !p->avail || !p->target)
+		return fl_err_set(err, FL_EINVAL, "rebalance: empty problem");
+	if (!(p->penalty > 0) || !isfinite(p->penalty))
+		return fl_err_set(err, FL_EINVAL, "shortage_penalty: must be a positive number");
+	for (int l = 0; l < p->nlanes; l++) {
+		const struct slv_rb_lane *x = &p->lanes[l];
+		if (x->from < 0 || x->from >= p->nnodes || x->to < 0 || x->to >= p->nnodes ||
+		    x->from == x->to || x->cost < 0 || x->fixed < 0 ||
+		    (x->cap != FL_UNLIMITED && x->cap < 0))
+			return fl_err_set(err, FL_EINVAL, "rebalance: lane %d is invalid", l);
+	}
+	return 0;
+}
+
+/* Every (lane, SKU) that could carry a useful unit, grouped by SKU. */
+static int build_arcs(const struct slv_rb_problem *p, struct arcs *a, bool *coupled)
+{
+	const int N = p->nnodes;
+	int *in_first = malloc(sizeof(int) * (size_t)N),
+	    *next = malloc(sizeof(int) * (p->nlanes + 1));
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	*coupled = false;
+	a->sku_start = calloc((size_t)p->nskus + 1, sizeof(size_t));
+	if (!in_first || !next || !a->sku_start) {
+		rc = FL_ENOMEM;
+		goto out;
+	}
+	/* lanes into each node */
+	for (int i = 0; i < N; i++)
+		in_first[i] = -1;
+	for (int l = 0; l < p->nlanes; l++) {
+		next[l] = in_first[p->lanes[l].to];
+		in_first[p->lanes[l].to] = l;
+	}
+	for (int k = 0; k < p->nskus; k++) {
+		a->sku_start[k] = a->n;
+		for (int j = 0; j < N; j++) {
+			const long t = p->target[(size_t)j * p->nskus + k];
+			if (!t)
+				continue;
+			/* l = −2 stands for the keep arc, then the lanes into j */
+			for (int l = -2; l != -1; l = l == -2 ? in_first[j] : next[l]) {
+				const int from = l < 0 ? j : p->lanes[l].from;
+				const int lane = l < 0 ? -1 : l;
+				const long av = p->avail[(size_t)from * p->nskus + k];
+				if (!av || (l >= 0 && !(p->lanes[l].cost < p->penalty)))
+					continue;
+				if (a->n == a->cap) {
+					size_t c = a->cap ? 2 * a->cap : 1024;
+					struct arc *v = realloc(a->v, sizeof(*v) * c);
+					if (!v) {
+						rc = FL_ENOMEM;
+						goto out;
+					}
+					a->v = v, a->cap = c;
+				}
+				a->v[a->n++] = (struct arc){lane, k, from, j, av < t ? av : t};
+				if (l >= 0 &&
+				    (p->lanes[l].fixed > 0 || p->lanes[l].cap != FL_UNLIMITED))
+					*coupled = true;
+			}
+		}
+	}
+	a->sku_start[p->nskus] = a->n;
+out:
+	free(in_first);
+	free(next);
+	return rc;
+}
+
+static void arcs_release(struct arcs *a)
+{
+	free(a->v);
+	free(a->sku_start);
+}
+
+void slv_rb_release(struct slv_rb_result *r)
+{
+	free(r->t);
+	memset(r, 0, sizeof(*r));
+}
+
+static int push_transfer(struct slv_rb_result *r, size_t *cap, int lane, int sku, long qty)
+{
+	if (r->nt == *cap) {
+		size_t c = *cap ? 2 * *cap : 256;
+		struct slv_rb_transfer *t = realloc(r->t, sizeof(*t) * c);
+		if (!t)
+			return FL_ENOMEM;
+		r->t = t, *cap = c;
+	}
+	r->t[r->nt++] = (struct slv_rb_transfer){lane, sku, qty};
+	return 0;
+}
+
+int slv_rebalance_check(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err)
+{
+	const size_t NK = (size_t)p->nnodes * p->nskus;
+	long *net = calloc(NK + 1, sizeof(long)), *out = calloc(NK + 1, sizeof(long));
+	long *lane_units = calloc((size_t)p->nlanes + 1, sizeof(long));
+	int rc = 0;
+
+	if (!net || !out || !lane_units) {
+		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+		goto done;
+	}
+	r->transfer_cost = r->fixed_cost = r->shortage_cost = 0;
+	r->short_before = r->short_after = 0;
+	r->lanes_used = 0;
+	for (size_t i = 0; i < r->nt; i++) {
+		const struct slv_rb_transfer *t = &r->t[i];
+		if (t->lane < 0 || t->lane >= p->nlanes || t->sku < 0 || t->sku >= p->nskus ||
+		    t->qty <= 0) {
+			rc = fl_err_set(err, FL_EINVAL, "rebalance: transfer %zu is malformed", i);
+			goto done;
+		}
+		const struct slv_rb_lane *l = &p->lanes[t->lane];
+		out[(size_t)l->from * p->nskus + t->sku] += t->qty;
+		net[(size_t)l->from * p->nskus + t->sku] -= t->qty;
+		net[(size_t)l->to * p->nskus + t->sku] += t->qty;
+		lane_units[t->lane] += t->qty;
+		r->transfer_cost += l->cost * (double)t->qty;
+	}
+	for (int l = 0; l < p->nlanes; l++) {
+		if (!lane_units[l])
+			continue;
+		r->lanes_used++;
+		r->fixed_cost += p->lanes[l].fixed;
+		if (p->lanes[l].cap != FL_UNLIMITED && lane_units[l] > p->lanes[l].cap) {
+			rc = fl_err_set(err, FL_EINVAL,
+					"rebalance: lane %d carries %ld > capacity %ld", l,
+					lane_units[l], p->lanes[l].cap);
+			goto done;
+		}
+	}
+	for (size_t ik = 0; ik < NK; ik++) {
+		if (out[ik] > p->avail[ik]) {
+			rc = fl_err_set(err, FL_EINVAL,
+					"rebalance: node %zu sends %ld of SKU %zu, has %ld",
+					ik / p->nskus, out[ik], ik % p->nskus, p->avail[ik]);
+			goto done;
+		}
+		const long before = p->target[ik] - p->avail[ik];
+		const long after = before - net[ik];
+		r->short_before += before > 0 ? before : 0;
+		r->short_after += after > 0 ? after : 0;
+	}
+	r->shortage_cost = p->penalty * (double)r->short_after;
+	r->total = r->transfer_cost + r->fixed_cost + r->shortage_cost;
+done:
+	free(net);
+	free(out);
+	free(lane_units);
+	return rc;
+}
+
+/* ---- greedy: the baseline ---- */
+
+static int cmp_cost(const void *a, const void *b, void *ctx)
+{
+	const struct slv_rb_problem *p = ctx;
+	const struct arc *x = a, *y = b;
+	const double cx = x->lane < 0 ? 0 : p->lanes[x->lane].cost;
+	const double cy = y->lane < 0 ? 0 : p->lanes[y->lane].cost;
+	return (cx > cy) - (cx < cy);
+}
+
+int slv_rebalance_greedy(const struct slv_rb_problem *p, struct slv_rb_result *r,
+			 struct fl_err *err)
+{
+	struct arcs a;
+	bool coupled;
+	struct timespec t0;
+	size_t cap = 0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof(*r));
+	if ((rc = check_problem(p, err)))
+		return rc;
+	if (build_arcs(p, &a, &coupled))
+		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	long *u = malloc(sizeof(long) * (size_t)p->nnodes),
+	     *d = malloc(sizeof(long) * (size_t)p->nnodes);
+	long *left = malloc(sizeof(long) * ((size_t)p->nlanes + 1));
+	if (!u || !d || !left) {
+		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+		goto out;
+	}
+	for (int l = 0; l < p->nlanes; l++)
+		left[l] = p->lanes[l].cap;
+	for (int k = 0; k < p->nskus && !rc; k++) {
+		struct arc *v = a.v + a.sku_start[k];
+		const size_t n = a.sku_start[k + 1] - a.sku_start[k];
+		if (!n)
+			continue;
+		for (int i = 0; i < p->nnodes; i++)
+			u[i] = surplus(p, i, k), d[i] = deficit(p, i, k);
+		/* the cheapest lane (the nearest surplus) first */
+		qsort_r(v, n, sizeof(*v), cmp_cost, (void *)p);
+		for (size_t i = 0; i < n && !rc; i++) {
+			if (v[i].lane < 0)
+				continue;
+			const struct slv_rb_lane *l = &p->lanes[v[i].lane];
+			long q = u[l->from] < d[l->to] ? u[l->from] : d[l->to];
+			if (l->cap != FL_UNLIMITED && left[v[i].lane] < q)
+				q = left[v[i].lane];
+			if (q <= 0)
+				continue;
+			u[l->from] -= q, d[l->to] -= q;
+			if (l->cap != FL_UNLIMITED)
+				left[v[i].lane] -= q;
+			rc = push_transfer(r, &cap, v[i].lane, k, q) ? FL_ENOMEM : 0;
+		}
+	}
+	if (rc) {
+		fl_err_set(err, rc, "rebalance: out of memory");
+		goto out;
+	}
+	rc = slv_rebalance_check(p, r, err);
+	r->coupled = coupled;
+	r->bound = -INFINITY;
+	r->gap = NAN;
+	r->ms = ms_since(&t0);
+out:
+	free(u), free(d), free(left);
+	arcs_release(&a);
+	if (rc)
+		slv_rb_release(r);
+	return rc;
+}
+
+/* ---- GLPK ---- */
+
+struct guard {
+	jmp_buf jb;
+};
+
+static void on_glp_error(void *info)
+{
+	longjmp(((struct guard *)info)->jb, 1);
+}
+
+/*
+ * One SKU's transportation LP: rows are the surplus nodes (≤ u) and deficit nodes (≤ d)
+ * that have arcs; columns the arcs, cost c − P. Writes qty per arc into q.
+ */
+static int solve_sku(const struct slv_rb_problem *p, const struct arc *v, size_t n, long *q)
+{
+	glp_prob *lp = glp_create_prob();
+	int *row_of = calloc(2 * (size_t)p->nnodes, sizeof(int));
+	int *ia = malloc(sizeof(int) * (2 * n + 1)), *ja = malloc(sizeof(int) * (2 * n + 1));
+	double *ar = malloc(sizeof(double) * (2 * n + 1));
+	int rc = 0;
+
+	if (!row_of || !ia || !ja || !ar) {
+		rc = FL_ENOMEM;
+		goto out;
+	}
+	glp_set_obj_dir(lp, GLP_MIN);
+	int rows = 0, nz = 0;
+	glp_add_cols(lp, (int)n);
+	for (size_t i = 0; i < n; i++) {
+		const int col = (int)i + 1;
+		glp_set_col_bnds(lp, col, GLP_DB, 0, (double)v[i].ub);
+		glp_set_obj_coef(lp, col,
+				 (v[i].lane < 0 ? 0 : p->lanes[v[i].lane].cost) - p->penalty);
+		for (int side = 0; side < 2; side++) {
+			const int node = side ? v[i].to : v[i].from;
+			int *r = &row_of[2 * node + side];
+			if (!*r) {
+				*r = ++rows;
+				glp_add_rows(lp, 1);
+				const size_t ik = (size_t)node * p->nskus + v[i].sku;
+				glp_set_row_bnds(lp, rows, GLP_UP, 0,
+						 (double)(side ? p->target[ik] : p->avail[ik]));
+			}
+			++nz;
+			ia[nz] = *r, ja[nz] = col, ar[nz] = 1;
+		}
+	}
+	glp_load_matrix(lp, nz, ia, ja, ar);
+	glp_smcp sm;
+	glp_init_smcp(&sm);
+	sm.msg_lev = GLP_MSG_OFF;
+	sm.meth = GLP_DUALP;
+	if (glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT) {
+		rc = FL_ESOLVER;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		q[i] = lround(glp_get_col_prim(lp, (int)i + 1));
+out:
+	glp_delete_prob(lp);
+	free(row_of), free(ia), free(ja), free(ar);
+	return rc;
+}
+
+struct pool {
+	const struct slv_rb_problem *p;
+	const struct arcs *a;
+	long *q; /* per arc */
+	atomic_int next;
+	atomic_int failed;
+};
+
+static void *sku_worker(void *arg)
+{
+	struct pool *w = arg;
+	struct guard g;
+	int k;
+
+	glp_term_out(GLP_OFF);
+	glp_error_hook(on_glp_error, &g);
+	if (setjmp(g.jb)) {
+		glp_error_hook(NULL, NULL);
+		glp_free_env();
+		atomic_store(&w->failed, FL_ESOLVER);
+		return NULL;
+	}
+	while ((k = atomic_fetch_add(&w->next, 1)) < w->p->nskus && !atomic_load(&w->failed)) {
+		const size_t s = w->a->sku_start[k], n = w->a->sku_start[k + 1] - s;
+		if (n && solve_sku(w->p, w->a->v + s, n, w->q + s))
+			atomic_store(&w->failed, FL_ESOLVER);
+	}
+	glp_error_hook(NULL, NULL);
+	glp_free_env();
+	return NULL;
+}
+
+struct mip_cb {
+	const double *x0; /* the incumbent (columns 1…n), or NULL */
+	double bound;
+};
+
+static void mip_callback(glp_tree *tree, void *info)
+{
+	struct mip_cb *c = info;
+	if (glp_ios_reason(tree) == GLP_IHEUR && glp_ios_curr_node(tree) == 1 && c->x0)
+		glp_ios_heur_sol(tree, c->x0);
+	const int best = glp_ios_best_node(tree);
+	if (best)
+		c->bound = glp_ios_node_bound(tree, best);
+}
+
+/*
+ * The coupled model over every SKU. Columns: x per arc (integer), then y per lane that has
+ * arcs and a fixed cost. Rows: supply (i, k) and demand (j, k), x ≤ ub·y per arc of a
+ * fixed lane, and Σ_k x ≤ cap (·y) per capped lane.
+ */
+static int solve_coupled(const struct slv_rb_problem *p, const struct arcs *a,
+			 const struct slv_rb_result *greedy, long *q, double *bound, bool *optimal)
+{
+	const size_t n = a->n;
+	const int L = p->nlanes;
+	int *ycol = calloc((size_t)L + 1, sizeof(int)),
+	    *caprow = calloc((size_t)L + 1, sizeof(int));
+	int *srow = NULL, *drow = NULL;
+	const size_t nzcap = 5 * n + (size_t)L + 1; /* per arc ≤ 5 entries, per lane 1 */
+	int *ia = malloc(sizeof(int) * nzcap), *ja = malloc(sizeof(int) * nzcap);
+	double *ar = malloc(sizeof(double) * nzcap), *x0 = NULL;
+	glp_prob *lp = glp_create_prob();
+	int rc = 0, rows = 0, nz = 0;
+
+	srow = calloc((size_t)p->nnodes, sizeof(int));
+	drow = calloc((size_t)p->nnodes, sizeof(int));
+	if (!ycol || !caprow || !ia || !ja || !ar || !srow || !drow) {
+		rc = FL_ENOMEM;
+		goto out;
+	}
+	glp_set_obj_dir(lp, GLP_MIN);
+	glp_add_cols(lp, (int)n);
+	int cols = (int)n;
+	for (size_t i = 0; i < n; i++) {
+		glp_set_col_kind(lp, (int)i + 1, GLP_IV);
+		glp_set_col_bnds(lp, (int)i + 1, GLP_DB, 0, (double)a->v[i].ub);
+		if (a->v[i].lane < 0) {
+			glp_set_obj_coef(lp, (int)i + 1, -p->penalty);
+			continue;
+		}
+		const struct slv_rb_lane *l = &p->lanes[a->v[i].lane];
+		glp_set_obj_coef(lp, (int)i + 1, l->cost - p->penalty);
+		if (l->fixed > 0 && !ycol[a->v[i].lane]) {
+			ycol[a->v[i].lane] = ++cols;
+			glp_add_cols(lp, 1);
+			glp_set_col_kind(lp, cols, GLP_BV);
+			glp_set_obj_coef(lp, cols, l->fixed);
+		}
+		if (l->cap != FL_UNLIMITED && !caprow[a->v[i].lane]) {
+			caprow[a->v[i].lane] = ++rows;
+			glp_add_rows(lp, 1);
+			glp_set_row_bnds(lp, rows, GLP_UP, 0, l->fixed > 0 ? 0 : (double)l->cap);
+		}
+	}
+	/* supply and demand rows, SKU by SKU (rows are per (node, SKU): reset per SKU) */
+	for (int k = 0; k < p->nskus; k++) {
+		for (size_t i = a->sku_start[k]; i < a->sku_start[k + 1]; i++)
+			srow[a->v[i].from] = drow[a->v[i].to] = 0;
+		for (size_t i = a->sku_start[k]; i < a->sku_start[k + 1]; i++) {
+			const struct arc *x = &a->v[i];
+			const int col = (int)i + 1;
+			if (!srow[x->from]) {
+				srow[x->from] = ++rows;
+				glp_add_rows(lp, 1);
+				glp_set_row_bnds(lp, rows, GLP_UP, 0,
+						 (double)p->avail[(size_t)x->from * p->nskus + k]);
+			}
+			if (!drow[x->to]) {
+				drow[x->to] = ++rows;
+				glp_add_rows(lp, 1);
+				glp_set_row_bnds(lp, rows, GLP_UP, 0,
+						 (double)p->target[(size_t)x->to * p->nskus + k]);
+			}
+			ia[++nz] = srow[x->from], ja[nz] = col, ar[nz] = 1;
+			ia[++nz] = drow[x->to], ja[nz] = col, ar[nz] = 1;
+			if (x->lane < 0)
+				continue;
+			if (caprow[a->v[i].lane])
+				ia[++nz] = caprow[a->v[i].lane], ja[nz] = col, ar[nz] = 1;
+			if (ycol[a->v[i].lane]) {
+				/* strong linking: x ≤ ub · y, one row per arc */
+				glp_add_rows(lp, 1);
+				glp_set_row_bnds(lp, ++rows, GLP_UP, 0, 0);
+				ia[++nz] = rows, ja[nz] = col, ar[nz] = 1;
+				ia[++nz] = rows, ja[nz] = ycol[a->v[i].lane],
+				ar[nz] = -(double)a->v[i].ub;
+			}
+		}
+	}
+	for (int l = 0; l < L; l++)
+		if (caprow[l] && ycol[l]) {
+			ia[++nz] = caprow[l], ja[nz] = ycol[l], ar[nz] = -(double)p->lanes[l].cap;
+		}
+	glp_load_matrix(lp, nz, ia, ja, ar);
+
+	/* the greedy plan as the incumbent */
+	x0 = calloc((size_t)cols + 1, sizeof(double));
+	if (!x0) {
+		rc = FL_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) /* greedy sends surplus only: all of min(a, t) stays */
+		if (a->v[i].lane < 0)
+			x0[i + 1] = (double)a->v[i].ub;
+	for (size_t t = 0; t < greedy->nt; t++) {
+		const struct slv_rb_transfer *g = &greedy->t[t];
+		for (size_t i = a->sku_start[g->sku]; i < a->sku_start[g->sku + 1]; i++)
+			if (a->v[i].lane == g->lane) {
+				x0[i + 1] += (double)g->qty;
+				if (ycol[g->lane])
+					x0[ycol[g->lane]] = 1;
+			}
+	}
+	glp_smcp sm;
+	glp_init_smcp(&sm);
+	sm.msg_lev = GLP_MSG_OFF;
+	sm.meth = GLP_DUALP;
+	sm.tm_lim = p->time_limit_ms > 0 ? p->time_limit_ms : RB_DEFAULT_MS;
+	if (glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT) {
+		rc = FL_ESOLVER;
+		goto out;
+	}
+	struct mip_cb cb = {.x0 = x0, .bound = glp_get_obj_val(lp)};
+	glp_iocp io;
+	glp_init_iocp(&io);
+	io.msg_lev = GLP_MSG_OFF;
+	io.tm_lim = sm.tm_lim;
+	io.cb_func = mip_callback;
+	io.cb_info = &cb;
+	io.mip_gap = 1e-6;
+	const int st = glp_intopt(lp, &io);
+	const int ms = glp_mip_status(lp);
+	if ((st && st != GLP_ETMLIM && st != GLP_EMIPGAP) || (ms != GLP_OPT && ms != GLP_FEAS)) {
+		rc = FL_ESOLVER;
+		goto out;
+	}
+	*optimal = ms == GLP_OPT;
+	*bound = *optimal ? glp_mip_obj_val(lp) : cb.bound;
+	for (size_t i = 0; i < n; i++)
+		q[i] = lround(glp_mip_col_val(lp, (int)i + 1));
+out:
+	glp_delete_prob(lp);
+	free(ycol), free(caprow), free(srow), free(drow), free(ia), free(ja), free(ar), free(x0);
+	return rc;
+}
+
+int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err)
+{
+	struct arcs a;
+	bool coupled;
+	struct timespec t0;
+	size_t cap = 0;
+	long *q = NULL;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof(*r));
+	if ((rc = check_problem(p, err)))
+		return rc;
+	if (build_arcs(p, &a, &coupled))
+		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	q = calloc(a.n + 1, sizeof(long));
+	if (!q) {
+		arcs_release(&a);
+		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	}
+	double bound = 0;
+	bool optimal = true;
+	if (!coupled) {
+		struct pool w = {.p = p, .a = &a, .q = q};
+		pthread_t tid[64];
+		int started = 0;
+		for (int t = 1; t < p->threads && t < 64; t++)
+			if (pthread_create(&tid[started], NULL, sku_worker, &w) == 0)
+				started++;
+		sku_worker(&w);
+		for (int t = 0; t < started; t++)
+			pthread_join(tid[t], NULL);
+		if ((rc = atomic_load(&w.failed)))
+			fl_err_set(err, rc,
+				   "rebalance: GLPK failed on a SKU's transportation problem");
+	} else {
+		struct slv_rb_result greedy;
+		struct guard g;
+		if ((rc = slv_rebalance_greedy(p, &greedy, err)))
+			goto out;
+		glp_term_out(GLP_OFF);
+		glp_error_hook(on_glp_error, &g);
+		if (setjmp(g.jb)) {
+			glp_error_hook(NULL, NULL);
+			glp_free_env();
+			slv_rb_release(&greedy);
+			rc = fl_err_set(err, FL_ESOLVER, "rebalance: GLPK failed");
+			goto out;
+		}
+		rc = solve_coupled(p, &a, &greedy, q, &bound, &optimal);
+		glp_error_hook(NULL, NULL);
+		slv_thread_release();
+		if (rc == FL_ESOLVER) {
+			/* no better plan within the limits: the greedy plan stands */
+			*r = greedy;
+			r->coupled = true;
+			r->optimal = false;
+			r->ms = ms_since(&t0);
+			arcs_release(&a);
+			free(q);
+			return 0;
+		}
+		slv_rb_release(&greedy);
+		if (rc)
+			fl_err_set(err, rc, "rebalance: out of memory");
+	}
+	for (size_t i = 0; i < a.n && !rc; i++)
+		if (a.v[i].lane >= 0 && q[i] > 0 &&
+		    push_transfer(r, &cap, a.v[i].lane, a.v[i].sku, q[i]))
+			rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	if (!rc)
+		rc = slv_rebalance_check(p, r, err);
+	if (!rc) {
+		r->coupled = coupled;
+		r->optimal = optimal;
+		/* the objective counted −P per unit of target covered: add back P × Σ t */
+		double tsum = 0;
+		for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
+			tsum += (double)p->target[ik];
+		r->bound = coupled ? bound + p->penalty * tsum : r->total;
+		if (r->bound > r->total)
+			r->bound = r->total;
+		r->gap = r->total > 0 ? (r->total - r->bound) / r->total : 0;
+		if (r->optimal)
+			r->gap = 0, r->bound = r->total;
+	}
+out:
+	r->ms = ms_since(&t0);
+	arcs_release(&a);
+	free(q);
+	if (rc)
+		slv_rb_release(r);
+	return rc;
+}
+
+int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, struct fl_err *err)
+{
+	FILE *f = fopen(path, "w");
+	const int K = p->nskus;
+	if (!f)
+		return fl_err_set(err, FL_EIO, "%s: cannot create", path);
+	fprintf(f, "\\ fulcrum rebalancing model (DATA.md), %d nodes, %d SKUs, %d lanes\n",
+		p->nnodes, K, p->nlanes);
+	fprintf(f, "Minimize\n obj:");
+	for (int l = 0; l < p->nlanes; l++) {
+		for (int k = 0; k < K; k++)
+			fprintf(f, " + %.17g x_%d_%d", p->lanes[l].cost, l, k);
+		if (p->lanes[l].fixed > 0)
+			fprintf(f, " + %.17g y_%d", p->lanes[l].fixed, l);
+		fputc('\n', f);
+	}
+	for (int i = 0; i < p->nnodes; i++)
+		for (int k = 0; k < K; k++)
+			fprintf(f, " + %.17g s_%d_%d", p->penalty, i, k);
+	fprintf(f, "\nSubject To\n");
+	for (int i = 0; i < p->nnodes; i++)
+		for (int k = 0; k < K; k++) {
+			/* supply: Σ_j x_ijk ≤ a_ik */
+			bool any = false;
+			for (int l = 0; l < p->nlanes; l++)
+				if (p->lanes[l].from == i) {
+					if (!any)
+						fprintf(f, " sup_%d_%d: 0 y_dummy", i, k);
+					fprintf(f, " + x_%d_%d", l, k);
+					any = true;
+				}
+			if (any)
+				fprintf(f, " <= %ld\n", p->avail[(size_t)i * K + k]);
+			/* shortage: s_ik + in − out ≥ t − a */
+			fprintf(f, " sh_%d_%d: s_%d_%d", i, k, i, k);
+			for (int l = 0; l < p->nlanes; l++) {
+				if (p->lanes[l].to == i)
+					fprintf(f, " + x_%d_%d", l, k);
+				if (p->lanes[l].from == i)
+					fprintf(f, " - x_%d_%d", l, k);
+			}
+			fprintf(f, " >= %ld\n",
+				p->target[(size_t)i * K + k] - p->avail[(size_t)i * K + k]);
+		}
+	for (int l = 0; l < p->nlanes; l++) {
+		const struct slv_rb_lane *x = &p->lanes[l];
+		if (x->cap == FL_UNLIMITED && x->fixed <= 0)
+			continue;
+		long m = x->cap;
+		if (m == FL_UNLIMITED) { /* a valid big-M: all the source can send */
+			m = 0;
+			for (int k = 0; k < K; k++)
+				m += p->avail[(size_t)x->from * K + k];
+		}
+		fprintf(f, " cap_%d: 0 y_dummy", l);
+		for (int k = 0; k < K; k++)
+			fprintf(f, " + x_%d_%d", l, k);
+		if (x->fixed > 0)
+			fprintf(f, " - %ld y_%d <= 0\n", m, l);
+		else
+			fprintf(f, " <= %ld\n", m);
+	}
+	fprintf(f, "Bounds\n y_dummy = 0\nGeneral\n");
+	for (int l = 0; l < p->nlanes; l++)
+		for (int k = 0; k < K; k++)
+			fprintf(f, " x_%d_%d\n", l, k);
+	fprintf(f, "Binary\n");
+	for (int l = 0; l < p->nlanes; l++)
+		if (p->lanes[l].fixed > 0)
+			fprintf(f, " y_%d\n", l);
+	fprintf(f, "End\n");
+	const bool bad = ferror(f);
+	if (fclose(f) || bad)
+		return fl_err_set(err, FL_EIO, "%s: write failed", path);
+	return 0;
+}

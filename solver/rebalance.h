@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * rebalance.h — DATA.md's rebalancing problem: whole-unit transfers x_ijk on lanes so
+ * that Σ_j x_ijk ≤ a_ik, Σ_k x_ijk ≤ capacity of lane (i, j), shortage
+ * s_jk ≥ t_jk − (a_jk − out_jk + in_jk), minimising Σ c x + Σ fixed [lane used] + P Σ s.
+ *
+ * Structure, not brute force. A unit sent from a node at or below its target raises its
+ * own shortage by as much as it lowers another's, at a cost, so only surplus
+ * u_ik = a_ik − t_ik > 0 moves, only to deficits d_jk = t_jk − a_jk > 0, and only where
+ * c < P. What is left is a transportation problem per SKU.
+ *  - Uncoupled (no lane used has a capacity or a fixed cost): the SKUs are independent;
+ *    each SKU's transportation LP is solved by GLPK's dual simplex (its matrix is totally
+ *    unimodular, so the vertex is whole units), SKUs spread over `threads` threads.
+ *  - Coupled: one GLPK MIP over every SKU, with binary lane-use variables, the strong
+ *    (disaggregated) x_lk ≤ min(u, d) · y_l and shared capacities, started from the
+ *    greedy plan as incumbent; it stops at the time limit with the gap to GLPK's bound.
+ * Case packs are not modelled.
+ *
+ * Ownership: inputs borrowed; slv_rb_result owned by the caller (slv_rb_release).
+ * Errors: 0, or FL_EINVAL / FL_ENOMEM / FL_ESOLVER with detail. Threads: reentrant.
+ */
+#ifndef FULCRUM_SOLVER_REBALANCE_H
+#define FULCRUM_SOLVER_REBALANCE_H
+
+#include "data/model.h"
+
+struct slv_rb_lane {
+	int from, to; /* node indices */
+	double cost;  /* per unit */
+	double fixed; /* when the lane carries anything */
+	long cap;     /* units over all SKUs, or FL_UNLIMITED */
+};
+
+struct slv_rb_problem {
+	int nnodes, nskus, nlanes;
+	const struct slv_rb_lane *lanes; /* usable lanes only (lead within the horizon) */
+	const long *avail;		 /* a_ik at [i * nskus + k], >= 0 */
+	const long *target;		 /* t_ik, >= 0 */
+	double penalty;			 /* per unit short, > 0 */
+	int time_limit_ms;		 /* coupled MIP; 0 = default 10 s */
+	int threads;			 /* uncoupled: SKUs in parallel */
+};
+
+struct slv_rb_transfer {
+	int lane, sku;
+	long qty;
+};
+
+struct slv_rb_result {
+	struct slv_rb_transfer *t;
+	size_t nt;
+	double transfer_cost, fixed_cost, shortage_cost, total;
+	long short_before, short_after; /* units */
+	double bound, gap;		/* a proved lower bound on total; (total − bound)/total */
+	bool optimal, coupled;
+	double ms;
+	int lanes_used;
+};
+
+int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err);
+/* The baseline: each deficit, largest first, from the cheapest lane with surplus. */
+int slv_rebalance_greedy(const struct slv_rb_problem *p, struct slv_rb_result *r,
+			 struct fl_err *err);
+/* The full model of DATA.md as written (no reductions), in CPLEX LP format. */
+int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, struct fl_err *err);
+/* Recompute the costs of r's transfers under p; FL_EINVAL if any constraint is broken. */
+int slv_rebalance_check(const struct slv_rb_problem *p, struct slv_rb_result *r,
+			struct fl_err *err);
+void slv_rb_release(struct slv_rb_result *r);
+
+#endif

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Forecasts end to end: the CLI on the long CSV (a real car-parts slice) and on the
+# store's sales history with its cache, the backtest table, bad input with line numbers,
+# and GET /v1/forecasts.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir=$(mktemp -d)
+trap 'kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
+fx="$(dirname "$0")/../fixtures/carparts/slice.csv"
+
+check "forecast --input writes the file" "$FULCRUM" forecast --input "$fx" --horizon 6 --quiet --output "$dir/out.csv"
+check_eq "header" "$(head -1 "$dir/out.csv")" "series_id,date,mean,lo,hi,method"
+check_eq "20 series × 6 months" "$(tail -n +2 "$dir/out.csv" | wc -l)" 120
+check_eq "months follow the history" "$(sed -n 2p "$dir/out.csv" | cut -d, -f2)" "2002-04-01"
+# an intermittent item's hi may sit below its mean: P(zero) > 95 % makes the quantile 0
+check "0 <= lo <= mean, lo <= hi" awk -F, 'NR>1 && !($4 <= $3 && $4 <= $5 && $4 >= 0) {exit 1}' "$dir/out.csv"
+check "same input, same bytes" bash -c "'$FULCRUM' forecast --input '$fx' --horizon 6 --quiet --threads 1 | cmp - '$dir/out.csv'"
+check "a method by name" bash -c "'$FULCRUM' forecast --input '$fx' --horizon 3 --method croston --quiet | tail -1 | grep -q ',croston$'"
+
+"$FULCRUM" backtest --input "$fx" --horizon 6 --methods auto,naive,ses,croston >"$dir/bt.txt" 2>&1
+check_eq "backtest: a row per method" "$(grep -cE '^(auto|naive|ses|croston) ' "$dir/bt.txt")" 4
+check "backtest: scores are numbers" awk '$1=="auto" && $3+0 > 0 && $4+0 > 0 {f=1} END {exit !f}' "$dir/bt.txt"
+
+# bad input: a clear error naming file and line, exit status 1, no output file
+printf 'series_id,date,value\na,2020-01-01,1\na,2020-01-01,2\n' >"$dir/dup.csv"
+"$FULCRUM" forecast --input "$dir/dup.csv" --horizon 2 --output "$dir/x.csv" 2>"$dir/err" >/dev/null
+check_eq "duplicate date: exit 1" "$?" 1
+check "duplicate date: FILE:LINE" grep -q "dup.csv:3: date: 2020-01-01 repeats" "$dir/err"
+check "nothing half-written" test ! -e "$dir/x.csv"
+printf 'series_id,date,value\na,2020-01-01,1\na,2020-01-05,2\n' >"$dir/gap.csv"
+"$FULCRUM" forecast --input "$dir/gap.csv" --horizon 2 2>"$dir/err" >/dev/null
+check "irregular dates: named" grep -q "series 'a': dates: 4 days between the first two" "$dir/err"
+"$FULCRUM" forecast --input "$fx" --horizon 0 2>/dev/null
+check_eq "horizon 0: usage, exit 2" "$?" 2
+"$FULCRUM" forecast --input "$fx" --horizon 731 2>/dev/null
+check_eq "horizon beyond the limit: exit 2" "$?" 2
+
+# the store: every (node, SKU), then again from the cache
+"$FULCRUM" demo --db "$dir/t.db" --skus 60 --days 200 >/dev/null 2>&1
+"$FULCRUM" forecast --db "$dir/t.db" --horizon 14 --output "$dir/a.csv" 2>"$dir/log1"
+check "store: a progress/summary line" grep -q "^forecast: [0-9]* series in" "$dir/log1"
+"$FULCRUM" forecast --db "$dir/t.db" --horizon 14 --output "$dir/b.csv" 2>"$dir/log2"
+n=$(sed -n 's/^forecast: \([0-9]*\) series in.*/\1/p' "$dir/log2")
+check_eq "store: the second run comes from the cache" "$(grep -o "$n from the cache" "$dir/log2")" "$n from the cache"
+check "store: cached answers are the same" cmp "$dir/a.csv" "$dir/b.csv"
+"$FULCRUM" forecast --db "$dir/t.db" --node NOPE --horizon 14 2>"$dir/err" >/dev/null
+check "store: unknown node named" grep -q "node 'NOPE' not found" "$dir/err"
+
+PLAN=$("$FULCRUM" token create --db "$dir/t.db" --role planner | awk '{print $NF}')
+ANALYST=$("$FULCRUM" token create --db "$dir/t.db" --role analyst | awk '{print $NF}')
+start_server "$dir/t.db" --threads 2
+P=(-H "Authorization: Bearer $PLAN")
+pair=$(sed -n 2p "$dir/a.csv" | cut -d, -f1)
+node=${pair%/*}
+sku=${pair#*/}
+js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
+check_eq "GET /v1/forecasts: 200" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=28" "${P[@]}")" 200
+check "the contract's fields" jq_like "$BODY_FILE" node sku method points level backtest mase
+check_eq "28 points, dated from the day after the history" "$(js 'console.log(d.points.length, d.points[0].date > d.history.last)')" "28 true"
+check_eq "intervals: 0 <= lo <= mean, lo <= hi" "$(js 'console.log(d.points.every(p => p.lo <= p.mean && p.lo <= p.hi && p.lo >= 0))')" true
+check_eq "the total is the sum of the means" "$(js 'console.log(Math.abs(d.points.reduce((a, p) => a + p.mean, 0) - d.total.mean) < 1e-6)')" true
+check_eq "first call computes" "$(js 'console.log(d.cached)')" false
+http GET "/v1/forecasts?node=$node&sku=$sku&horizon=28" "${P[@]}" >/dev/null
+check_eq "second call is cached" "$(js 'console.log(d.cached)')" true
+check_eq "unknown node: 404" "$(http GET "/v1/forecasts?node=NOPE&sku=$sku" "${P[@]}")" 404
+check_eq "horizon 0: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=0" "${P[@]}")" 422
+check "the 422 names the field" grep -q horizon "$BODY_FILE"
+check_eq "horizon 9999: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=9999" "${P[@]}")" 422
+check_eq "bad level: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&level=1.5" "${P[@]}")" 422
+check_eq "unknown method: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&method=arima" "${P[@]}")" 422
+check_eq "missing sku: 422" "$(http GET "/v1/forecasts?node=$node" "${P[@]}")" 422
+check_eq "analyst may not read forecasts: 403" "$(http GET "/v1/forecasts?node=$node&sku=$sku" -H "Authorization: Bearer $ANALYST")" 403
+check_eq "no token: 401" "$(http GET "/v1/forecasts?node=$node&sku=$sku")" 401
+stop_server
+done_testing

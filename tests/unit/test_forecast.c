@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * forecast/: each method against values computed by hand, fitted parameters inside the
+ * admissible region, interval coverage on simulated series from known processes, the
+ * scores, the calendar, and every kind of bad input.
+ */
+#include <math.h>
+
+#include "helpers.h"
+#include "forecast/forecast.h"
+
+#define H_MAX 64
+
+struct out {
+	double mean[H_MAX], lo[H_MAX], hi[H_MAX];
+	struct fc_result r;
+};
+
+static int run(const double *y, int n, enum fc_method m, int h, int period, double level,
+	       struct out *o, struct fl_err *err)
+{
+	struct fc_opts op = {.horizon = h, .level = level, .period = period, .method = m};
+	memset(o, 0, sizeof(*o));
+	o->r.mean = o->mean;
+	o->r.lo = o->lo;
+	o->r.hi = o->hi;
+	return fc_forecast(y, n, &op, &o->r, err);
+}
+
+static void test_hand_computed(void **state)
+{
+	(void)state;
+	struct out o;
+	const double z90 = 1.6448536269514722;
+
+	/* naive: the last value; σ² = mean squared one-step difference = (1 + 4) / 2 */
+	const double a[] = {1, 2, 4};
+	assert_int_equal(run(a, 3, FC_NAIVE, 2, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 4, 1e-12);
+	assert_float_equal(o.mean[1], 4, 1e-12);
+	assert_float_equal(o.hi[0], 4 + z90 * sqrt(2.5), 1e-9);
+	assert_float_equal(o.hi[1], 4 + z90 * sqrt(2.5) * sqrt(2), 1e-9);
+	assert_float_equal(o.lo[1], fmax(0, 4 - z90 * sqrt(2.5) * sqrt(2)), 1e-9);
+	/* the horizon's total: 8, with the random walk's Var(e1 + e2) = σ²(1 + 4) */
+	assert_float_equal(o.r.sum_mean, 8, 1e-12);
+	assert_float_equal(o.r.sum_hi, 8 + z90 * sqrt(2.5 * 5), 1e-9);
+
+	/* seasonal naive, period 3 */
+	const double b[] = {1, 2, 3, 4, 5, 6};
+	assert_int_equal(run(b, 6, FC_SNAIVE, 4, 3, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 4, 1e-12);
+	assert_float_equal(o.mean[2], 6, 1e-12);
+	assert_float_equal(o.mean[3], 4, 1e-12);
+
+	/* mean and moving average (k = 3 without a season) */
+	assert_int_equal(run(b, 6, FC_MEAN, 1, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 3.5, 1e-12);
+	assert_int_equal(run(b, 6, FC_MA, 1, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 5, 1e-12);
+
+	/* Croston, α = 0.1: z = 3, p = 3 at the first demand; then z = 3.2, p = 2.9 */
+	const double c[] = {0, 0, 3, 0, 5};
+	assert_int_equal(run(c, 5, FC_CROSTON, 3, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 3.2 / 2.9, 1e-12);
+	assert_float_equal(o.mean[2], 3.2 / 2.9, 1e-12);
+	assert_int_equal(run(c, 5, FC_SBA, 1, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 3.2 / 2.9 * 0.95, 1e-12);
+
+	/* a constant series: every smoothing method forecasts the constant */
+	double k[40];
+	for (int t = 0; t < 40; t++)
+		k[t] = 7;
+	static const enum fc_method flat[] = {FC_SES,	FC_HOLT,  FC_ETS,  FC_THETA, FC_TSB,
+					      FC_IMAPA, FC_ADIDA, FC_AUTO, FC_COMB};
+	for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++) {
+		assert_int_equal(run(k, 40, flat[i], 5, 1, 0.9, &o, NULL), 0);
+		for (int h = 0; h < 5; h++)
+			assert_float_equal(o.mean[h], 7, 1e-3);
+	}
+
+	/* theta on a straight line y = t: SES tracks it (α → 1), plus half the slope per step */
+	double line[30];
+	for (int t = 0; t < 30; t++)
+		line[t] = 10 + t;
+	assert_int_equal(run(line, 30, FC_THETA, 3, 1, 0.9, &o, NULL), 0);
+	for (int h = 0; h < 3; h++)
+		assert_float_equal(o.mean[h], 39 + 0.5 * (h + 1), 0.1);
+
+	/* TSB lets an item that stopped selling decay; Croston does not */
+	double dead[60] = {0};
+	for (int t = 0; t < 30; t += 2)
+		dead[t] = 4;
+	struct out cr;
+	assert_int_equal(run(dead, 60, FC_TSB, 1, 1, 0.9, &o, NULL), 0);
+	assert_int_equal(run(dead, 60, FC_CROSTON, 1, 1, 0.9, &cr, NULL), 0);
+	assert_true(o.mean[0] < 0.5 * cr.mean[0]);
+}
+
+static void test_ets_admissible(void **state)
+{
+	(void)state;
+	double y[400];
+	struct out o;
+	rng = 42;
+	for (int rep = 0; rep < 50; rep++) {
+		const int n = irand(30, 400);
+		double level = 50 + 50 * urand(), trend = urand() - 0.5;
+		for (int t = 0; t < n; t++) {
+			level += trend + 3 * (urand() - 0.5);
+			y[t] = fmax(0, level + 10 * sin(2 * M_PI * t / 7) * urand() + 5 * urand());
+		}
+		assert_int_equal(run(y, n, FC_HOLT, 10, 7, 0.9, &o, NULL), 0);
+		assert_int_equal(o.r.npar, 3);
+		const double a = o.r.par[0], b = o.r.par[1], phi = o.r.par[2];
+		assert_true(a >= 1e-4 && a <= 0.9999);
+		assert_true(b >= 1e-4 && b <= a);
+		assert_true(phi >= 0.8 && phi <= 0.98);
+		assert_int_equal(run(y, n, FC_ETS, 10, 7, 0.9, &o, NULL), 0);
+		assert_true(o.r.par[0] >= 1e-4 && o.r.par[0] <= 0.9999);
+		if (strchr(o.r.model, ',') && o.r.model[strlen(o.r.model) - 2] != 'N') {
+			const double g = o.r.par[o.r.npar - 1];
+			assert_true(g >= 1e-4 && g <= 1 - o.r.par[0] + 1e-12);
+		}
+		for (int h = 0; h < 10; h++) {
+			assert_true(isfinite(o.mean[h]) && o.mean[h] >= 0);
+			assert_true(o.lo[h] <= o.mean[h] && o.mean[h] <= o.hi[h]);
+		}
+	}
+}
+
+static double gauss(void)
+{
+	const double u = urand() + 1e-12, v = urand();
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* Share of the future observations inside the 90 % intervals over many simulations. */
+static void test_coverage_gaussian(void **state)
+{
+	(void)state;
+	enum { SIMS = 400, N = 150, H = 6 };
+	double y[N + H];
+	struct out o;
+	int in_ses = 0, in_naive = 0, in_sum = 0, total = 0;
+	rng = 7;
+	for (int s = 0; s < SIMS; s++) {
+		/* the local level model: y_t = l_{t-1} + ε_t, l_t = l_{t-1} + 0.3 ε_t */
+		double l = 200;
+		for (int t = 0; t < N + H; t++) {
+			const double e = 5 * gauss();
+			y[t] = l + e;
+			l += 0.3 * e;
+		}
+		assert_int_equal(run(y, N, FC_SES, H, 1, 0.9, &o, NULL), 0);
+		double sum = 0;
+		for (int h = 0; h < H; h++) {
+			in_ses += y[N + h] >= o.lo[h] && y[N + h] <= o.hi[h];
+			sum += y[N + h];
+		}
+		in_sum += sum >= o.r.sum_lo && sum <= o.r.sum_hi;
+		/* a random walk, for the naive method */
+		double w = 500;
+		for (int t = 0; t < N + H; t++)
+			y[t] = (w += 4 * gauss());
+		assert_int_equal(run(y, N, FC_NAIVE, H, 1, 0.9, &o, NULL), 0);
+		for (int h = 0; h < H; h++)
+			in_naive += y[N + h] >= o.lo[h] && y[N + h] <= o.hi[h];
+		total += H;
+	}
+	const double c1 = (double)in_ses / total, c2 = (double)in_naive / total;
+	const double c3 = (double)in_sum / SIMS;
+	print_message("90%% coverage: SES %.3f, naive %.3f, SES horizon total %.3f\n", c1, c2, c3);
+	assert_true(c1 >= 0.85 && c1 <= 0.95);
+	assert_true(c2 >= 0.85 && c2 <= 0.95);
+	assert_true(c3 >= 0.85 && c3 <= 0.95);
+}
+
+/* Intermittent demand: Bernoulli(0.3) occurrences, exponential sizes (mean 5). */
+static void test_coverage_intermittent(void **state)
+{
+	(void)state;
+	enum { SIMS = 400, N = 120, H = 12 };
+	double y[N + H];
+	struct out o;
+	int in_sum = 0, in_pt = 0;
+	rng = 11;
+	for (int s = 0; s < SIMS; s++) {
+		for (int t = 0; t < N + H; t++)
+			y[t] = urand() < 0.3 ? -5 * log(urand() + 1e-12) : 0;
+		assert_int_equal(run(y, N, FC_AUTO, H, 1, 0.9, &o, NULL), 0);
+		assert_int_equal(o.r.method, FC_INTERMITTENT);
+		double sum = 0;
+		for (int h = 0; h < H; h++) {
+			sum += y[N + h];
+			in_pt += y[N + h] >= o.lo[h] && y[N + h] <= o.hi[h];
+		}
+		in_sum += sum >= o.r.sum_lo && sum <= o.r.sum_hi;
+	}
+	const double cs = (double)in_sum / SIMS, cp = (double)in_pt / (SIMS * H);
+	print_message("intermittent 90%% coverage: horizon total %.3f, per period %.3f\n", cs, cp);
+	assert_true(cs >= 0.85 && cs <= 0.95);
+	assert_true(cp >= 0.85 && cp <= 0.97); /* the atom at zero makes per period ≥ nominal */
+}
+
+static void test_scores(void **state)
+{
+	(void)state;
+	const double train[] = {0, 1, 2, 3}, actual[] = {4, 6}, mean[] = {4, 4};
+	const double lo[] = {3, 3}, hi[] = {5, 5};
+	struct fc_score s;
+	/* scale from the first non-zero: differences 1, 1 */
+	fc_score(train, 4, actual, mean, lo, hi, 2, 0.9, &s);
+	assert_float_equal(s.mase, 1, 1e-12);
+	assert_float_equal(s.rmsse, sqrt(2), 1e-12);
+	assert_float_equal(s.bias, -1, 1e-12);
+	assert_float_equal(s.smape, 20, 1e-12);
+	assert_float_equal(s.coverage, 0.5, 1e-12);
+	assert_float_equal(s.winkler, (2 + 2 + 2 / 0.1 * 1) / 2, 1e-9);
+	const double flat[] = {5, 5, 5};
+	fc_score(flat, 3, actual, mean, NULL, NULL, 2, 0.9, &s);
+	assert_true(isnan(s.mase) && isnan(s.rmsse) && isnan(s.coverage));
+	assert_float_equal(fc_qnorm(0.975), 1.959963984540054, 1e-12);
+	assert_float_equal(fc_qnorm(0.01), -2.3263478740408408, 1e-12);
+}
+
+static void test_calendar(void **state)
+{
+	(void)state;
+	int32_t d[4];
+	enum fc_step st;
+	struct fl_err err = {0};
+	const char *months[] = {"2001-11-01", "2001-12-01", "2002-01-01", "2002-02-01"};
+	for (int i = 0; i < 4; i++)
+		assert_true(fl_date_parse(months[i], &d[i]));
+	assert_int_equal(fc_infer_step(d, 4, &st, &err), 0);
+	assert_int_equal(st, FC_STEP_MONTH);
+	assert_int_equal(fc_step_period(st), 12);
+	char buf[11];
+	fl_date_format(fc_step_add(d[3], st, 11), buf);
+	assert_string_equal(buf, "2003-01-01");
+	for (int i = 0; i < 4; i++)
+		d[i] = 18000 + 7 * i;
+	assert_int_equal(fc_infer_step(d, 4, &st, &err), 0);
+	assert_int_equal(st, FC_STEP_WEEK);
+	/* duplicate, unsorted, gap, irregular */
+	d[2] = d[1];
+	assert_int_equal(fc_infer_step(d, 4, &st, &err), FL_EINVAL);
+	assert_non_null(strstr(err.msg, "date 3: repeats"));
+	d[2] = d[1] - 1;
+	err = (struct fl_err){0};
+	assert_int_equal(fc_infer_step(d, 4, &st, &err), FL_EINVAL);
+	assert_non_null(strstr(err.msg, "before the previous"));
+	for (int i = 0; i < 4; i++)
+		d[i] = 18000 + i;
+	d[3] = 18010;
+	err = (struct fl_err){0};
+	assert_int_equal(fc_infer_step(d, 4, &st, &err), FL_EINVAL);
+	assert_non_null(strstr(err.msg, "date 4: a gap in a daily series"));
+	d[1] = 18003;
+	err = (struct fl_err){0};
+	assert_int_equal(fc_infer_step(d, 2, &st, &err), FL_EINVAL);
+	assert_non_null(strstr(err.msg, "3 days between the first two"));
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	struct out o;
+	struct fl_err err;
+	const double ok[] = {1, 0, 2, 0, 3, 1};
+	const double zeros[] = {0, 0, 0, 0, 0, 0, 0, 0};
+	double y[6];
+
+#define EXPECT(call, status, text)                                  \
+	do {                                                        \
+		err = (struct fl_err){0};                           \
+		assert_int_equal(call, status);                     \
+		if (!strstr(err.msg, text))                         \
+			fail_msg("'%s' lacks '%s'", err.msg, text); \
+	} while (0)
+
+	EXPECT(run(ok, 0, FC_AUTO, 3, 1, 0.9, &o, &err), FL_EINVAL, "empty");
+	EXPECT(run(NULL, 5, FC_AUTO, 3, 1, 0.9, &o, &err), FL_EINVAL, "empty");
+	memcpy(y, ok, sizeof(y));
+	y[3] = NAN;
+	EXPECT(run(y, 6, FC_AUTO, 3, 1, 0.9, &o, &err), FL_EINVAL, "observation 4 is not a number");
+	y[3] = INFINITY;
+	EXPECT(run(y, 6, FC_AUTO, 3, 1, 0.9, &o, &err), FL_EINVAL, "observation 4 is not a number");
+	y[3] = -2;
+	EXPECT(run(y, 6, FC_AUTO, 3, 1, 0.9, &o, &err), FL_EINVAL, "observation 4 is negative");
+	EXPECT(run(ok, 6, FC_AUTO, 0, 1, 0.9, &o, &err), FL_EINVAL, "horizon: must be 1 to 730");
+	struct fc_opts big = {.horizon = FC_HORIZON_MAX + 1, .level = 0.9, .period = 1};
+	struct fc_result r = {0};
+	err = (struct fl_err){0};
+	assert_int_equal(fc_forecast(ok, 6, &big, &r, &err), FL_EINVAL);
+	assert_non_null(strstr(err.msg, "horizon"));
+	EXPECT(run(ok, 6, FC_AUTO, 3, 1, 1.0, &o, &err), FL_EINVAL, "level");
+	EXPECT(run(ok, 6, FC_AUTO, 3, 0, 0.9, &o, &err), FL_EINVAL, "period");
+	EXPECT(run(ok, 6, FC_SNAIVE, 3, 7, 0.9, &o, &err), FL_EINVAL, "snaive: needs");
+	/* all zeros: auto forecasts zero; a method that needs demand says so */
+	assert_int_equal(run(zeros, 8, FC_AUTO, 3, 1, 0.9, &o, NULL), 0);
+	assert_int_equal(o.r.method, FC_ZERO);
+	assert_true(o.mean[0] == 0 && o.hi[2] == 0 && o.r.sum_hi == 0);
+	EXPECT(run(zeros, 8, FC_CROSTON, 3, 1, 0.9, &o, &err), FL_EINVAL, "has no demand");
+	EXPECT(run(zeros, 8, FC_TSB, 3, 1, 0.9, &o, &err), FL_EINVAL, "has no demand");
+	/* too short for a seasonal model; one observation still forecasts */
+	EXPECT(run(ok, 3, FC_HOLT, 3, 1, 0.9, &o, &err), FL_EINVAL, "too short");
+	assert_int_equal(run(ok + 2, 1, FC_AUTO, 3, 1, 0.9, &o, NULL), 0);
+	assert_float_equal(o.mean[0], 2, 1e-12);
+	assert_int_equal(fc_method_parse("ets"), FC_ETS);
+	assert_int_equal(fc_method_parse("arima"), -1);
+#undef EXPECT
+}
+
+/* The long CSV: line numbers for every refusal. */
+static void test_series_csv(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{"series_id,date\n", "missing column 'value'"},
+		{"series_id,date,value\na,2020-01-01,x\n", "t.csv:2: value: 'x' is not a number"},
+		{"series_id,date,value\na,2020-01-01,-1\n", "t.csv:2: value: -1 is negative"},
+		{"series_id,date,value\na,2020-01-01,nan\n",
+		 "t.csv:2: value: 'nan' is not a number"},
+		{"series_id,date,value\na,2020-02-30,1\n", "t.csv:2: date: '2020-02-30'"},
+		{"series_id,date,value\na,2020-01-02,1\na,2020-01-01,1\n",
+		 "t.csv:3: date: 2020-01-01 is before"},
+		{"series_id,date,value\na,2020-01-01,1\na,2020-01-01,1\n",
+		 "t.csv:3: date: 2020-01-01 repeats"},
+		{"series_id,date,value\na,2020-01-01,1\nb,2020-01-01,1\na,2020-01-02,1\n",
+		 "t.csv:4: series_id: 'a' appears again"},
+		{"", "the file is empty"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *fp = tmpfile();
+		assert_non_null(fp);
+		fputs(bad[i].text, fp);
+		rewind(fp);
+		struct store_series_set set;
+		struct fl_err err = {0};
+		assert_int_equal(store_series_read_csv(fp, "t.csv", &set, &err), FL_EINVAL);
+		fclose(fp);
+		if (!strstr(err.msg, bad[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, bad[i].msg);
+	}
+	const char *good = "value,series_id,date,extra\n3,a,2020-01-01,x\n0,a,2020-01-02,y\n"
+			   "5,b,2020-03-01,z\n";
+	FILE *fp = fmemopen((void *)good, strlen(good), "r");
+	struct store_series_set set;
+	assert_int_equal(store_series_read_csv(fp, "t.csv", &set, NULL), 0);
+	fclose(fp);
+	assert_int_equal(set.n, 2);
+	assert_string_equal(set.v[0].id, "a");
+	assert_int_equal(set.v[0].n, 2);
+	assert_float_equal(set.v[0].values[0], 3, 0);
+	assert_string_equal(set.v[1].id, "b");
+	assert_int_equal(set.v[1].n, 1);
+	store_series_release(&set);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hand_computed),
+		cmocka_unit_test(test_ets_admissible),
+		cmocka_unit_test(test_coverage_gaussian),
+		cmocka_unit_test(test_coverage_intermittent),
+		cmocka_unit_test(test_scores),
+		cmocka_unit_test(test_calendar),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_series_csv),
+	};
+	return cmocka_run_group_tests_name("forecast", tests, NULL, NULL);
+}
