@@ -28,6 +28,7 @@ int api_cmd_token(int argc, char **argv);
 int api_cmd_routes(int argc, char **argv);
 int api_cmd_forecast(int argc, char **argv);
 int api_cmd_backtest(int argc, char **argv);
+int api_cmd_rebalance(int argc, char **argv);
 
 /* "fulcrum: MSG" on stderr, exit status 1; "usage: fulcrum CMD USAGE", exit status 2. */
 int api_fail(const struct fl_err *err);

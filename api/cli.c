@@ -315,6 +315,7 @@ static const struct {
 	 "forecast --input CSV|--db FILE --horizon H  demand forecasts"},
 	{"backtest", api_cmd_backtest,
 	 "backtest --input CSV --horizon H  score methods on a hold-out"},
+	{"rebalance", api_cmd_rebalance, "rebalance --db FILE [--horizon 14]  transfers before demand"},
 	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };

@@ -16,6 +16,8 @@
 #include "solver.h"
 
 #define RB_DEFAULT_MS 10000
+#define RB_MIP_ARCS_MAX 4000 /* coupled problems up to this many arcs: the exact MIP */
+#define RB_DSS_ROUNDS 12    /* slope-scaling rounds for larger coupled problems */
 
 /*
  * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
@@ -301,10 +303,13 @@ static void on_glp_error(void *info)
 }
 
 /*
- * One SKU's transportation LP: rows are the surplus nodes (≤ u) and deficit nodes (≤ d)
- * that have arcs; columns the arcs, cost c − P. Writes qty per arc into q.
+ * One SKU's transportation LP in the flow view: rows are the sources (≤ a) and the
+ * destinations (≤ t) of its arcs; column costs are cost[lane] − P (keep arcs: −P).
+ * Writes each arc's units into q and, for the Lagrangian bound, the multipliers of its
+ * two rows (λ = −dual ≥ 0) into lam[2 * arc] and lam[2 * arc + 1], and Σ λ·b into *lb.
  */
-static int solve_sku(const struct slv_rb_problem *p, const struct arc *v, size_t n, long *q)
+static int solve_sku(const struct slv_rb_problem *p, const double *cost, const struct arc *v,
+		     size_t n, long *q, double *lam, double *lb)
 {
 	glp_prob *lp = glp_create_prob();
 	int *row_of = calloc(2 * (size_t)p->nnodes, sizeof(int));
@@ -322,8 +327,7 @@ static int solve_sku(const struct slv_rb_problem *p, const struct arc *v, size_t
 	for (size_t i = 0; i < n; i++) {
 		const int col = (int)i + 1;
 		glp_set_col_bnds(lp, col, GLP_DB, 0, (double)v[i].ub);
-		glp_set_obj_coef(lp, col,
-				 (v[i].lane < 0 ? 0 : p->lanes[v[i].lane].cost) - p->penalty);
+		glp_set_obj_coef(lp, col, (v[i].lane < 0 ? 0 : cost[v[i].lane]) - p->penalty);
 		for (int side = 0; side < 2; side++) {
 			const int node = side ? v[i].to : v[i].from;
 			int *r = &row_of[2 * node + side];
@@ -347,8 +351,16 @@ static int solve_sku(const struct slv_rb_problem *p, const struct arc *v, size_t
 		rc = FL_ESOLVER;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		q[i] = lround(glp_get_col_prim(lp, (int)i + 1));
+		for (int side = 0; side < 2; side++) {
+			const int node = side ? v[i].to : v[i].from;
+			lam[2 * i + side] = fmax(0, -glp_get_row_dual(lp, row_of[2 * node + side]));
+		}
+	}
+	*lb = 0;
+	for (int r = 1; r <= rows; r++)
+		*lb += fmax(0, -glp_get_row_dual(lp, r)) * glp_get_row_ub(lp, r);
 out:
 	glp_delete_prob(lp);
 	free(row_of), free(ia), free(ja), free(ar);
@@ -358,7 +370,10 @@ out:
 struct pool {
 	const struct slv_rb_problem *p;
 	const struct arcs *a;
-	long *q; /* per arc */
+	const double *cost; /* per lane: the (linearised) unit cost to use */
+	long *q;	    /* per arc */
+	double *lam;	    /* per arc: two multipliers */
+	double *lb;	    /* per SKU: Σ λ·b */
 	atomic_int next;
 	atomic_int failed;
 };
@@ -379,12 +394,97 @@ static void *sku_worker(void *arg)
 	}
 	while ((k = atomic_fetch_add(&w->next, 1)) < w->p->nskus && !atomic_load(&w->failed)) {
 		const size_t s = w->a->sku_start[k], n = w->a->sku_start[k + 1] - s;
-		if (n && solve_sku(w->p, w->a->v + s, n, w->q + s))
+		w->lb[k] = 0;
+		if (n && solve_sku(w->p, w->cost, w->a->v + s, n, w->q + s, w->lam + 2 * s,
+				   &w->lb[k]))
 			atomic_store(&w->failed, FL_ESOLVER);
 	}
 	glp_error_hook(NULL, NULL);
 	glp_free_env();
 	return NULL;
+}
+
+/* Every SKU's LP at the given lane costs, on p->threads threads. */
+static int solve_skus(const struct slv_rb_problem *p, const struct arcs *a, const double *cost,
+		      long *q, double *lam, double *lb)
+{
+	struct pool w = {.p = p, .a = a, .cost = cost, .q = q, .lam = lam, .lb = lb};
+	pthread_t tid[64];
+	int started = 0;
+	for (int t = 1; t < p->threads && t < 64; t++)
+		if (pthread_create(&tid[started], NULL, sku_worker, &w) == 0)
+			started++;
+	sku_worker(&w);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	return atomic_load(&w.failed);
+}
+
+struct lane_rc {
+	double rc;
+	long ub;
+};
+
+static int cmp_rc(const void *a, const void *b)
+{
+	const double x = ((const struct lane_rc *)a)->rc, y = ((const struct lane_rc *)b)->rc;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The Lagrangian bound with the SKU rows' multipliers λ: P Σ t − Σ λ·b, plus for each
+ * keep arc min(0, rc)·ub, plus for each lane min(0, f + the best fill of its arcs with
+ * negative rc = c − P + λ_from + λ_to up to its capacity). Valid for any λ ≥ 0.
+ */
+static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs *a,
+			       const double *lam, const double *lb)
+{
+	double bound = 0;
+	for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
+		bound += p->penalty * (double)p->target[ik];
+	for (int k = 0; k < p->nskus; k++)
+		bound -= lb[k];
+	struct lane_rc *buf = malloc(sizeof(*buf) * (a->n + 1));
+	size_t *first = malloc(sizeof(size_t) * ((size_t)p->nlanes + 1));
+	size_t *cnt = calloc((size_t)p->nlanes + 1, sizeof(size_t));
+	if (!buf || !first || !cnt) {
+		free(buf), free(first), free(cnt);
+		return -INFINITY;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		const double rc = (a->v[i].lane < 0 ? 0 : p->lanes[a->v[i].lane].cost) - p->penalty +
+				  lam[2 * i] + lam[2 * i + 1];
+		if (a->v[i].lane < 0)
+			bound += fmin(0, rc) * (double)a->v[i].ub;
+		else if (rc < 0)
+			cnt[a->v[i].lane]++;
+	}
+	size_t off = 0;
+	for (int l = 0; l < p->nlanes; l++)
+		first[l] = off, off += cnt[l], cnt[l] = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].lane < 0)
+			continue;
+		const double rc = p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] +
+				  lam[2 * i + 1];
+		if (rc < 0)
+			buf[first[a->v[i].lane] + cnt[a->v[i].lane]++] =
+				(struct lane_rc){rc, a->v[i].ub};
+	}
+	for (int l = 0; l < p->nlanes; l++) {
+		struct lane_rc *v = buf + first[l];
+		qsort(v, cnt[l], sizeof(*v), cmp_rc);
+		double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY : (double)p->lanes[l].cap;
+		double val = 0;
+		for (size_t i = 0; i < cnt[l] && left > 0; i++) {
+			const double u = fmin(left, (double)v[i].ub);
+			val += v[i].rc * u;
+			left -= u;
+		}
+		bound += fmin(0, p->lanes[l].fixed + val);
+	}
+	free(buf), free(first), free(cnt);
+	return bound;
 }
 
 struct mip_cb {
@@ -543,13 +643,121 @@ out:
 	return rc;
 }
 
+/* Units per lane in q (lane arcs only). */
+static void lane_flows(const struct slv_rb_problem *p, const struct arcs *a, const long *q,
+		       long *flow)
+{
+	memset(flow, 0, sizeof(long) * (size_t)p->nlanes);
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].lane >= 0)
+			flow[a->v[i].lane] += q[i];
+}
+
+/*
+ * Make q respect the lane capacities (cut units off a full lane), then close the lanes
+ * whose fixed cost exceeds what their units can save, (P − c) each. Cutting units only
+ * raises shortages, so the plan stays feasible.
+ */
+static void repair(const struct slv_rb_problem *p, const struct arcs *a, long *q, long *flow)
+{
+	lane_flows(p, a, q, flow);
+	for (size_t i = a->n; i-- > 0;) {
+		const int l = a->v[i].lane;
+		if (l < 0 || p->lanes[l].cap == FL_UNLIMITED || flow[l] <= p->lanes[l].cap)
+			continue;
+		const long cut = flow[l] - p->lanes[l].cap < q[i] ? flow[l] - p->lanes[l].cap : q[i];
+		q[i] -= cut;
+		flow[l] -= cut;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		const int l = a->v[i].lane;
+		if (l >= 0 && flow[l] > 0 &&
+		    p->lanes[l].fixed > (double)flow[l] * (p->penalty - p->lanes[l].cost))
+			q[i] = 0;
+	}
+	lane_flows(p, a, q, flow);
+}
+
+static int plan_of(const struct slv_rb_problem *p, const struct arcs *a, const long *q,
+		   struct slv_rb_result *r, struct fl_err *err)
+{
+	size_t cap = 0;
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].lane >= 0 && q[i] > 0 &&
+		    push_transfer(r, &cap, a->v[i].lane, a->v[i].sku, q[i]))
+			return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	return slv_rebalance_check(p, r, err);
+}
+
+/*
+ * Large coupled problems: dynamic slope scaling. Each round solves every SKU's LP with
+ * the lane's fixed cost spread over the units it carried last round (c + f / units),
+ * repairs capacities and unprofitable lanes, and keeps the best plan; the SKU rows'
+ * duals of each round give a Lagrangian lower bound, and the best bound is kept.
+ */
+static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
+			 const struct timespec *t0, struct slv_rb_result *best, double *bound,
+			 struct fl_err *err)
+{
+	const int L = p->nlanes;
+	const double limit = p->time_limit_ms > 0 ? p->time_limit_ms : RB_DEFAULT_MS;
+	double *cost = malloc(sizeof(double) * ((size_t)L + 1));
+	long *q = malloc(sizeof(long) * (a->n + 1)), *flow = malloc(sizeof(long) * ((size_t)L + 1));
+	double *lam = malloc(sizeof(double) * (2 * a->n + 1));
+	double *lb = malloc(sizeof(double) * ((size_t)p->nskus + 1));
+	long *room = calloc((size_t)L + 1, sizeof(long));
+	int rc = 0;
+
+	*bound = -INFINITY;
+	if (!cost || !q || !flow || !lam || !lb || !room) {
+		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].lane >= 0)
+			room[a->v[i].lane] += a->v[i].ub;
+	for (int l = 0; l < L; l++) {
+		long u = room[l];
+		if (p->lanes[l].cap != FL_UNLIMITED && p->lanes[l].cap < u)
+			u = p->lanes[l].cap;
+		cost[l] = p->lanes[l].cost + p->lanes[l].fixed / (double)(u > 0 ? u : 1);
+	}
+	for (int it = 0; it < RB_DSS_ROUNDS && ms_since(t0) < limit; it++) {
+		if ((rc = solve_skus(p, a, cost, q, lam, lb))) {
+			fl_err_set(err, rc, "rebalance: GLPK failed on a SKU's transportation problem");
+			goto out;
+		}
+		const double lbnd = lagrangian_bound(p, a, lam, lb);
+		if (lbnd > *bound)
+			*bound = lbnd;
+		lane_flows(p, a, q, flow);
+		for (int l = 0; l < L; l++)
+			if (flow[l] > 0)
+				cost[l] = p->lanes[l].cost + p->lanes[l].fixed / (double)flow[l];
+		repair(p, a, q, flow);
+		struct slv_rb_result r;
+		if ((rc = plan_of(p, a, q, &r, err)))
+			goto out;
+		if (r.total < best->total - 1e-9) {
+			slv_rb_release(best);
+			*best = r;
+		} else {
+			slv_rb_release(&r);
+		}
+	}
+out:
+	free(cost), free(q), free(flow), free(lam), free(lb), free(room);
+	return rc;
+}
+
 int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err)
 {
 	struct arcs a;
 	bool coupled;
 	struct timespec t0;
-	size_t cap = 0;
 	long *q = NULL;
+	double *lam = NULL, *lb = NULL, *cost = NULL;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -559,80 +767,78 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 	if (build_arcs(p, &a, &coupled))
 		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 	q = calloc(a.n + 1, sizeof(long));
-	if (!q) {
-		arcs_release(&a);
-		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	lam = calloc(2 * a.n + 1, sizeof(double));
+	lb = calloc((size_t)p->nskus + 1, sizeof(double));
+	cost = malloc(sizeof(double) * ((size_t)p->nlanes + 1));
+	if (!q || !lam || !lb || !cost) {
+		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+		goto out;
 	}
-	double bound = 0;
-	bool optimal = true;
+	for (int l = 0; l < p->nlanes; l++)
+		cost[l] = p->lanes[l].cost;
+	double bound = -INFINITY;
+	bool optimal = false;
 	if (!coupled) {
-		struct pool w = {.p = p, .a = &a, .q = q};
-		pthread_t tid[64];
-		int started = 0;
-		for (int t = 1; t < p->threads && t < 64; t++)
-			if (pthread_create(&tid[started], NULL, sku_worker, &w) == 0)
-				started++;
-		sku_worker(&w);
-		for (int t = 0; t < started; t++)
-			pthread_join(tid[t], NULL);
-		if ((rc = atomic_load(&w.failed)))
-			fl_err_set(err, rc,
-				   "rebalance: GLPK failed on a SKU's transportation problem");
+		/* independent SKUs: each LP's vertex is whole units and optimal */
+		if ((rc = solve_skus(p, &a, cost, q, lam, lb))) {
+			fl_err_set(err, rc, "rebalance: GLPK failed on a SKU's transportation problem");
+			goto out;
+		}
+		if ((rc = plan_of(p, &a, q, r, err)))
+			goto out;
+		optimal = true;
+		bound = r->total;
 	} else {
 		struct slv_rb_result greedy;
-		struct guard g;
 		if ((rc = slv_rebalance_greedy(p, &greedy, err)))
 			goto out;
-		glp_term_out(GLP_OFF);
-		glp_error_hook(on_glp_error, &g);
-		if (setjmp(g.jb)) {
+		if (a.n <= RB_MIP_ARCS_MAX) {
+			struct guard g;
+			glp_term_out(GLP_OFF);
+			glp_error_hook(on_glp_error, &g);
+			if (setjmp(g.jb)) {
+				glp_error_hook(NULL, NULL);
+				glp_free_env();
+				slv_rb_release(&greedy);
+				rc = fl_err_set(err, FL_ESOLVER, "rebalance: GLPK failed");
+				goto out;
+			}
+			rc = solve_coupled(p, &a, &greedy, q, &bound, &optimal);
 			glp_error_hook(NULL, NULL);
-			glp_free_env();
-			slv_rb_release(&greedy);
-			rc = fl_err_set(err, FL_ESOLVER, "rebalance: GLPK failed");
-			goto out;
-		}
-		rc = solve_coupled(p, &a, &greedy, q, &bound, &optimal);
-		glp_error_hook(NULL, NULL);
-		slv_thread_release();
-		if (rc == FL_ESOLVER) {
-			/* no better plan within the limits: the greedy plan stands */
+			slv_thread_release();
+			if (!rc) {
+				double tsum = 0;
+				for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
+					tsum += (double)p->target[ik];
+				bound += p->penalty * tsum; /* the MIP counted −P per unit covered */
+				rc = plan_of(p, &a, q, r, err);
+				slv_rb_release(&greedy);
+			} else if (rc == FL_ESOLVER) {
+				*r = greedy; /* nothing better within the limits: the greedy plan */
+				rc = 0;
+			} else {
+				slv_rb_release(&greedy);
+				fl_err_set(err, rc, "rebalance: out of memory");
+			}
+		} else {
 			*r = greedy;
-			r->coupled = true;
-			r->optimal = false;
-			r->ms = ms_since(&t0);
-			arcs_release(&a);
-			free(q);
-			return 0;
+			rc = slope_scaling(p, &a, &t0, r, &bound, err);
 		}
-		slv_rb_release(&greedy);
 		if (rc)
-			fl_err_set(err, rc, "rebalance: out of memory");
+			goto out;
 	}
-	for (size_t i = 0; i < a.n && !rc; i++)
-		if (a.v[i].lane >= 0 && q[i] > 0 &&
-		    push_transfer(r, &cap, a.v[i].lane, a.v[i].sku, q[i]))
-			rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
-	if (!rc)
-		rc = slv_rebalance_check(p, r, err);
-	if (!rc) {
-		r->coupled = coupled;
-		r->optimal = optimal;
-		/* the objective counted −P per unit of target covered: add back P × Σ t */
-		double tsum = 0;
-		for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
-			tsum += (double)p->target[ik];
-		r->bound = coupled ? bound + p->penalty * tsum : r->total;
-		if (r->bound > r->total)
-			r->bound = r->total;
-		r->gap = r->total > 0 ? (r->total - r->bound) / r->total : 0;
-		if (r->optimal)
-			r->gap = 0, r->bound = r->total;
-	}
+	r->coupled = coupled;
+	if (bound > r->total)
+		bound = r->total;
+	r->bound = bound;
+	r->gap = r->total > 0 ? (r->total - bound) / r->total : 0;
+	r->optimal = optimal || r->gap <= 1e-9;
+	if (r->optimal)
+		r->gap = 0, r->bound = r->total;
 out:
 	r->ms = ms_since(&t0);
 	arcs_release(&a);
-	free(q);
+	free(q), free(lam), free(lb), free(cost);
 	if (rc)
 		slv_rb_release(r);
 	return rc;
