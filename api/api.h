@@ -265,4 +265,18 @@ int api_forecast_many(struct store *cache, const struct store_series_set *set,
 int api_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
 		     json_t **answer, char *detail, size_t cap);
 
+/* ---- the rebalancing flow (api/rebalance.c) ---- */
+
+/*
+ * Run a scenario (POST /v1/rebalancing/scenarios's body) and store it: 0 and *answer, or
+ * an HTTP status (422 bad input, 503 store) with detail. lp_path: also write the model.
+ */
+int api_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
+		  json_t **answer, char *detail, size_t cap);
+int api_scenario_get(struct store *st, const char *id, json_t **answer, char *detail, size_t cap);
+int api_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
+			 char *detail, size_t cap);
+int api_scenario_accept(struct store *st, const char *id, json_t **answer, char *detail,
+			size_t cap);
+
 #endif

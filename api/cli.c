@@ -45,6 +45,14 @@ int api_out_open(struct api_out *o, const char *path, struct fl_err *err)
 		return 0;
 	}
 	snprintf(o->path, sizeof(o->path), "%s", path);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		/* a device or a pipe (/dev/null, /dev/stdout): written in place, never renamed */
+		o->fp = fopen(path, "wb");
+		return o->fp ? 0
+			     : fl_err_set(err, FL_EIO, "%s: cannot open: %s", path,
+					  strerror(errno));
+	}
 	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.%ld", path, (long)getpid());
 	o->fp = fopen(o->tmp, "wb");
 	return o->fp ? 0
@@ -56,6 +64,9 @@ int api_out_close(struct api_out *o, bool commit, struct fl_err *err)
 	if (o->fp == stdout)
 		return fflush(stdout) ? fl_err_set(err, FL_EIO, "stdout: write failed") : 0;
 	const bool ok = !ferror(o->fp);
+	if (!o->tmp[0]) /* written in place */
+		return fclose(o->fp) || !ok ? fl_err_set(err, FL_EIO, "%s: write failed", o->path)
+					    : 0;
 	if (fclose(o->fp) || !ok || !commit) {
 		remove(o->tmp);
 		return commit ? fl_err_set(err, FL_EIO, "%s: write failed", o->path) : 0;
@@ -315,7 +326,8 @@ static const struct {
 	 "forecast --input CSV|--db FILE --horizon H  demand forecasts"},
 	{"backtest", api_cmd_backtest,
 	 "backtest --input CSV --horizon H  score methods on a hold-out"},
-	{"rebalance", api_cmd_rebalance, "rebalance --db FILE [--horizon 14]  transfers before demand"},
+	{"rebalance", api_cmd_rebalance,
+	 "rebalance --db FILE [--horizon 14]  transfers before demand"},
 	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };

@@ -197,8 +197,8 @@ int api_import_json(struct store *st, const json_t *map, json_t **result, char *
 			goto out;
 		}
 		size_t len = json_string_length(val);
-		src.files[k] = len ? fmemopen((void *)json_string_value(val), len, "rb")
-				   : fopen("/dev/null", "rb");
+		src.files[k] =
+			len ? fmemopen((void *)json_string_value(val), len, "rb") : tmpfile();
 		if (!src.files[k]) {
 			snprintf(detail, cap, "%s: cannot read", key);
 			status = 500;
@@ -355,6 +355,73 @@ static void h_forecasts(struct api_req *rq, struct api_resp *rs)
 	rs->json = answer;
 }
 
+static void h_scenario_new(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *body, *answer;
+	char detail[1024];
+	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
+				    sizeof(detail));
+	if (!status) {
+		status = api_rebalance(rq->st, body, NULL, false, &answer, detail, sizeof(detail));
+		json_decref(body);
+	}
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 201;
+	rs->json = answer;
+}
+
+static void h_scenarios(struct api_req *rq, struct api_resp *rs)
+{
+	const char *cmp = api_query(rq, "compare");
+	char a[FL_ID_MAX + 1], detail[1024];
+	const char *comma = cmp ? strchr(cmp, ',') : NULL;
+	if (!comma || comma == cmp || !comma[1] || strchr(comma + 1, ',') ||
+	    (size_t)(comma - cmp) > FL_ID_MAX) {
+		api_problem(rs, 422, "compare: two scenario ids, as compare=a,b");
+		return;
+	}
+	snprintf(a, sizeof(a), "%.*s", (int)(comma - cmp), cmp);
+	json_t *answer;
+	const int status =
+		api_scenario_compare(rq->st, a, comma + 1, &answer, detail, sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = answer;
+}
+
+static void h_scenario_get(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer;
+	char detail[1024];
+	const int status = api_scenario_get(rq->st, rq->params[0], &answer, detail, sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = answer;
+}
+
+static void h_scenario_accept(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer;
+	char detail[1024];
+	const int status =
+		api_scenario_accept(rq->st, rq->params[0], &answer, detail, sizeof(detail));
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		return;
+	}
+	rs->status = 200;
+	rs->json = answer;
+}
+
 /* clang-format off */
 const struct api_route api_routes[] = {
 	{"GET", "/healthz", 0, false, false, h_healthz, "liveness"},
@@ -377,6 +444,14 @@ const struct api_route api_routes[] = {
 	 "many orders decided together under shared stock and capacity"},
 	{"GET", "/v1/forecasts", API_ROLE_PLANNER | API_ROLE_ORCHESTRATOR, false, false,
 	 h_forecasts, "demand forecast of one (node, SKU) with intervals and its backtest"},
+	{"POST", "/v1/rebalancing/scenarios", API_ROLE_PLANNER, true, false, h_scenario_new,
+	 "run and store a rebalancing scenario: transfers, costs, fill rates, the solver's gap"},
+	{"GET", "/v1/rebalancing/scenarios", API_ROLE_PLANNER, false, false, h_scenarios,
+	 "two stored scenarios side by side (?compare=a,b)"},
+	{"GET", "/v1/rebalancing/scenarios/{scenario_id}", API_ROLE_PLANNER, false, false,
+	 h_scenario_get, "read a stored scenario back"},
+	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/accept", API_ROLE_PLANNER, false, false,
+	 h_scenario_accept, "accept a scenario: its transfers become stock in transit"},
 };
 /* clang-format on */
 

@@ -147,6 +147,22 @@ static const char *const migrations[] = {
 	" points BLOB NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" UNIQUE (spec, node, sku));",
+	/* 6: rebalancing scenarios, and the transfers of accepted ones while in transit */
+	"CREATE TABLE scenarios("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" request TEXT NOT NULL,"
+	" response TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" accepted_at INTEGER);"
+	"CREATE TABLE in_transit("
+	" scenario_id TEXT NOT NULL REFERENCES scenarios(id),"
+	" src TEXT NOT NULL,"
+	" dst TEXT NOT NULL,"
+	" sku TEXT NOT NULL,"
+	" qty INTEGER NOT NULL CHECK (qty > 0),"
+	" gen INTEGER NOT NULL);"
+	"CREATE INDEX in_transit_gen ON in_transit(gen);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -314,6 +314,30 @@ int store_forecast_scan(struct store *st, const char *spec, store_forecast_fn *f
 int store_forecast_put(struct store *st, const char *spec, const struct store_forecast *v, size_t n,
 		       struct fl_err *err);
 
+/* ---- rebalancing scenarios ---- */
+
+struct store_transfer {
+	const char *from, *to, *sku;
+	long qty;
+};
+
+/* Store a computed scenario (request and response are JSON texts). */
+int store_scenario_put(struct store *st, const char *id, const char *name, const char *request,
+		       const char *response, struct fl_err *err);
+/* *response (caller frees) and *accepted_at (0 if not accepted); FL_ENOTFOUND if none. */
+int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
+		       struct fl_err *err);
+/*
+ * Accept a scenario: its transfers become in transit, in one transaction. In-transit
+ * units count as gone from their source and arrived at their destination until the next
+ * import (which is taken to include them). FL_ECONFLICT if already accepted.
+ */
+int store_scenario_accept(struct store *st, const char *id, const struct store_transfer *t,
+			  size_t n, int64_t now, struct fl_err *err);
+/* Call fn for each transfer in transit (since the last import). */
+typedef int store_transfer_fn(void *ctx, const struct store_transfer *t);
+int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err);
+
 /* ---- access tokens (API.md) ---- */
 
 #define STORE_TOKEN_ID_LEN 16	/* hex characters of a token's public id */

@@ -17,7 +17,8 @@
 
 #define RB_DEFAULT_MS 10000
 #define RB_MIP_ARCS_MAX 4000 /* coupled problems up to this many arcs: the exact MIP */
-#define RB_DSS_ROUNDS 12    /* slope-scaling rounds for larger coupled problems */
+#define RB_DSS_ROUNDS 12     /* slope-scaling rounds for larger coupled problems */
+#define RB_SUBGRADIENT_ITERS 200
 
 /*
  * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
@@ -282,6 +283,7 @@ int slv_rebalance_greedy(const struct slv_rb_problem *p, struct slv_rb_result *r
 	r->coupled = coupled;
 	r->bound = -INFINITY;
 	r->gap = NAN;
+	r->method = "greedy";
 	r->ms = ms_since(&t0);
 out:
 	free(u), free(d), free(left);
@@ -395,8 +397,8 @@ static void *sku_worker(void *arg)
 	while ((k = atomic_fetch_add(&w->next, 1)) < w->p->nskus && !atomic_load(&w->failed)) {
 		const size_t s = w->a->sku_start[k], n = w->a->sku_start[k + 1] - s;
 		w->lb[k] = 0;
-		if (n && solve_sku(w->p, w->cost, w->a->v + s, n, w->q + s, w->lam + 2 * s,
-				   &w->lb[k]))
+		if (n &&
+		    solve_sku(w->p, w->cost, w->a->v + s, n, w->q + s, w->lam + 2 * s, &w->lb[k]))
 			atomic_store(&w->failed, FL_ESOLVER);
 	}
 	glp_error_hook(NULL, NULL);
@@ -452,8 +454,8 @@ static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs
 		return -INFINITY;
 	}
 	for (size_t i = 0; i < a->n; i++) {
-		const double rc = (a->v[i].lane < 0 ? 0 : p->lanes[a->v[i].lane].cost) - p->penalty +
-				  lam[2 * i] + lam[2 * i + 1];
+		const double rc = (a->v[i].lane < 0 ? 0 : p->lanes[a->v[i].lane].cost) -
+				  p->penalty + lam[2 * i] + lam[2 * i + 1];
 		if (a->v[i].lane < 0)
 			bound += fmin(0, rc) * (double)a->v[i].ub;
 		else if (rc < 0)
@@ -465,8 +467,8 @@ static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->v[i].lane < 0)
 			continue;
-		const double rc = p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] +
-				  lam[2 * i + 1];
+		const double rc =
+			p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] + lam[2 * i + 1];
 		if (rc < 0)
 			buf[first[a->v[i].lane] + cnt[a->v[i].lane]++] =
 				(struct lane_rc){rc, a->v[i].ub};
@@ -665,7 +667,8 @@ static void repair(const struct slv_rb_problem *p, const struct arcs *a, long *q
 		const int l = a->v[i].lane;
 		if (l < 0 || p->lanes[l].cap == FL_UNLIMITED || flow[l] <= p->lanes[l].cap)
 			continue;
-		const long cut = flow[l] - p->lanes[l].cap < q[i] ? flow[l] - p->lanes[l].cap : q[i];
+		const long cut =
+			flow[l] - p->lanes[l].cap < q[i] ? flow[l] - p->lanes[l].cap : q[i];
 		q[i] -= cut;
 		flow[l] -= cut;
 	}
@@ -691,6 +694,139 @@ static int plan_of(const struct slv_rb_problem *p, const struct arcs *a, const l
 }
 
 /*
+ * Raise the Lagrangian bound by subgradient steps on the SKU rows' multipliers (lam per
+ * arc end, as solve_sku writes them, is first gathered per row). The per-lane subproblem
+ * also yields the x whose row sums give the subgradient. Polyak steps towards ub.
+ */
+static double subgradient(const struct slv_rb_problem *p, const struct arcs *a, const double *lam0,
+			  double ub, double start, const struct timespec *t0, double limit)
+{
+	const size_t NK = (size_t)p->nnodes * p->nskus;
+	double *ls = calloc(NK + 1, sizeof(double)), *ld = calloc(NK + 1, sizeof(double));
+	double *gs = malloc(sizeof(double) * (NK + 1)), *gd = malloc(sizeof(double) * (NK + 1));
+	double *lam = malloc(sizeof(double) * (2 * a->n + 1)),
+	       *lb = malloc(sizeof(double) * ((size_t)p->nskus + 1));
+	double *x = malloc(sizeof(double) * (a->n + 1));
+	struct lane_rc *buf = malloc(sizeof(*buf) * (a->n + 1));
+	double best = start, theta = 1;
+	int stall = 0;
+
+	if (!ls || !ld || !gs || !gd || !lam || !lb || !x || !buf)
+		goto out;
+	for (size_t i = 0; i < a->n; i++) {
+		ls[(size_t)a->v[i].from * p->nskus + a->v[i].sku] = lam0[2 * i];
+		ld[(size_t)a->v[i].to * p->nskus + a->v[i].sku] = lam0[2 * i + 1];
+	}
+	for (int it = 0; it < RB_SUBGRADIENT_ITERS && ms_since(t0) < limit; it++) {
+		/* L(λ) and its subproblem solution */
+		for (int k = 0; k < p->nskus; k++)
+			lb[k] = 0;
+		for (size_t i = 0; i < a->n; i++) {
+			const size_t s = (size_t)a->v[i].from * p->nskus + a->v[i].sku;
+			const size_t d = (size_t)a->v[i].to * p->nskus + a->v[i].sku;
+			lam[2 * i] = ls[s], lam[2 * i + 1] = ld[d];
+		}
+		double L = 0;
+		for (size_t ik = 0; ik < NK; ik++) {
+			L += p->penalty * (double)p->target[ik] - ls[ik] * (double)p->avail[ik] -
+			     ld[ik] * (double)p->target[ik];
+			gs[ik] = -(double)p->avail[ik];
+			gd[ik] = -(double)p->target[ik];
+		}
+		/* keep arcs, then lanes: best fill by reduced cost up to capacity */
+		for (size_t i = 0; i < a->n; i++) {
+			x[i] = 0;
+			if (a->v[i].lane >= 0)
+				continue;
+			const double rc = -p->penalty + lam[2 * i] + lam[2 * i + 1];
+			if (rc < 0) {
+				x[i] = (double)a->v[i].ub;
+				L += rc * x[i];
+			}
+		}
+		/* lanes: their arcs gathered by a counting pass (buf[].ub holds the arc index) */
+		size_t *cnt = calloc((size_t)p->nlanes + 1, sizeof(size_t));
+		size_t *first = malloc(sizeof(size_t) * ((size_t)p->nlanes + 1));
+		size_t *idx = malloc(sizeof(size_t) * (a->n + 1));
+		if (!cnt || !first || !idx) {
+			free(cnt), free(first), free(idx);
+			break;
+		}
+		for (size_t i = 0; i < a->n; i++)
+			if (a->v[i].lane >= 0 &&
+			    p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] + lam[2 * i + 1] <
+				    0)
+				cnt[a->v[i].lane]++;
+		size_t off = 0;
+		for (int l = 0; l < p->nlanes; l++)
+			first[l] = off, off += cnt[l], cnt[l] = 0;
+		for (size_t i = 0; i < a->n; i++) {
+			if (a->v[i].lane < 0)
+				continue;
+			const double rc = p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] +
+					  lam[2 * i + 1];
+			if (rc < 0) {
+				const size_t at = first[a->v[i].lane] + cnt[a->v[i].lane]++;
+				buf[at] = (struct lane_rc){rc, (long)i};
+			}
+		}
+		for (int l = 0; l < p->nlanes; l++) {
+			struct lane_rc *v = buf + first[l];
+			qsort(v, cnt[l], sizeof(*v), cmp_rc);
+			double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY
+								      : (double)p->lanes[l].cap;
+			double val = p->lanes[l].fixed;
+			size_t used = 0;
+			for (size_t j = 0; j < cnt[l] && left > 0; j++, used++) {
+				const size_t ai = (size_t)v[j].ub;
+				const double u = fmin(left, (double)a->v[ai].ub);
+				val += v[j].rc * u;
+				left -= u;
+				idx[j] = ai;
+				x[ai] = u;
+			}
+			if (val < 0) {
+				L += val;
+			} else {
+				for (size_t j = 0; j < used; j++)
+					x[idx[j]] = 0;
+			}
+		}
+		free(cnt), free(first), free(idx);
+		if (L > best + 1e-9 * fabs(best)) {
+			best = L;
+			stall = 0;
+		} else if (++stall >= 5) {
+			theta /= 2;
+			stall = 0;
+		}
+		/* subgradient: row activity − right-hand side */
+		for (size_t i = 0; i < a->n; i++) {
+			gs[(size_t)a->v[i].from * p->nskus + a->v[i].sku] += x[i];
+			gd[(size_t)a->v[i].to * p->nskus + a->v[i].sku] += x[i];
+		}
+		double norm = 0;
+		for (size_t ik = 0; ik < NK; ik++) {
+			if (ls[ik] <= 0 && gs[ik] < 0)
+				gs[ik] = 0;
+			if (ld[ik] <= 0 && gd[ik] < 0)
+				gd[ik] = 0;
+			norm += gs[ik] * gs[ik] + gd[ik] * gd[ik];
+		}
+		if (norm <= 0 || ub - L <= 1e-9 * fabs(ub))
+			break;
+		const double step = theta * (ub - L) / norm;
+		for (size_t ik = 0; ik < NK; ik++) {
+			ls[ik] = fmax(0, ls[ik] + step * gs[ik]);
+			ld[ik] = fmax(0, ld[ik] + step * gd[ik]);
+		}
+	}
+out:
+	free(ls), free(ld), free(gs), free(gd), free(lam), free(lb), free(x), free(buf);
+	return best;
+}
+
+/*
  * Large coupled problems: dynamic slope scaling. Each round solves every SKU's LP with
  * the lane's fixed cost spread over the units it carried last round (c + f / units),
  * repairs capacities and unprofitable lanes, and keeps the best plan; the SKU rows'
@@ -707,10 +843,11 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 	double *lam = malloc(sizeof(double) * (2 * a->n + 1));
 	double *lb = malloc(sizeof(double) * ((size_t)p->nskus + 1));
 	long *room = calloc((size_t)L + 1, sizeof(long));
+	double *best_lam = calloc(2 * a->n + 1, sizeof(double));
 	int rc = 0;
 
 	*bound = -INFINITY;
-	if (!cost || !q || !flow || !lam || !lb || !room) {
+	if (!cost || !q || !flow || !lam || !lb || !room || !best_lam) {
 		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 		goto out;
 	}
@@ -725,12 +862,15 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 	}
 	for (int it = 0; it < RB_DSS_ROUNDS && ms_since(t0) < limit; it++) {
 		if ((rc = solve_skus(p, a, cost, q, lam, lb))) {
-			fl_err_set(err, rc, "rebalance: GLPK failed on a SKU's transportation problem");
+			fl_err_set(err, rc,
+				   "rebalance: GLPK failed on a SKU's transportation problem");
 			goto out;
 		}
 		const double lbnd = lagrangian_bound(p, a, lam, lb);
-		if (lbnd > *bound)
+		if (lbnd > *bound) {
 			*bound = lbnd;
+			memcpy(best_lam, lam, sizeof(double) * 2 * a->n);
+		}
 		lane_flows(p, a, q, flow);
 		for (int l = 0; l < L; l++)
 			if (flow[l] > 0)
@@ -746,8 +886,11 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 			slv_rb_release(&r);
 		}
 	}
+	/* the rest of the time raises the bound */
+	if (isfinite(*bound))
+		*bound = subgradient(p, a, best_lam, best->total, *bound, t0, limit);
 out:
-	free(cost), free(q), free(flow), free(lam), free(lb), free(room);
+	free(cost), free(q), free(flow), free(lam), free(lb), free(room), free(best_lam);
 	return rc;
 }
 
@@ -781,13 +924,15 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 	if (!coupled) {
 		/* independent SKUs: each LP's vertex is whole units and optimal */
 		if ((rc = solve_skus(p, &a, cost, q, lam, lb))) {
-			fl_err_set(err, rc, "rebalance: GLPK failed on a SKU's transportation problem");
+			fl_err_set(err, rc,
+				   "rebalance: GLPK failed on a SKU's transportation problem");
 			goto out;
 		}
 		if ((rc = plan_of(p, &a, q, r, err)))
 			goto out;
 		optimal = true;
 		bound = r->total;
+		r->method = "a transportation LP per SKU";
 	} else {
 		struct slv_rb_result greedy;
 		if ((rc = slv_rebalance_greedy(p, &greedy, err)))
@@ -810,11 +955,14 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 				double tsum = 0;
 				for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
 					tsum += (double)p->target[ik];
-				bound += p->penalty * tsum; /* the MIP counted −P per unit covered */
+				bound +=
+					p->penalty * tsum; /* the MIP counted −P per unit covered */
 				rc = plan_of(p, &a, q, r, err);
+				r->method = "one MIP over every SKU";
 				slv_rb_release(&greedy);
 			} else if (rc == FL_ESOLVER) {
 				*r = greedy; /* nothing better within the limits: the greedy plan */
+				r->method = "greedy (the MIP found nothing better in time)";
 				rc = 0;
 			} else {
 				slv_rb_release(&greedy);
@@ -823,6 +971,7 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 		} else {
 			*r = greedy;
 			rc = slope_scaling(p, &a, &t0, r, &bound, err);
+			r->method = "slope scaling, Lagrangian bound";
 		}
 		if (rc)
 			goto out;
@@ -844,6 +993,19 @@ out:
 	return rc;
 }
 
+/* x_l_k exists where the lane's source holds the SKU: the supply row forces the rest to 0. */
+static bool x_exists(const struct slv_rb_problem *p, int l, int k)
+{
+	return p->avail[(size_t)p->lanes[l].from * p->nskus + k] > 0;
+}
+
+/* s_i_k matters where the node holds or needs the SKU; elsewhere s = 0 satisfies it. */
+static bool s_exists(const struct slv_rb_problem *p, int i, int k)
+{
+	const size_t ik = (size_t)i * p->nskus + k;
+	return p->avail[ik] > 0 || p->target[ik] > 0;
+}
+
 int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, struct fl_err *err)
 {
 	FILE *f = fopen(path, "w");
@@ -852,24 +1014,28 @@ int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, st
 		return fl_err_set(err, FL_EIO, "%s: cannot create", path);
 	fprintf(f, "\\ fulcrum rebalancing model (DATA.md), %d nodes, %d SKUs, %d lanes\n",
 		p->nnodes, K, p->nlanes);
-	fprintf(f, "Minimize\n obj:");
+	fprintf(f, "\\ x_l_k: units of SKU k on lane l (listed only where l's source holds k)\n");
+	fprintf(f, "Minimize\n obj: 0 y_dummy\n");
 	for (int l = 0; l < p->nlanes; l++) {
 		for (int k = 0; k < K; k++)
-			fprintf(f, " + %.17g x_%d_%d", p->lanes[l].cost, l, k);
+			if (x_exists(p, l, k))
+				fprintf(f, " + %.17g x_%d_%d\n", p->lanes[l].cost, l, k);
 		if (p->lanes[l].fixed > 0)
-			fprintf(f, " + %.17g y_%d", p->lanes[l].fixed, l);
-		fputc('\n', f);
+			fprintf(f, " + %.17g y_%d\n", p->lanes[l].fixed, l);
 	}
 	for (int i = 0; i < p->nnodes; i++)
 		for (int k = 0; k < K; k++)
-			fprintf(f, " + %.17g s_%d_%d", p->penalty, i, k);
-	fprintf(f, "\nSubject To\n");
+			if (s_exists(p, i, k))
+				fprintf(f, " + %.17g s_%d_%d\n", p->penalty, i, k);
+	fprintf(f, "Subject To\n");
 	for (int i = 0; i < p->nnodes; i++)
 		for (int k = 0; k < K; k++) {
+			if (!s_exists(p, i, k))
+				continue;
 			/* supply: Σ_j x_ijk ≤ a_ik */
 			bool any = false;
 			for (int l = 0; l < p->nlanes; l++)
-				if (p->lanes[l].from == i) {
+				if (p->lanes[l].from == i && x_exists(p, l, k)) {
 					if (!any)
 						fprintf(f, " sup_%d_%d: 0 y_dummy", i, k);
 					fprintf(f, " + x_%d_%d", l, k);
@@ -880,9 +1046,9 @@ int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, st
 			/* shortage: s_ik + in − out ≥ t − a */
 			fprintf(f, " sh_%d_%d: s_%d_%d", i, k, i, k);
 			for (int l = 0; l < p->nlanes; l++) {
-				if (p->lanes[l].to == i)
+				if (p->lanes[l].to == i && x_exists(p, l, k))
 					fprintf(f, " + x_%d_%d", l, k);
-				if (p->lanes[l].from == i)
+				if (p->lanes[l].from == i && x_exists(p, l, k))
 					fprintf(f, " - x_%d_%d", l, k);
 			}
 			fprintf(f, " >= %ld\n",
@@ -900,7 +1066,8 @@ int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, st
 		}
 		fprintf(f, " cap_%d: 0 y_dummy", l);
 		for (int k = 0; k < K; k++)
-			fprintf(f, " + x_%d_%d", l, k);
+			if (x_exists(p, l, k))
+				fprintf(f, " + x_%d_%d", l, k);
 		if (x->fixed > 0)
 			fprintf(f, " - %ld y_%d <= 0\n", m, l);
 		else
@@ -909,7 +1076,8 @@ int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, st
 	fprintf(f, "Bounds\n y_dummy = 0\nGeneral\n");
 	for (int l = 0; l < p->nlanes; l++)
 		for (int k = 0; k < K; k++)
-			fprintf(f, " x_%d_%d\n", l, k);
+			if (x_exists(p, l, k))
+				fprintf(f, " x_%d_%d\n", l, k);
 	fprintf(f, "Binary\n");
 	for (int l = 0; l < p->nlanes; l++)
 		if (p->lanes[l].fixed > 0)

@@ -4,16 +4,23 @@
  * that Σ_j x_ijk ≤ a_ik, Σ_k x_ijk ≤ capacity of lane (i, j), shortage
  * s_jk ≥ t_jk − (a_jk − out_jk + in_jk), minimising Σ c x + Σ fixed [lane used] + P Σ s.
  *
- * Structure, not brute force. A unit sent from a node at or below its target raises its
- * own shortage by as much as it lowers another's, at a cost, so only surplus
- * u_ik = a_ik − t_ik > 0 moves, only to deficits d_jk = t_jk − a_jk > 0, and only where
- * c < P. What is left is a transportation problem per SKU.
+ * Structure, not brute force. In the flow view each node's stock a_ik either stays (and
+ * covers its own target) or leaves on a lane; each target t_jk is covered by what stays
+ * and what arrives. Only lanes with c < P can pay. So a node may send its own units while
+ * receiving others' (a relay where no cheap direct lane exists), and each SKU is a
+ * bipartite transportation problem.
  *  - Uncoupled (no lane used has a capacity or a fixed cost): the SKUs are independent;
  *    each SKU's transportation LP is solved by GLPK's dual simplex (its matrix is totally
  *    unimodular, so the vertex is whole units), SKUs spread over `threads` threads.
- *  - Coupled: one GLPK MIP over every SKU, with binary lane-use variables, the strong
- *    (disaggregated) x_lk ≤ min(u, d) · y_l and shared capacities, started from the
- *    greedy plan as incumbent; it stops at the time limit with the gap to GLPK's bound.
+ *  - Coupled, up to RB_MIP_ARCS_MAX arcs: one GLPK MIP over every SKU, with binary
+ *    lane-use variables, the strong (disaggregated) x_lk ≤ min(a, t) · y_l and shared
+ *    capacities, started from the greedy plan as incumbent; it stops at the time limit
+ *    with the gap to GLPK's bound.
+ *  - Coupled and larger: dynamic slope scaling (every SKU's LP with each lane's fixed
+ *    cost spread over the units it carried the round before, then capacities and
+ *    unprofitable lanes repaired) keeps the best plan; a Lagrangian relaxation of the
+ *    SKU rows (multipliers from the LPs' duals, then subgradient steps) proves a lower
+ *    bound, so the gap reported is a proved one.
  * Case packs are not modelled.
  *
  * Ownership: inputs borrowed; slv_rb_result owned by the caller (slv_rb_release).
@@ -55,6 +62,7 @@ struct slv_rb_result {
 	bool optimal, coupled;
 	double ms;
 	int lanes_used;
+	const char *method; /* how the plan was found (static text) */
 };
 
 int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err);

@@ -13,7 +13,7 @@ int main(int argc, char **argv)
 	       "const char %s[] = {",
 	       argv[1], argv[1], argv[1]);
 	while ((c = getchar()) != EOF)
-		printf("%d,%s", c, ++n % 32 ? "" : "\n");
+		printf("%d,%s", (signed char)c, ++n % 32 ? "" : "\n"); /* UTF-8 bytes too */
 	printf("0};\nconst size_t %s_len = %lu;\n", argv[1], n);
 	return ferror(stdin) != 0;
 }

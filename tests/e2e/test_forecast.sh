@@ -22,6 +22,9 @@ check "a method by name" bash -c "'$FULCRUM' forecast --input '$fx' --horizon 3 
 check_eq "backtest: a row per method" "$(grep -cE '^(auto|naive|ses|croston) ' "$dir/bt.txt")" 4
 check "backtest: scores are numbers" awk '$1=="auto" && $3+0 > 0 && $4+0 > 0 {f=1} END {exit !f}' "$dir/bt.txt"
 
+"$FULCRUM" forecast --input "$fx" --horizon 2 --quiet --output /dev/null
+check "--output /dev/null writes through the device (never renames over it)" test -c /dev/null
+
 # bad input: a clear error naming file and line, exit status 1, no output file
 printf 'series_id,date,value\na,2020-01-01,1\na,2020-01-01,2\n' >"$dir/dup.csv"
 "$FULCRUM" forecast --input "$dir/dup.csv" --horizon 2 --output "$dir/x.csv" 2>"$dir/err" >/dev/null

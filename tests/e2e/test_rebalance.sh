@@ -1,0 +1,73 @@
+#!/bin/bash
+# Rebalancing end to end: the CLI's summary and transfer file, bad input, and over HTTP:
+# a scenario stored and read back, two compared, one accepted (its transfers in transit
+# are the next scenario's starting stock), refusals with the field named.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir=$(mktemp -d)
+trap 'kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
+"$FULCRUM" demo --db "$dir/t.db" --skus 60 --days 200 >/dev/null 2>&1
+
+"$FULCRUM" rebalance --db "$dir/t.db" --horizon 14 --transfers "$dir/tr.csv" >"$dir/out" 2>"$dir/err"
+check_eq "rebalance: exit 0" "$?" 0
+check "summary: solver line with its gap" grep -q "^solver: \(optimal\|feasible\), gap" "$dir/out"
+check "summary: cost breakdown" grep -q "^cost: total .* = transfers .* + fixed .* + shortage" "$dir/out"
+check "summary: fill rate before and after" grep -q "^fill rate .*% -> .*%" "$dir/out"
+check "summary: the greedy baseline beside it" grep -q "^greedy baseline" "$dir/out"
+check_eq "transfers file header" "$(head -1 "$dir/tr.csv")" "from,to,sku,qty,cost"
+check "every transfer moves whole units between two nodes" awk -F, 'NR>1 && ($1 == $2 || $4 < 1 || $4 != int($4)) {exit 1}' "$dir/tr.csv"
+check "the optimised plan costs no more than greedy" awk '/^greedy baseline/ {split($0, a, "= "); exit !(a[2] + 0 <= 1.0000001)}' "$dir/out"
+"$FULCRUM" rebalance --db "$dir/t.db" --horizon 0 >/dev/null 2>"$dir/err"
+check_eq "horizon 0: exit 1" "$?" 1
+check "horizon 0: named" grep -q "horizon_days: must be a number from 1 to 365" "$dir/err"
+"$FULCRUM" rebalance --db "$dir/t.db" --close NOPE >/dev/null 2>"$dir/err"
+check "unknown closed node: named" grep -q "closed_nodes\[0\]: 'NOPE' is not a node" "$dir/err"
+"$FULCRUM" rebalance --db "$dir/t.db" --multiplier region=west:-2 >/dev/null 2>"$dir/err"
+check "negative factor: named" grep -q "demand_multiplier\[0\].factor" "$dir/err"
+"$FULCRUM" rebalance --db "$dir/t.db" --horizon 7 --export-lp "$dir/m.lp" >/dev/null 2>&1
+check "the model exports as CPLEX LP" grep -q "^Subject To" "$dir/m.lp"
+
+PLAN=$("$FULCRUM" token create --db "$dir/t.db" --role planner | awk '{print $NF}')
+ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
+start_server "$dir/t.db" --threads 2
+P=(-H "Authorization: Bearer $PLAN" -H "Content-Type: application/json")
+js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
+check_eq "POST scenario: 201" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"base","horizon_days":14,"shortage_penalty":25}')" 201
+check "the contract's fields" jq_like "$BODY_FILE" scenario_id transfers cost total transfer fixed shortage fill_rate before after solver
+check_eq "cost adds up" "$(js 'const c = d.cost; console.log(Math.abs(c.transfer + c.fixed + c.shortage - c.total) < 1e-6)')" true
+check_eq "transfer costs add up" "$(js 'console.log(Math.abs(d.transfers.reduce((a, t) => a + t.cost, 0) - d.cost.transfer) < 1e-6)')" true
+check_eq "the bound is below the plan" "$(js 'console.log(d.solver.bound <= d.cost.total + 1e-6 && d.solver.gap >= 0)')" true
+check_eq "fill rate does not fall" "$(js 'console.log(d.fill_rate.after >= d.fill_rate.before)')" true
+a=$(js 'console.log(d.scenario_id)')
+short_after=$(js 'console.log(d.shortage_units.after)')
+check_eq "GET it back: 200" "$(http GET "/v1/rebalancing/scenarios/$a" "${P[@]}")" 200
+check_eq "same scenario, not accepted" "$(js 'console.log(d.scenario_id, d.accepted_at)')" "$a null"
+check_eq "what-if: west sells 50% more" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"west+50","overrides":{"demand_multiplier":[{"region":"west","factor":1.5}]}}')" 201
+b=$(js 'console.log(d.scenario_id)')
+bcost=$(js 'console.log(d.cost.total)')
+check_eq "compare: 200" "$(http GET "/v1/rebalancing/scenarios?compare=$a,$b" "${P[@]}")" 200
+check_eq "compare: both named, b − a" "$(js "console.log(d.scenarios[0].name, d.scenarios[1].name, Math.abs(d.compare.cost_total.b - $bcost) < 1e-6, Math.abs(d.compare.cost_total.delta - (d.compare.cost_total.b - d.compare.cost_total.a)) < 1e-6)")" "base west+50 true true"
+check "compare: by region" js 'if (!d.fill_rate_by_region.west) process.exit(1)'
+check_eq "accept: 200" "$(http POST "/v1/rebalancing/scenarios/$a/accept" "${P[@]}")" 200
+check_eq "accept again: 409" "$(http POST "/v1/rebalancing/scenarios/$a/accept" "${P[@]}")" 409
+http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"after","horizon_days":14,"shortage_penalty":25}' >/dev/null
+check_eq "transfers in transit are the next scenario's stock" "$(js 'console.log(d.shortage_units.before)')" "$short_after"
+http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"overrides":{"demand":[{"node":"ST-ABQ","sku":"SKU-00001","qty":100000}]}}' >/dev/null
+check_eq "an impossible demand is an explained shortage" "$(js 'const u = d.shortage_units.unserved.find(x => x.node === "ST-ABQ" && x.sku === "SKU-00001"); console.log(u && u.units > 90000 && /^(no_supply|cost_or_capacity)$/.test(u.reason))')" true
+
+bad() { # bad NAME BODY FIELD
+	check_eq "$1: 422" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d "$2")" 422
+	check "$1: names $3" grep -q "$3" "$BODY_FILE"
+}
+bad "unknown node in an override" '{"overrides":{"demand_multiplier":[{"node":"NOPE","factor":2}]}}' "node: 'NOPE' not found"
+bad "negative factor" '{"overrides":{"demand_multiplier":[{"region":"west","factor":-1}]}}' "factor"
+bad "horizon 0" '{"horizon_days":0}' "horizon_days"
+bad "horizon beyond the limit" '{"horizon_days":400}' "horizon_days"
+bad "unknown field" '{"horizon":14}' "horizon: unknown field"
+bad "closed node unknown" '{"overrides":{"closed_nodes":["NOPE"]}}' "closed_nodes"
+check_eq "unknown scenario: 404" "$(http GET /v1/rebalancing/scenarios/s_nope "${P[@]}")" 404
+check_eq "compare needs two: 422" "$(http GET "/v1/rebalancing/scenarios?compare=$a" "${P[@]}")" 422
+check_eq "orchestrators may not plan: 403" "$(http POST /v1/rebalancing/scenarios -H "Authorization: Bearer $ORCH" -H "Content-Type: application/json" -d '{}')" 403
+stop_server
+done_testing
