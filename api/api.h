@@ -261,6 +261,16 @@ int api_forecast_many(struct store *cache, const struct store_series_set *set,
 		      api_forecast_fn *fn, void *ctx, FILE *out, struct api_forecast_stats *stats,
 		      struct fl_err *err);
 
+/*
+ * Every (node, SKU) with sales, forecast through the cache. When no import has happened
+ * since a complete batch under the same options, the cache alone answers: cached_fn gets
+ * each stored forecast and no sales are read; otherwise fn gets each result (as from
+ * api_forecast_many) and the batch is recorded as complete.
+ */
+int api_forecast_all(struct store *st, const struct fc_opts *o, bool progress, api_forecast_fn *fn,
+		     store_forecast_fn *cached_fn, void *ctx, struct api_forecast_stats *stats,
+		     struct fl_err *err);
+
 /* GET /v1/forecasts: one (node, SKU), cached, with its hold-out MASE. HTTP status or 0. */
 int api_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
 		     json_t **answer, char *detail, size_t cap);

@@ -324,6 +324,19 @@ int api_forecast_many(struct store *cache, const struct store_series_set *set,
 	return rc;
 }
 
+struct batch_count {
+	store_forecast_fn *fn;
+	void *ctx;
+	size_t n;
+};
+
+static int count_cached(void *ctx, const struct store_forecast *f)
+{
+	struct batch_count *b = ctx;
+	b->n++;
+	return b->fn ? b->fn(b->ctx, f) : 0;
+}
+
 /* ---- one (node, SKU): GET /v1/forecasts ---- */
 
 int api_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
@@ -521,6 +534,7 @@ int api_cmd_forecast(int argc, char **argv)
 	struct fl_err err = {0};
 	struct store_series_set set;
 	struct store *st = NULL;
+	int64_t gen = -1;
 	int rc;
 	if (input) {
 		FILE *fp = open_series(input);
@@ -533,6 +547,8 @@ int api_cmd_forecast(int argc, char **argv)
 			fclose(fp);
 	} else {
 		rc = store_open(db, &st, &err);
+		if (!rc)
+			rc = store_import_generation(st, &gen, &err);
 		if (!rc)
 			rc = store_sales_series(st, node, sku, &set, &err);
 	}
@@ -554,6 +570,11 @@ int api_cmd_forecast(int argc, char **argv)
 	rc = api_forecast_many(st, &set, &o, infer, threads, !quiet, NULL, NULL, out.fp, &stats,
 			       &err);
 	rc = api_out_close(&out, rc == 0, rc ? NULL : &err) || rc;
+	if (!rc && st && !node && !sku) { /* every series: a complete batch at gen */
+		char spec[96];
+		api_forecast_spec(&o, spec, sizeof(spec));
+		rc = store_forecast_batch_set(st, spec, gen, &err);
+	}
 	store_series_release(&set);
 	store_close(st);
 	if (rc)
@@ -759,4 +780,39 @@ int api_cmd_backtest(int argc, char **argv)
 	free(w), free(b.scores), free(b.cpu);
 	store_series_release(&set);
 	return 0;
+}
+
+/* ---- every series of the store, the cache first ---- */
+
+int api_forecast_all(struct store *st, const struct fc_opts *o, bool progress, api_forecast_fn *fn,
+		     store_forecast_fn *cached_fn, void *ctx, struct api_forecast_stats *stats,
+		     struct fl_err *err)
+{
+	char spec[96];
+	int64_t gen, done;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	api_forecast_spec(o, spec, sizeof(spec));
+	if ((rc = store_import_generation(st, &gen, err)) ||
+	    (rc = store_forecast_batch_get(st, spec, &done, err)))
+		return rc;
+	if (done == gen) {
+		/* nothing imported since a complete batch: the cache alone answers */
+		const double t0 = now_s();
+		struct batch_count bc = {cached_fn, ctx, 0};
+		rc = store_forecast_scan(st, spec, count_cached, &bc, err);
+		stats->series = stats->cached = bc.n;
+		stats->seconds = now_s() - t0;
+		return rc;
+	}
+	struct store_series_set set;
+	if ((rc = store_sales_series(st, NULL, NULL, &set, err)))
+		return rc;
+	rc = api_forecast_many(st, &set, o, false, api_threads_default(), progress, fn, ctx, NULL,
+			       stats, err);
+	store_series_release(&set);
+	if (!rc)
+		rc = store_forecast_batch_set(st, spec, gen, err);
+	return rc;
 }

@@ -73,6 +73,17 @@ static int collect(void *ctx, const struct api_forecast *f)
 	return 0;
 }
 
+static int collect_cached(void *ctx, const struct store_forecast *f)
+{
+	struct net *c = ctx;
+	const long i = node_ix(c, f->node), k = sku_ix(c, f->sku);
+	if (i >= 0 && k >= 0) {
+		c->demand[i * c->nk + k] = f->sum_mean;
+		c->total_hi[i * c->nk + k] = f->sum_hi;
+	}
+	return 0;
+}
+
 static int in_transit(void *ctx, const struct store_transfer *t)
 {
 	struct net *c = ctx;
@@ -310,11 +321,10 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 	struct fl_inventory *inv = NULL;
 	size_t nl = 0, ni = 0;
 	bool more;
-	struct store_series_set set = {0};
 	struct request rq = {0};
 	struct slv_rb_lane *rl = NULL;
 	long *target = NULL, *after = NULL;
-	struct slv_rb_result r = {0}, g = {0};
+	struct slv_rb_result r = {0};
 	int status = 0;
 
 	*answer = NULL;
@@ -358,9 +368,7 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 	const double level = rq.service_level > 0 ? 2 * rq.service_level - 1 : 0.9;
 	struct fc_opts fo = {.horizon = rq.horizon, .level = level, .period = 7, .method = FC_AUTO};
 	struct api_forecast_stats fs;
-	if (store_sales_series(st, NULL, NULL, &set, &err) ||
-	    api_forecast_many(st, &set, &fo, false, api_threads_default(), progress, collect, &c,
-			      NULL, &fs, &err)) {
+	if (api_forecast_all(st, &fo, progress, collect, collect_cached, &c, &fs, &err)) {
 		status = 503;
 		snprintf(detail, cap, "forecast: %s", err.msg);
 		goto out;
@@ -426,7 +434,7 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 		snprintf(detail, cap, "%s", err.msg);
 		goto out;
 	}
-	if (slv_rebalance(&p, &r, &err) || slv_rebalance_greedy(&p, &g, &err)) {
+	if (slv_rebalance(&p, &r, &err)) {
 		status = err.status == FL_EINVAL ? 422 : 500;
 		snprintf(detail, cap, "%s", err.msg);
 		goto out;
@@ -449,26 +457,37 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 						      fill_rate(&c, c.avail, c.nodes[i].region),
 						      "after",
 						      fill_rate(&c, after, c.nodes[i].region)));
-	/* where shortage remains, why: no reachable node holds more than its own target */
+	/* the largest shortages that remain, and why: no reachable node holds more than its
+	 * own target (no_supply), or moving more costs more than the shortage or meets a
+	 * lane's capacity (cost_or_capacity) */
 	json_t *unserved = json_array();
-	long short_units = 0;
+	size_t top[RB_UNSERVED_SHOWN], ntop = 0;
 	for (size_t ik = 0; ik < NK; ik++) {
 		const long s = target[ik] - after[ik];
 		if (s <= 0)
 			continue;
-		short_units += s;
-		if (json_array_size(unserved) >= RB_UNSERVED_SHOWN)
+		size_t at = ntop;
+		while (at > 0 && target[top[at - 1]] - after[top[at - 1]] < s)
+			at--;
+		if (at >= RB_UNSERVED_SHOWN)
 			continue;
-		const size_t j = ik / c.nk, k = ik % c.nk;
+		if (ntop < RB_UNSERVED_SHOWN)
+			ntop++;
+		memmove(&top[at + 1], &top[at], sizeof(top[0]) * (ntop - 1 - at));
+		top[at] = ik;
+	}
+	for (size_t x = 0; x < ntop; x++) {
+		const size_t ik = top[x], j = ik / c.nk, k = ik % c.nk;
 		bool supply = false;
 		for (int l = 0; l < L && !supply; l++)
 			supply = (size_t)rl[l].to == j &&
 				 after[(size_t)rl[l].from * c.nk + k] >
 					 target[(size_t)rl[l].from * c.nk + k];
-		json_array_append_new(
-			unserved, json_pack("{s:s, s:s, s:I, s:s}", "node", c.nodes[j].id, "sku",
-					    c.skus[k].id, "units", (json_int_t)s, "reason",
-					    supply ? "cost_or_capacity" : "no_supply"));
+		json_array_append_new(unserved,
+				      json_pack("{s:s, s:s, s:I, s:s}", "node", c.nodes[j].id,
+						"sku", c.skus[k].id, "units",
+						(json_int_t)(target[ik] - after[ik]), "reason",
+						supply ? "cost_or_capacity" : "no_supply"));
 	}
 	char id[19] = "s_";
 	api_random_hex(id + 2, 8);
@@ -486,8 +505,8 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 		fill_rate(&c, after, NULL), "by_region", regions, "units_moved", (json_int_t)units,
 		"shortage_units", "before", (json_int_t)r.short_before, "after",
 		(json_int_t)r.short_after, "unserved", unserved, "solver", solver, "baseline",
-		"greedy_total", g.total, "greedy_transfers", (json_int_t)g.nt, "forecast", "series",
-		(json_int_t)fs.series, "cached", (json_int_t)fs.cached);
+		"greedy_total", r.greedy_total, "greedy_transfers", (json_int_t)r.greedy_transfers,
+		"forecast", "series", (json_int_t)fs.series, "cached", (json_int_t)fs.cached);
 	if (!*answer) {
 		status = 500;
 		snprintf(detail, cap, "out of memory");
@@ -503,8 +522,6 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 	free(req), free(resp);
 out:
 	slv_rb_release(&r);
-	slv_rb_release(&g);
-	store_series_release(&set);
 	free(c.nodes), free(c.skus), free(c.demand), free(c.total_hi), free(c.avail);
 	free(lanes), free(inv), free(rl), free(target), free(after);
 	free(rq.mult), free(rq.explicit_demand), free(rq.closed), free(rq.lanes);

@@ -615,3 +615,40 @@ int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct 
 	sqlite3_finalize(s);
 	return rc;
 }
+
+int store_forecast_batch_set(struct store *st, const char *spec, int64_t gen, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	char key[160];
+	snprintf(key, sizeof(key), "forecast_batch:%s", spec);
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	if (!(rc = store_prepare(st, &s, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+				 err))) {
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 2, gen);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = store_dberr(st, err, "record forecast batch");
+		sqlite3_finalize(s);
+	}
+	store_write_end(st, rc == 0);
+	return rc;
+}
+
+int store_forecast_batch_get(struct store *st, const char *spec, int64_t *gen, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	char key[160];
+	snprintf(key, sizeof(key), "forecast_batch:%s", spec);
+	int rc = store_prepare(st, &s, "SELECT value FROM meta WHERE key = ?1", err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	const int step = sqlite3_step(s);
+	*gen = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read forecast batch");
+	sqlite3_finalize(s);
+	return rc;
+}

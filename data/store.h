@@ -310,6 +310,14 @@ int store_forecast_get(struct store *st, const char *spec, struct store_forecast
 typedef int store_forecast_fn(void *ctx, const struct store_forecast *f);
 int store_forecast_scan(struct store *st, const char *spec, store_forecast_fn *fn, void *ctx,
 			struct fl_err *err);
+/*
+ * A complete batch: every series with sales was forecast under spec at import generation
+ * gen (read before the series were). While the store's generation is still gen, the
+ * cache alone answers for every series (store_forecast_scan), without reading sales.
+ * get: *gen = -1 when no batch is recorded.
+ */
+int store_forecast_batch_set(struct store *st, const char *spec, int64_t gen, struct fl_err *err);
+int store_forecast_batch_get(struct store *st, const char *spec, int64_t *gen, struct fl_err *err);
 /* Upsert n forecasts in one transaction. */
 int store_forecast_put(struct store *st, const char *spec, const struct store_forecast *v, size_t n,
 		       struct fl_err *err);

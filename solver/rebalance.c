@@ -18,7 +18,8 @@
 #define RB_DEFAULT_MS 10000
 #define RB_MIP_ARCS_MAX 4000 /* coupled problems up to this many arcs: the exact MIP */
 #define RB_DSS_ROUNDS 12     /* slope-scaling rounds for larger coupled problems */
-#define RB_SUBGRADIENT_ITERS 200
+#define RB_SUBGRADIENT_ITERS 100
+#define RB_DSS_FLAT 0.002 /* slope scaling stops when a round gains less */
 
 /*
  * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
@@ -307,119 +308,239 @@ static void on_glp_error(void *info)
 /*
  * One SKU's transportation LP in the flow view: rows are the sources (≤ a) and the
  * destinations (≤ t) of its arcs; column costs are cost[lane] − P (keep arcs: −P).
- * Writes each arc's units into q and, for the Lagrangian bound, the multipliers of its
- * two rows (λ = −dual ≥ 0) into lam[2 * arc] and lam[2 * arc + 1], and Σ λ·b into *lb.
+ * Built once; later rounds (slope scaling) change only the costs and re-solve from the
+ * kept basis with the primal simplex, which stays feasible. Writes each arc's units into
+ * q and, for the Lagrangian bound, the multipliers of its two rows (λ = −dual ≥ 0) into
+ * lam[2 * arc] and lam[2 * arc + 1], and Σ λ·b into *lb.
  */
 static int solve_sku(const struct slv_rb_problem *p, const double *cost, const struct arc *v,
-		     size_t n, long *q, double *lam, double *lb)
+		     size_t n, glp_prob **keep, int *arow, long *q, double *lam, double *lb)
 {
-	glp_prob *lp = glp_create_prob();
-	int *row_of = calloc(2 * (size_t)p->nnodes, sizeof(int));
-	int *ia = malloc(sizeof(int) * (2 * n + 1)), *ja = malloc(sizeof(int) * (2 * n + 1));
-	double *ar = malloc(sizeof(double) * (2 * n + 1));
+	glp_prob *lp = *keep;
 	int rc = 0;
+	const bool warm = lp != NULL;
 
-	if (!row_of || !ia || !ja || !ar) {
-		rc = FL_ENOMEM;
-		goto out;
-	}
-	glp_set_obj_dir(lp, GLP_MIN);
-	int rows = 0, nz = 0;
-	glp_add_cols(lp, (int)n);
-	for (size_t i = 0; i < n; i++) {
-		const int col = (int)i + 1;
-		glp_set_col_bnds(lp, col, GLP_DB, 0, (double)v[i].ub);
-		glp_set_obj_coef(lp, col, (v[i].lane < 0 ? 0 : cost[v[i].lane]) - p->penalty);
-		for (int side = 0; side < 2; side++) {
-			const int node = side ? v[i].to : v[i].from;
-			int *r = &row_of[2 * node + side];
-			if (!*r) {
-				*r = ++rows;
-				glp_add_rows(lp, 1);
-				const size_t ik = (size_t)node * p->nskus + v[i].sku;
-				glp_set_row_bnds(lp, rows, GLP_UP, 0,
-						 (double)(side ? p->target[ik] : p->avail[ik]));
-			}
-			++nz;
-			ia[nz] = *r, ja[nz] = col, ar[nz] = 1;
+	if (!lp) {
+		lp = glp_create_prob();
+		int *row_of = calloc(2 * (size_t)p->nnodes, sizeof(int));
+		int *ia = malloc(sizeof(int) * (2 * n + 1)),
+		    *ja = malloc(sizeof(int) * (2 * n + 1));
+		double *ar = malloc(sizeof(double) * (2 * n + 1));
+		if (!row_of || !ia || !ja || !ar) {
+			free(row_of), free(ia), free(ja), free(ar);
+			glp_delete_prob(lp);
+			return FL_ENOMEM;
 		}
+		glp_set_obj_dir(lp, GLP_MIN);
+		int rows = 0, nz = 0;
+		glp_add_cols(lp, (int)n);
+		for (size_t i = 0; i < n; i++) {
+			const int col = (int)i + 1;
+			glp_set_col_bnds(lp, col, GLP_DB, 0, (double)v[i].ub);
+			for (int side = 0; side < 2; side++) {
+				const int node = side ? v[i].to : v[i].from;
+				int *r = &row_of[2 * node + side];
+				if (!*r) {
+					*r = ++rows;
+					glp_add_rows(lp, 1);
+					const size_t ik = (size_t)node * p->nskus + v[i].sku;
+					glp_set_row_bnds(
+						lp, rows, GLP_UP, 0,
+						(double)(side ? p->target[ik] : p->avail[ik]));
+				}
+				++nz;
+				ia[nz] = *r, ja[nz] = col, ar[nz] = 1;
+				arow[2 * i + side] = *r;
+			}
+		}
+		glp_load_matrix(lp, nz, ia, ja, ar);
+		free(row_of), free(ia), free(ja), free(ar);
 	}
-	glp_load_matrix(lp, nz, ia, ja, ar);
+	for (size_t i = 0; i < n; i++)
+		glp_set_obj_coef(lp, (int)i + 1,
+				 (v[i].lane < 0 ? 0 : cost[v[i].lane]) - p->penalty);
 	glp_smcp sm;
 	glp_init_smcp(&sm);
 	sm.msg_lev = GLP_MSG_OFF;
-	sm.meth = GLP_DUALP;
+	sm.meth = warm ? GLP_PRIMAL : GLP_DUALP;
 	if (glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT) {
 		rc = FL_ESOLVER;
 		goto out;
 	}
+	const int rows = glp_get_num_rows(lp);
 	for (size_t i = 0; i < n; i++) {
 		q[i] = lround(glp_get_col_prim(lp, (int)i + 1));
-		for (int side = 0; side < 2; side++) {
-			const int node = side ? v[i].to : v[i].from;
-			lam[2 * i + side] = fmax(0, -glp_get_row_dual(lp, row_of[2 * node + side]));
-		}
+		lam[2 * i] = fmax(0, -glp_get_row_dual(lp, arow[2 * i]));
+		lam[2 * i + 1] = fmax(0, -glp_get_row_dual(lp, arow[2 * i + 1]));
 	}
 	*lb = 0;
 	for (int r = 1; r <= rows; r++)
 		*lb += fmax(0, -glp_get_row_dual(lp, r)) * glp_get_row_ub(lp, r);
 out:
-	glp_delete_prob(lp);
-	free(row_of), free(ia), free(ja), free(ar);
+	if (rc) {
+		glp_delete_prob(lp);
+		lp = NULL;
+	}
+	*keep = lp;
 	return rc;
 }
 
+/*
+ * Worker threads that live across rounds: thread t owns SKUs k ≡ t (mod T) and their
+ * LPs (GLPK objects belong to the thread that made them), and waits on a barrier for
+ * each round. Thread 0 is the caller.
+ */
 struct pool {
 	const struct slv_rb_problem *p;
 	const struct arcs *a;
-	const double *cost; /* per lane: the (linearised) unit cost to use */
+	const double *cost; /* per lane: the (linearised) unit cost of this round */
 	long *q;	    /* per arc */
 	double *lam;	    /* per arc: two multipliers */
 	double *lb;	    /* per SKU: Σ λ·b */
-	atomic_int next;
+	glp_prob **lps;	    /* per SKU, kept between rounds */
+	int *arow;	    /* per arc: its source and destination rows in its SKU's LP */
+	int threads;
+	bool stop;
 	atomic_int failed;
+	pthread_barrier_t start, done;
+	pthread_t tid[64];
+	int started;
 };
 
-static void *sku_worker(void *arg)
+static void run_share(struct pool *w, int t)
 {
-	struct pool *w = arg;
-	struct guard g;
-	int k;
+	for (int k = t; k < w->p->nskus && !atomic_load(&w->failed); k += w->threads) {
+		const size_t s = w->a->sku_start[k], n = w->a->sku_start[k + 1] - s;
+		w->lb[k] = 0;
+		if (n && solve_sku(w->p, w->cost, w->a->v + s, n, &w->lps[k], w->arow + 2 * s,
+				   w->q + s, w->lam + 2 * s, &w->lb[k]))
+			atomic_store(&w->failed, FL_ESOLVER);
+	}
+}
 
+/* Run thread t's share with GLPK faults caught; on a fault its LPs are gone. */
+static void forget_share(struct pool *w, int t)
+{
+	for (int k = t; k < w->p->nskus; k += w->threads)
+		w->lps[k] = NULL;
+}
+
+static void guarded_share(struct pool *w, const int t)
+{
+	struct guard g;
+	volatile int tv = t;
 	glp_term_out(GLP_OFF);
 	glp_error_hook(on_glp_error, &g);
 	if (setjmp(g.jb)) {
 		glp_error_hook(NULL, NULL);
-		glp_free_env();
+		glp_free_env(); /* this thread's LPs with it */
+		forget_share(w, tv);
 		atomic_store(&w->failed, FL_ESOLVER);
-		return NULL;
+		return;
 	}
-	while ((k = atomic_fetch_add(&w->next, 1)) < w->p->nskus && !atomic_load(&w->failed)) {
-		const size_t s = w->a->sku_start[k], n = w->a->sku_start[k + 1] - s;
-		w->lb[k] = 0;
-		if (n &&
-		    solve_sku(w->p, w->cost, w->a->v + s, n, w->q + s, w->lam + 2 * s, &w->lb[k]))
-			atomic_store(&w->failed, FL_ESOLVER);
-	}
+	run_share(w, tv);
 	glp_error_hook(NULL, NULL);
-	glp_free_env();
+}
+
+struct worker_arg {
+	struct pool *w;
+	int t;
+};
+
+static void *pool_thread(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct pool *w = wa->w;
+	const int t = wa->t;
+	free(wa);
+	for (;;) {
+		pthread_barrier_wait(&w->start);
+		if (w->stop)
+			break;
+		guarded_share(w, t);
+		pthread_barrier_wait(&w->done);
+	}
+	glp_free_env(); /* this thread's LPs */
 	return NULL;
 }
 
-/* Every SKU's LP at the given lane costs, on p->threads threads. */
+static int pool_open(struct pool *w, const struct slv_rb_problem *p, const struct arcs *a, long *q,
+		     double *lam, double *lb)
+{
+	memset(w, 0, sizeof(*w));
+	w->p = p, w->a = a, w->q = q, w->lam = lam, w->lb = lb;
+	w->threads = p->threads < 1 ? 1 : p->threads > 64 ? 64 : p->threads;
+	if (w->threads > p->nskus)
+		w->threads = p->nskus > 0 ? p->nskus : 1;
+	w->lps = calloc((size_t)p->nskus + 1, sizeof(*w->lps));
+	w->arow = malloc(sizeof(int) * (2 * a->n + 1));
+	if (!w->lps || !w->arow) {
+		free(w->lps), free(w->arow);
+		return FL_ENOMEM;
+	}
+	pthread_barrier_init(&w->start, NULL, (unsigned)w->threads);
+	pthread_barrier_init(&w->done, NULL, (unsigned)w->threads);
+	for (int t = 1; t < w->threads; t++) {
+		struct worker_arg *wa = malloc(sizeof(*wa));
+		if (!wa || (*wa = (struct worker_arg){w, t},
+			    pthread_create(&w->tid[w->started], NULL, pool_thread, wa))) {
+			free(wa);
+			break;
+		}
+		w->started++;
+	}
+	if (w->started != w->threads - 1) {
+		/* fewer threads than planned: the barriers expect them all, so stop here */
+		w->stop = true;
+		for (int t = 0; t < w->started; t++)
+			pthread_barrier_wait(&w->start);
+		for (int t = 0; t < w->started; t++)
+			pthread_join(w->tid[t], NULL);
+		pthread_barrier_destroy(&w->start);
+		pthread_barrier_destroy(&w->done);
+		free(w->lps), free(w->arow);
+		return FL_ENOMEM;
+	}
+	return 0;
+}
+
+/* Every SKU's LP at the given lane costs, warm from the last round. */
+static int pool_round(struct pool *w, const double *cost)
+{
+	w->cost = cost;
+	if (w->threads > 1)
+		pthread_barrier_wait(&w->start);
+	guarded_share(w, 0);
+	if (w->threads > 1)
+		pthread_barrier_wait(&w->done);
+	return atomic_load(&w->failed);
+}
+
+static void pool_close(struct pool *w)
+{
+	w->stop = true;
+	if (w->threads > 1)
+		pthread_barrier_wait(&w->start);
+	for (int t = 0; t < w->started; t++)
+		pthread_join(w->tid[t], NULL);
+	for (int k = 0; k < w->p->nskus; k += w->threads) /* thread 0's share: this thread */
+		if (w->lps[k])
+			glp_delete_prob(w->lps[k]);
+	pthread_barrier_destroy(&w->start);
+	pthread_barrier_destroy(&w->done);
+	free(w->lps), free(w->arow);
+}
+
+/* One round on a throwaway pool (the uncoupled case needs only one). */
 static int solve_skus(const struct slv_rb_problem *p, const struct arcs *a, const double *cost,
 		      long *q, double *lam, double *lb)
 {
-	struct pool w = {.p = p, .a = a, .cost = cost, .q = q, .lam = lam, .lb = lb};
-	pthread_t tid[64];
-	int started = 0;
-	for (int t = 1; t < p->threads && t < 64; t++)
-		if (pthread_create(&tid[started], NULL, sku_worker, &w) == 0)
-			started++;
-	sku_worker(&w);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
-	return atomic_load(&w.failed);
+	struct pool w;
+	if (pool_open(&w, p, a, q, lam, lb))
+		return FL_ENOMEM;
+	const int rc = pool_round(&w, cost);
+	pool_close(&w);
+	return rc;
 }
 
 struct lane_rc {
@@ -475,8 +596,12 @@ static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs
 	}
 	for (int l = 0; l < p->nlanes; l++) {
 		struct lane_rc *v = buf + first[l];
-		qsort(v, cnt[l], sizeof(*v), cmp_rc);
 		double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY : (double)p->lanes[l].cap;
+		double room = 0;
+		for (size_t i = 0; i < cnt[l]; i++)
+			room += (double)v[i].ub;
+		if (room > left) /* the capacity binds: the most negative first */
+			qsort(v, cnt[l], sizeof(*v), cmp_rc);
 		double val = 0;
 		for (size_t i = 0; i < cnt[l] && left > 0; i++) {
 			const double u = fmin(left, (double)v[i].ub);
@@ -772,9 +897,13 @@ static double subgradient(const struct slv_rb_problem *p, const struct arcs *a, 
 		}
 		for (int l = 0; l < p->nlanes; l++) {
 			struct lane_rc *v = buf + first[l];
-			qsort(v, cnt[l], sizeof(*v), cmp_rc);
 			double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY
 								      : (double)p->lanes[l].cap;
+			double room = 0;
+			for (size_t j = 0; j < cnt[l]; j++)
+				room += (double)a->v[v[j].ub].ub;
+			if (room > left) /* the capacity binds: the most negative first */
+				qsort(v, cnt[l], sizeof(*v), cmp_rc);
 			double val = p->lanes[l].fixed;
 			size_t used = 0;
 			for (size_t j = 0; j < cnt[l] && left > 0; j++, used++) {
@@ -860,11 +989,18 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 			u = p->lanes[l].cap;
 		cost[l] = p->lanes[l].cost + p->lanes[l].fixed / (double)(u > 0 ? u : 1);
 	}
+	struct pool w;
+	if (pool_open(&w, p, a, q, lam, lb)) {
+		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+		goto out;
+	}
+	double last = INFINITY;
+	int flat = 0;
 	for (int it = 0; it < RB_DSS_ROUNDS && ms_since(t0) < limit; it++) {
-		if ((rc = solve_skus(p, a, cost, q, lam, lb))) {
+		if ((rc = pool_round(&w, cost))) {
 			fl_err_set(err, rc,
 				   "rebalance: GLPK failed on a SKU's transportation problem");
-			goto out;
+			break;
 		}
 		const double lbnd = lagrangian_bound(p, a, lam, lb);
 		if (lbnd > *bound) {
@@ -878,14 +1014,25 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 		repair(p, a, q, flow);
 		struct slv_rb_result r;
 		if ((rc = plan_of(p, a, q, &r, err)))
-			goto out;
+			break;
 		if (r.total < best->total - 1e-9) {
 			slv_rb_release(best);
 			*best = r;
 		} else {
 			slv_rb_release(&r);
 		}
+		if (getenv("FULCRUM_RB_TRACE"))
+			fprintf(stderr, "rebalance: round %d: plan %.2f, bound %.2f, %.0f ms\n", it,
+				r.total, *bound, ms_since(t0));
+		/* converged: two rounds in a row within 0.2 % of the best so far */
+		flat = best->total > last * (1 - RB_DSS_FLAT) ? flat + 1 : 0;
+		last = best->total;
+		if (flat >= 2)
+			break;
 	}
+	pool_close(&w);
+	if (rc)
+		goto out;
 	/* the rest of the time raises the bound */
 	if (isfinite(*bound))
 		*bound = subgradient(p, a, best_lam, best->total, *bound, t0, limit);
@@ -921,7 +1068,13 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 		cost[l] = p->lanes[l].cost;
 	double bound = -INFINITY;
 	bool optimal = false;
+	struct slv_rb_result greedy;
+	if ((rc = slv_rebalance_greedy(p, &greedy, err)))
+		goto out;
+	const double greedy_total = greedy.total;
+	const size_t greedy_nt = greedy.nt;
 	if (!coupled) {
+		slv_rb_release(&greedy);
 		/* independent SKUs: each LP's vertex is whole units and optimal */
 		if ((rc = solve_skus(p, &a, cost, q, lam, lb))) {
 			fl_err_set(err, rc,
@@ -934,9 +1087,6 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 		bound = r->total;
 		r->method = "a transportation LP per SKU";
 	} else {
-		struct slv_rb_result greedy;
-		if ((rc = slv_rebalance_greedy(p, &greedy, err)))
-			goto out;
 		if (a.n <= RB_MIP_ARCS_MAX) {
 			struct guard g;
 			glp_term_out(GLP_OFF);
@@ -977,6 +1127,8 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 			goto out;
 	}
 	r->coupled = coupled;
+	r->greedy_total = greedy_total;
+	r->greedy_transfers = greedy_nt;
 	if (bound > r->total)
 		bound = r->total;
 	r->bound = bound;

@@ -62,7 +62,9 @@ struct slv_rb_result {
 	bool optimal, coupled;
 	double ms;
 	int lanes_used;
-	const char *method; /* how the plan was found (static text) */
+	const char *method;  /* how the plan was found (static text) */
+	double greedy_total; /* the baseline's cost (slv_rebalance fills it in) */
+	size_t greedy_transfers;
 };
 
 int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err);
