@@ -29,7 +29,8 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 
 LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c) \
            $(filter-out api/main.c,$(wildcard api/*.c))
-LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o \
+           $(BUILD)/obj/gen/default_pack.o
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
@@ -75,6 +76,15 @@ $(BUILD)/gen/openapi.c: api/openapi.json $(BUILD)/embed
 	$(BUILD)/embed api_openapi_json < $< > $@
 
 $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The default rule pack ships inside the binary too (the demo activates it).
+$(BUILD)/gen/default_pack.c: rules/packs/default.lua $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed api_default_pack < $< > $@
+
+$(BUILD)/obj/gen/default_pack.o: $(BUILD)/gen/default_pack.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -18,6 +18,7 @@
 
 #include "data/store.h"
 #include "forecast/forecast.h"
+#include "rules/rules.h"
 
 /* ---- the CLI ---- */
 
@@ -83,6 +84,7 @@ struct api_config {
 	double rate_burst;	     /* bucket size */
 	bool access_log;	     /* one JSON line per request on stderr */
 	int shutdown_grace;	     /* seconds in-flight requests get at shutdown */
+	bool rules_fail;	     /* a failing rule fails the request (else skipped) */
 };
 
 void api_config_default(struct api_config *c);
@@ -222,6 +224,9 @@ int api_cmd_bench(int argc, char **argv);
 /* The embedded OpenAPI document (api/openapi.json, built into the binary). */
 extern const char api_openapi_json[];
 extern const size_t api_openapi_json_len;
+/* rules/packs/default.lua, built in: the demo data set activates it */
+extern const char api_default_pack[];
+extern const size_t api_default_pack_len;
 
 /* ---- the forecast flows (api/forecast.c) ---- */
 
@@ -274,6 +279,66 @@ int api_forecast_all(struct store *st, const struct fc_opts *o, bool progress, a
 /* GET /v1/forecasts: one (node, SKU), cached, with its hold-out MASE. HTTP status or 0. */
 int api_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
 		     json_t **answer, char *detail, size_t cap);
+
+/* ---- rules in the flows (api/rules.c) ---- */
+
+struct api_rule_set {
+	char name[64];
+	int version;
+	char key[80]; /* "name@version": the engine's cache key */
+	char *source;
+};
+
+/* The active rule sets: immutable once built, swapped whole on activation. */
+struct api_rules {
+	int64_t gen;
+	int n;
+	struct api_rule_set v[STORE_RULE_SETS_MAX];
+	char versions[STORE_RULE_SETS_MAX * 80]; /* "a@3,b@1": logged with each decision */
+	atomic_int refs;
+};
+
+/* The current active sets (a reference the caller puts back), reloaded after activations. */
+struct api_rules *api_rules_get(struct store *st, struct fl_err *err);
+void api_rules_put(struct api_rules *r);
+void api_rules_drop(void);
+/* This thread's engine with the snapshot's network (NULL snapshot: as it is). */
+struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_err *err);
+void api_rules_thread_release(void);
+/* Compile s in e if needed; a failure adds an RL_FAILED effect to fx (may be NULL). */
+int api_rules_ensure(struct rl_engine *e, const struct api_rule_set *s, struct rl_effects *fx);
+json_t *api_effects_json(const struct api_rules *rs, const struct rl_effects *fx);
+json_t *api_effect_fields(const struct rl_effect *x);
+/* 1: a failing rule fails the request (503); 0: it is skipped and reported (default). */
+extern atomic_int api_rules_fail_requests;
+
+int api_rules_check(const struct api_snapshot *snap, const char *name, const char *src, size_t len,
+		    json_t **report, json_t **errors);
+int api_rules_push(struct store *st, const char *name, const char *src, size_t len,
+		   const char *role, json_t **answer, char *detail, size_t cap);
+int api_rules_activate(struct store *st, const char *name, int version, json_t **answer,
+		       char *detail, size_t cap);
+int api_rules_list(struct store *st, const char *name, json_t **answer, char *detail, size_t cap);
+int api_rules_test(struct store *st, const char *name, int version, json_t **answer, char *detail,
+		   size_t cap);
+int api_rules_replay(struct store *st, const char *name, int version, int limit, json_t **answer,
+		     char *detail, size_t cap);
+int api_cmd_rules(int argc, char **argv);
+
+/* What a flow other than a plain decision asks of the fulfilment flow. */
+struct api_decide_opts {
+	const char *exclude_node; /* a reroute's exclusions */
+	const char *exclude_carrier;
+	bool dry_run;		       /* decide only: nothing recorded or reserved */
+	const struct api_rules *rules; /* instead of the active sets (replay) */
+};
+int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
+		  const struct api_decide_opts *opts, json_t **answer, char *detail, size_t cap);
+
+/* ---- events (api/events.c) ---- */
+
+int api_event(struct store *st, const json_t *body, json_t **answer, char *detail, size_t cap);
+int api_outbox_list(struct store *st, size_t limit, json_t **answer, char *detail, size_t cap);
 
 /* ---- the rebalancing flow (api/rebalance.c) ---- */
 

@@ -222,12 +222,25 @@ static int cmd_demo(int argc, char **argv)
 	rc = store_open(db, &st, &err);
 	if (!rc)
 		rc = store_import_dir(st, staging, NULL, progress_line, NULL, &err);
+	/* the demo runs with the default rule pack active (an import alone runs none) */
+	json_t *answer = NULL, *act = NULL;
+	char detail[1024];
+	if (!rc && (api_rules_push(st, "default", api_default_pack, api_default_pack_len, "admin",
+				   &answer, detail, sizeof(detail)) ||
+		    api_rules_activate(st, "default",
+				       (int)json_integer_value(json_object_get(answer, "version")),
+				       &act, detail, sizeof(detail))))
+		rc = fl_err_set(&err, FL_EINVAL, "default rule pack: %s", detail);
+	json_decref(answer);
+	json_decref(act);
+	api_snapshot_drop();
+	api_rules_drop();
 	store_close(st);
 	if (!csv)
 		remove_staging(staging);
 	if (rc)
 		return api_fail(&err);
-	fprintf(stderr, "demo data set imported into %s\n", db);
+	fprintf(stderr, "demo data set imported into %s, rule pack 'default' active\n", db);
 	return 0;
 }
 
@@ -283,6 +296,8 @@ static int run_json_file(int argc, char **argv, const char *name, bool allow_lp,
 	int status = flow(st, body, lp, &answer, detail, sizeof(detail));
 	json_decref(body);
 	api_snapshot_drop();
+	api_rules_drop();
+	api_rules_thread_release();
 	slv_thread_release();
 	store_close(st);
 	if (status) {
@@ -328,6 +343,7 @@ static const struct {
 	 "backtest --input CSV --horizon H  score methods on a hold-out"},
 	{"rebalance", api_cmd_rebalance,
 	 "rebalance --db FILE [--horizon 14]  transfers before demand"},
+	{"rules", api_cmd_rules, "rules check|test|push|activate|list  Lua rule sets"},
 	{"bench", api_cmd_bench, "bench sourcing --db FILE  optimal vs greedy on random orders"},
 	{"routes", api_cmd_routes, "routes                    the HTTP routes the server serves"},
 };

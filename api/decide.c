@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The fulfil-an-order flow (ARCHITECTURE.md): validate → reference data from the
- * snapshot, stock read fresh → candidates and the exact sourcing model → the answer
- * with its explanation → the decision recorded (and its units reserved) in one
- * transaction, keyed by order_id when reserving. The HTTP handler and `fulcrum decide`
- * both call api_decide.
+ * snapshot, stock read fresh → the active rule sets' before_sourcing (exclusions,
+ * penalties, a required node, the split penalty) and node outages → candidates and the
+ * exact sourcing model → after_sourcing (a rejection re-solves without the rejected
+ * nodes, at most API_RULE_REJECTS times) → the answer with its explanation and every
+ * rule effect → the decision recorded (and its units reserved) in one transaction, keyed
+ * by order_id when reserving. The HTTP handler and `fulcrum decide` both call api_decide.
  */
 #include <math.h>
 #include <pthread.h>
@@ -243,7 +245,8 @@ static json_t *lines_json(const struct order *o, const long *qty)
 
 static json_t *build_answer(const struct order *o, const struct api_snapshot *snap,
 			    const struct slv_candidates *c, const struct slv_result *r,
-			    bool refuse_partial, const char *decision_id, const char **status_out)
+			    bool refuse_partial, const char *decision_id, const double *penalty,
+			    json_t *rules, const char **status_out)
 {
 	const struct slv_problem *p = &c->prob;
 	long want = 0, filled = refuse_partial ? 0 : r->filled;
@@ -253,7 +256,7 @@ static json_t *build_answer(const struct order *o, const struct api_snapshot *sn
 	*status_out = status;
 
 	json_t *ships = json_array();
-	double shipping = 0, handling = 0, pick = 0, total = 0;
+	double shipping = 0, handling = 0, pick = 0, total = 0, rule_pen = 0;
 	long *got = calloc((size_t)o->nitems, sizeof(long));
 	bool *chosen = calloc((size_t)snap->nnodes + 1, sizeof(bool));
 	for (int i = 0; filled && i < r->nshipments; i++) {
@@ -266,6 +269,7 @@ static json_t *build_answer(const struct order *o, const struct api_snapshot *sn
 			got[k] += s->qty[k];
 		shipping += rt->base_cost + rt->per_kg * s->weight_kg;
 		handling += node->handling_cost;
+		rule_pen += penalty ? penalty[n] : 0;
 		pick += node->pick_cost * (double)s->units;
 		total += s->cost;
 		json_array_append_new(
@@ -277,8 +281,9 @@ static json_t *build_answer(const struct order *o, const struct api_snapshot *sn
 				  c->days_of[s->option], "weight_kg", round6(s->weight_kg), "lines",
 				  lines_json(o, s->qty), "cost", round6(s->cost)));
 	}
-	double penalty = filled && r->nshipments > 1 ? o->split_penalty * (r->nshipments - 1) : 0;
-	total += penalty;
+	double penalty_split =
+		filled && r->nshipments > 1 ? o->split_penalty * (r->nshipments - 1) : 0;
+	total += penalty_split;
 
 	/* unfilled units and why */
 	json_t *unfilled = json_array();
@@ -349,77 +354,211 @@ static json_t *build_answer(const struct order *o, const struct api_snapshot *sn
 				   r->status == SLV_FEASIBLE ? "feasible" : "optimal", "gap",
 				   r->gap, "time_ms", round(r->time_ms * 1000) / 1000, "options",
 				   r->options_kept, "mip", r->used_mip);
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:[], "
-			 "s:{s:i, s:o, s:o}, s:o}",
-			 "decision_id", decision_id, "order_id", o->order_id, "status", status,
-			 "shipments", ships, "unfilled", unfilled, "cost", "total", round6(total),
-			 "shipping", round6(shipping), "handling", round6(handling), "pick",
-			 round6(pick), "split_penalty", round6(penalty), "rules", "explanation",
-			 "candidates", p->nnodes, "excluded", excluded, "alternatives", alts,
-			 "solver", solver);
+	json_t *ans =
+		json_pack("{s:s, s:s, s:s, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}, s:o, "
+			  "s:{s:i, s:o, s:o}, s:o}",
+			  "decision_id", decision_id, "order_id", o->order_id, "status", status,
+			  "shipments", ships, "unfilled", unfilled, "cost", "total", round6(total),
+			  "shipping", round6(shipping), "handling", round6(handling), "pick",
+			  round6(pick), "split_penalty", round6(penalty_split), "rules",
+			  rules ? rules : json_array(), "explanation", "candidates", p->nnodes,
+			  "excluded", excluded, "alternatives", alts, "solver", solver);
+	/* rules' penalties are in the total (they steered the choice); shown apart */
+	if (ans && rule_pen > 0)
+		json_object_set_new(json_object_get(ans, "cost"), "rule_penalty",
+				    json_real(round6(rule_pen)));
+	return ans;
 }
 
 /* ---- the flow ---- */
 
-static int solve(struct store *st, const struct api_snapshot *snap, const struct order *o,
-		 const char *lp_path, struct slv_candidates *cand, struct slv_result *res,
-		 char *detail, size_t cap)
+static int solve(const struct api_snapshot *snap, const struct order *o, const char *lp_path,
+		 const struct slv_adjust *adj, const long *atp, const long *cap_left,
+		 struct slv_candidates *cand, struct slv_result *res, char *detail, size_t cap)
 {
 	struct fl_err err = {0};
-	const char *ids[API_MAX_LINES];
-	size_t N = snap->nnodes;
-	long *atp = malloc(sizeof(long) * (N * (size_t)o->nitems + 1));
-	long *cap_left = malloc(sizeof(long) * (N + 1));
-	int status = 0;
-
 	memset(cand, 0, sizeof(*cand));
 	memset(res, 0, sizeof(*res));
-	if (!atp || !cap_left) {
-		snprintf(detail, cap, "out of memory");
-		status = 500;
-		goto out;
-	}
-	for (int k = 0; k < o->nitems; k++)
-		ids[k] = o->sku[k]->id;
-	if (store_stock_read(st, ids, o->nitems, snap->nodes, (int)N, atp, cap_left, &err)) {
-		snprintf(detail, cap, "store: %s", err.msg);
-		status = 503;
-		goto out;
-	}
-	struct slv_network net = {snap->nodes,	     (int)N,	  snap->zones,
-				  (int)snap->nzones, snap->rates, (int)snap->nrates};
+	struct slv_network net = {snap->nodes,	     (int)snap->nnodes, snap->zones,
+				  (int)snap->nzones, snap->rates,	(int)snap->nrates};
 	struct slv_order so = {o->lat,		 o->lon,	   o->promise, o->allow_split,
 			       o->split_penalty, o->time_limit_ms, o->nitems,  o->items};
-	if (slv_candidates_build(&net, &so, atp, cap_left, NULL, cand, &err)) {
+	if (slv_candidates_build(&net, &so, atp, cap_left, adj, cand, &err)) {
 		snprintf(detail, cap, "%s", err.msg);
-		status = err.status == FL_ELIMIT ? 422 : 500;
-		goto out;
+		return err.status == FL_ELIMIT ? 422 : 500;
 	}
 	if (lp_path && slv_export_lp(&cand->prob, lp_path, &err)) {
 		snprintf(detail, cap, "%s", err.msg);
-		status = 500;
-		goto out;
+		return 500;
 	}
 	if (slv_source(&cand->prob, res, &err)) {
 		snprintf(detail, cap, "%s", err.msg);
-		status = 500;
+		return 500;
 	}
-out:
-	free(atp);
-	free(cap_left);
-	return status;
+	return 0;
+}
+
+/* ---- rules around a decision ---- */
+
+#define API_RULE_REJECTS 2 /* re-solves after after_sourcing rejections */
+
+struct rule_ctx {
+	const struct api_snapshot *snap;
+	const struct order *o;
+	const long *atp;
+};
+
+static long host_atp(void *ctx, const char *node, const char *sku)
+{
+	const struct rule_ctx *c = ctx;
+	int k = 0;
+	while (k < c->o->nitems && strcmp(c->o->sku[k]->id, sku))
+		k++;
+	if (k == c->o->nitems)
+		return -1; /* only the order's SKUs are read */
+	size_t lo = 0, hi = c->snap->nnodes;
+	while (lo < hi) {
+		const size_t mid = (lo + hi) / 2;
+		const int cmp = strcmp(c->snap->nodes[mid].id, node);
+		if (!cmp)
+			return c->atp[mid * (size_t)c->o->nitems + (size_t)k];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static long node_of_id(const struct api_snapshot *snap, const char *id)
+{
+	size_t lo = 0, hi = snap->nnodes;
+	while (lo < hi) {
+		const size_t mid = (lo + hi) / 2;
+		const int cmp = strcmp(snap->nodes[mid].id, id);
+		if (!cmp)
+			return (long)mid;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+struct adjust {
+	bool *excluded;
+	double *penalty;
+	bool *rate_excluded;
+	struct slv_adjust adj;
+	double split_penalty; /* NAN: the order's own */
+	bool any;
+};
+
+static int adjust_init(struct adjust *a, const struct api_snapshot *snap)
+{
+	memset(a, 0, sizeof(*a));
+	a->excluded = calloc(snap->nnodes + 1, sizeof(bool));
+	a->penalty = calloc(snap->nnodes + 1, sizeof(double));
+	a->rate_excluded = calloc(snap->nrates + 1, sizeof(bool));
+	a->adj = (struct slv_adjust){a->excluded, a->penalty, a->rate_excluded};
+	a->split_penalty = NAN;
+	return a->excluded && a->penalty && a->rate_excluded ? 0 : FL_ENOMEM;
+}
+
+static void adjust_release(struct adjust *a)
+{
+	free(a->excluded), free(a->penalty), free(a->rate_excluded);
+}
+
+static void exclude_carrier(struct adjust *a, const struct api_snapshot *snap, const char *carrier,
+			    const char *service)
+{
+	for (size_t r = 0; r < snap->nrates; r++)
+		if (!strcmp(snap->rates[r].carrier, carrier) &&
+		    (!service || !strcmp(snap->rates[r].service, service)))
+			a->rate_excluded[r] = a->any = true;
+}
+
+/* Fold before_sourcing effects into the adjustments. */
+static void apply_effects(struct adjust *a, const struct api_snapshot *snap,
+			  const struct rl_effects *fx)
+{
+	long required = -1;
+	for (size_t i = 0; i < fx->n; i++) {
+		const struct rl_effect *x = &fx->v[i];
+		const long n = x->node[0] ? node_of_id(snap, x->node) : -1;
+		switch (x->kind) {
+		case RL_EXCLUDE_NODE:
+			if (n >= 0)
+				a->excluded[n] = a->any = true;
+			break;
+		case RL_PENALIZE_NODE:
+			if (n >= 0)
+				a->penalty[n] += x->amount, a->any = true;
+			break;
+		case RL_EXCLUDE_SERVICE: exclude_carrier(a, snap, x->carrier, x->service); break;
+		case RL_REQUIRE_NODE:
+			if (n >= 0)
+				required = n;
+			break;
+		case RL_SPLIT_PENALTY: a->split_penalty = x->amount; break;
+		default: break;
+		}
+	}
+	if (required >= 0) {
+		for (size_t n = 0; n < snap->nnodes; n++)
+			if ((long)n != required)
+				a->excluded[n] = true;
+		a->any = true;
+	}
+}
+
+static void rl_order_of(const struct order *o, struct rl_line *lines, struct rl_order *ro)
+{
+	long units = 0;
+	for (int k = 0; k < o->nitems; k++) {
+		lines[k] = (struct rl_line){o->sku[k]->id, o->items[k].qty, o->items[k].weight_kg,
+					    o->items[k].hazmat};
+		units += o->items[k].qty;
+	}
+	*ro = (struct rl_order){o->order_id, o->nitems, lines, o->lat, o->lon, o->promise, units};
+}
+
+static bool any_failed(const struct rl_effects *fx, char *detail, size_t cap)
+{
+	for (size_t i = 0; i < fx->n; i++)
+		if (fx->v[i].kind == RL_FAILED) {
+			snprintf(detail, cap, "rule %s/%s failed at line %d: %s", fx->v[i].set,
+				 fx->v[i].rule, fx->v[i].line, fx->v[i].reason);
+			return true;
+		}
+	return false;
 }
 
 int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t **answer,
 	       char *detail, size_t cap)
 {
+	return api_decide_ex(st, body, lp_path, NULL, answer, detail, cap);
+}
+
+int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
+		  const struct api_decide_opts *opts, json_t **answer, char *detail, size_t cap)
+{
+	static const struct api_decide_opts none = {0};
 	struct fl_err err = {0};
 	struct order *o = malloc(sizeof(*o));
 	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	struct api_rules *rules = NULL;
 	unsigned char hash[32];
-	char *request = NULL, *existing = NULL;
+	char *request = NULL, *existing = NULL, **outages = NULL;
+	size_t noutages = 0;
+	long *atp = NULL, *cap_left = NULL;
+	struct adjust adj = {0};
 	int status = 0;
 
+	if (!opts)
+		opts = &none;
 	*answer = NULL;
 	if (!o || !snap) {
 		snprintf(detail, cap, "%s", o ? err.msg : "out of memory");
@@ -428,9 +567,21 @@ int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t
 	}
 	if ((status = parse_order(body, snap, o, detail, cap)))
 		goto out;
+	if (opts->dry_run)
+		o->reserve = false;
+	rules = opts->rules ? NULL : api_rules_get(st, &err);
+	const struct api_rules *rs = opts->rules ? opts->rules : rules;
+	if (!rs || store_outages(st, &outages, &noutages, &err)) {
+		snprintf(detail, cap, "store: %s", err.msg);
+		status = 503;
+		goto out;
+	}
 	/* the canonical request: same body (any key order), same hash */
 	request = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!request) {
+	const size_t N = snap->nnodes;
+	atp = malloc(sizeof(long) * (N * (size_t)o->nitems + 1));
+	cap_left = malloc(sizeof(long) * (N + 1));
+	if (!request || !atp || !cap_left || adjust_init(&adj, snap)) {
 		snprintf(detail, cap, "out of memory");
 		status = 500;
 		goto out;
@@ -451,34 +602,135 @@ int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t
 			goto out;
 		}
 	}
+	struct rl_engine *eng = rs->n ? api_rules_engine(snap, &err) : NULL;
+	if (rs->n && !eng) {
+		snprintf(detail, cap, "rules: %s", err.msg);
+		status = 503;
+		goto out;
+	}
+	const char *ids[API_MAX_LINES];
+	for (int k = 0; k < o->nitems; k++)
+		ids[k] = o->sku[k]->id;
+	const double own_split = o->split_penalty;
 	for (int attempt = 0;; attempt++) {
 		struct slv_candidates cand;
 		struct slv_result res;
+		struct rl_effects fx = {0};
 		char id[20] = "d_";
 		const char *dstatus;
-		if ((status = solve(st, snap, o, attempt ? NULL : lp_path, &cand, &res, detail,
-				    cap))) {
-			slv_candidates_release(&cand);
+
+		if (store_stock_read(st, ids, o->nitems, snap->nodes, (int)N, atp, cap_left,
+				     &err)) {
+			snprintf(detail, cap, "store: %s", err.msg);
+			status = 503;
 			goto out;
+		}
+		/* outages and the caller's exclusions, then before_sourcing */
+		adjust_release(&adj);
+		if (adjust_init(&adj, snap)) {
+			snprintf(detail, cap, "out of memory");
+			status = 500;
+			goto out;
+		}
+		for (size_t i = 0; i < noutages; i++) {
+			const long n = node_of_id(snap, outages[i]);
+			if (n >= 0)
+				adj.excluded[n] = adj.any = true;
+		}
+		if (opts->exclude_node) {
+			const long n = node_of_id(snap, opts->exclude_node);
+			if (n >= 0)
+				adj.excluded[n] = adj.any = true;
+		}
+		if (opts->exclude_carrier)
+			exclude_carrier(&adj, snap, opts->exclude_carrier, NULL);
+		struct rl_line lines[API_MAX_LINES];
+		struct rl_order ro;
+		struct rule_ctx rc_ctx = {snap, o, atp};
+		const struct rl_host host = {host_atp, &rc_ctx};
+		rl_order_of(o, lines, &ro);
+		for (int i = 0; i < rs->n; i++)
+			if (!api_rules_ensure(eng, &rs->v[i], &fx))
+				rl_before_sourcing(eng, rs->v[i].key, &ro, &host, &fx);
+		if (atomic_load(&api_rules_fail_requests) && any_failed(&fx, detail, cap)) {
+			rl_effects_release(&fx);
+			status = 503;
+			goto out;
+		}
+		apply_effects(&adj, snap, &fx);
+		o->split_penalty = isnan(adj.split_penalty) ? own_split : adj.split_penalty;
+		/* solve; after_sourcing may reject the plan's nodes and have it solved again */
+		for (int rejects = 0;; rejects++) {
+			if ((status = solve(snap, o, attempt || rejects ? NULL : lp_path,
+					    adj.any ? &adj.adj : NULL, atp, cap_left, &cand, &res,
+					    detail, cap))) {
+				slv_candidates_release(&cand);
+				rl_effects_release(&fx);
+				goto out;
+			}
+			if (!rs->n || rejects == API_RULE_REJECTS || !res.nshipments)
+				break;
+			struct rl_shipment ships[64];
+			int ns = 0;
+			for (int i = 0; i < res.nshipments && ns < 64; i++) {
+				const int n =
+					cand.node_of[cand.prob.options[res.ship[i].option].node];
+				const struct fl_rate *rt =
+					&snap->rates[cand.rate_of[res.ship[i].option]];
+				ships[ns++] = (struct rl_shipment){snap->nodes[n].id, rt->carrier,
+								   rt->service, res.ship[i].units,
+								   res.ship[i].cost};
+			}
+			const struct rl_decision dec = {res.filled ? "planned" : "unfulfillable",
+							res.cost, ns, ships};
+			const size_t before = fx.n;
+			for (int i = 0; i < rs->n; i++)
+				if (!api_rules_ensure(eng, &rs->v[i], &fx))
+					rl_after_sourcing(eng, rs->v[i].key, &ro, &dec, &host, &fx);
+			bool rejected = false;
+			for (size_t i = before; i < fx.n; i++)
+				rejected |= fx.v[i].kind == RL_REJECT;
+			if (!rejected)
+				break;
+			for (int i = 0; i < ns; i++) { /* the rejected plan's nodes are out */
+				const long n = node_of_id(snap, ships[i].node);
+				if (n >= 0)
+					adj.excluded[n] = adj.any = true;
+			}
+			slv_result_release(&res);
+			slv_candidates_release(&cand);
 		}
 		long want = 0;
 		for (int k = 0; k < o->nitems; k++)
 			want += o->items[k].qty;
 		bool refuse = !o->allow_partial && res.status != SLV_EMPTY && res.filled < want;
 		api_random_hex(id + 2, 8);
-		json_t *ans = build_answer(o, snap, &cand, &res, refuse, id, &dstatus);
+		json_t *ans =
+			build_answer(o, snap, &cand, &res, refuse, id, adj.any ? adj.penalty : NULL,
+				     fx.n ? api_effects_json(rs, &fx) : NULL, &dstatus);
+		rl_effects_release(&fx);
+		if (opts->dry_run) {
+			slv_result_release(&res);
+			slv_candidates_release(&cand);
+			*answer = ans;
+			if (!ans) {
+				snprintf(detail, cap, "out of memory");
+				status = 500;
+			}
+			goto out;
+		}
 		char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 		struct store_alloc allocs[API_MAX_LINES * 8];
 		int na = 0;
 		for (int i = 0; !refuse && i < res.nshipments; i++) {
-			const struct slv_shipment *s = &res.ship[i];
+			const struct slv_shipment *sh = &res.ship[i];
 			const char *node =
-				snap->nodes[cand.node_of[cand.prob.options[s->option].node]].id;
+				snap->nodes[cand.node_of[cand.prob.options[sh->option].node]].id;
 			for (int k = 0;
 			     k < o->nitems && na < (int)(sizeof(allocs) / sizeof(allocs[0])); k++)
-				if (s->qty[k] > 0)
+				if (sh->qty[k] > 0)
 					allocs[na++] = (struct store_alloc){node, o->sku[k]->id,
-									    s->qty[k]};
+									    sh->qty[k]};
 		}
 		struct store_decision d = {
 			.id = id,
@@ -489,6 +741,7 @@ int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t
 			.status = dstatus,
 			.solver_status = res.status == SLV_FEASIBLE ? "feasible" : "optimal",
 			.solver_ms = res.time_ms,
+			.rules_version = rs->n ? rs->versions : NULL,
 			.created_at = (int64_t)time(NULL),
 		};
 		int rc = text ? store_decision_record(st, &d, o->reserve, allocs, na, &existing,
@@ -518,9 +771,16 @@ replay:
 		status = 500;
 	}
 out:
+	for (size_t i = 0; i < noutages; i++)
+		free(outages[i]);
+	free(outages);
+	adjust_release(&adj);
+	free(atp);
+	free(cap_left);
 	free(existing);
 	free(request);
 	free(o);
+	api_rules_put(rules);
 	api_snapshot_put(snap);
 	return status;
 }
@@ -679,8 +939,8 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 			const struct slv_result *r = &wr.plans[i];
 			snprintf(ids[i], sizeof(ids[i]), "d_");
 			api_random_hex(ids[i] + 2, 8);
-			json_t *a =
-				build_answer(&ords[i], snap, &cand[i], r, false, ids[i], &dstatus);
+			json_t *a = build_answer(&ords[i], snap, &cand[i], r, false, ids[i], NULL,
+						 NULL, &dstatus);
 			texts[i] = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 			reqs[i] = json_dumps(json_array_get(jorders, (size_t)i),
 					     JSON_COMPACT | JSON_SORT_KEYS);

@@ -746,6 +746,10 @@ int api_config_set(struct api_config *c, const char *key, const char *v, struct 
 		if (strcmp(v, "on") && strcmp(v, "off"))
 			return fl_err_set(err, FL_EINVAL, "access_log: 'on' or 'off', not '%s'", v);
 		c->access_log = strcmp(v, "on") == 0;
+	} else if (strcmp(key, "rules_fail") == 0) {
+		if (strcmp(v, "0") && strcmp(v, "1"))
+			return fl_err_set(err, FL_EINVAL, "rules_fail: 0 or 1, not '%s'", v);
+		c->rules_fail = strcmp(v, "1") == 0;
 	} else {
 		return fl_err_set(err, FL_EINVAL, "unknown setting '%s'", key);
 	}
@@ -764,7 +768,8 @@ static const char *const config_keys[] = {"db",
 					  "rate_limit",
 					  "rate_burst",
 					  "access_log",
-					  "shutdown_grace"};
+					  "shutdown_grace",
+					  "rules_fail"};
 
 int api_config_env(struct api_config *c, struct fl_err *err)
 {
@@ -842,24 +847,25 @@ static void *checkpoint_loop(void *arg)
 
 static void serve_usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: fulcrum serve --db FILE [--port N] [--host ADDR] [--threads N]\n"
-		"                     [--config FILE] [--set KEY=VALUE]...\n\n"
-		"Settings, lowest precedence first: defaults, the --config file (lines\n"
-		"'key = value', # comments), FULCRUM_<KEY> environment variables, flags.\n\n"
-		"  db                  the SQLite store (required)\n"
-		"  host                IPv4 address to listen on (127.0.0.1)\n"
-		"  port                TCP port (8080; 0 picks a free one and prints it)\n"
-		"  threads             worker threads (the number of cores)\n"
-		"  connection_limit    open connections at once (1000)\n"
-		"  connection_timeout  seconds an idle connection is kept (30)\n"
-		"  body_limit          bytes of a request body, 413 beyond (1048576)\n"
-		"  import_limit        bytes of a POST /v1/import body (67108864)\n"
-		"  json_depth          nesting of a JSON body, 400 beyond (32)\n"
-		"  rate_limit          requests/s per token, 429 beyond; 0 = off (0)\n"
-		"  rate_burst          requests a token may burst (100)\n"
-		"  access_log          on|off: one JSON line per request on stderr (on)\n"
-		"  shutdown_grace      seconds in-flight requests get on SIGINT/SIGTERM (10)\n");
+	fprintf(fp, "usage: fulcrum serve --db FILE [--port N] [--host ADDR] [--threads N]\n"
+		    "                     [--config FILE] [--set KEY=VALUE]...\n\n"
+		    "Settings, lowest precedence first: defaults, the --config file (lines\n"
+		    "'key = value', # comments), FULCRUM_<KEY> environment variables, flags.\n\n"
+		    "  db                  the SQLite store (required)\n"
+		    "  host                IPv4 address to listen on (127.0.0.1)\n"
+		    "  port                TCP port (8080; 0 picks a free one and prints it)\n"
+		    "  threads             worker threads (the number of cores)\n"
+		    "  connection_limit    open connections at once (1000)\n"
+		    "  connection_timeout  seconds an idle connection is kept (30)\n"
+		    "  body_limit          bytes of a request body, 413 beyond (1048576)\n"
+		    "  import_limit        bytes of a POST /v1/import body (67108864)\n"
+		    "  json_depth          nesting of a JSON body, 400 beyond (32)\n"
+		    "  rate_limit          requests/s per token, 429 beyond; 0 = off (0)\n"
+		    "  rate_burst          requests a token may burst (100)\n"
+		    "  access_log          on|off: one JSON line per request on stderr (on)\n"
+		    "  shutdown_grace      seconds in-flight requests get on SIGINT/SIGTERM (10)\n"
+		    "  rules_fail          1: a failing rule fails the request (503); 0: it is\n"
+		    "                      skipped and reported in the decision (0)\n");
 }
 
 int api_cmd_serve(int argc, char **argv)
@@ -964,6 +970,7 @@ int api_cmd_serve(int argc, char **argv)
 	int port = info ? info->port : srv.cfg.port;
 	fprintf(stderr, "fulcrum: serving %s on http://%s:%d with %d threads\n", srv.cfg.db,
 		srv.cfg.host, port, srv.cfg.threads);
+	atomic_store(&api_rules_fail_requests, srv.cfg.rules_fail ? 1 : 0);
 	printf("listening on %s:%d\n", srv.cfg.host, port);
 	fflush(stdout);
 
@@ -986,6 +993,8 @@ int api_cmd_serve(int argc, char **argv)
 	for (i = 0; i < srv.nstores; i++)
 		store_close(srv.stores[i]);
 	api_snapshot_drop();
+	api_rules_drop();
+	api_rules_thread_release();
 	srv.nstores = 0;
 	pthread_mutex_destroy(&srv.lock);
 	fprintf(stderr, "fulcrum: stopped\n");

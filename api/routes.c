@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+#include <strings.h>
 
 #include "api.h"
 
@@ -422,6 +426,170 @@ static void h_scenario_accept(struct api_req *rq, struct api_resp *rs)
 	rs->json = answer;
 }
 
+/* A handler's common ending: a flow's status, detail and answer. */
+static void answer_with(struct api_resp *rs, int status, int ok_status, json_t *answer,
+			const char *detail)
+{
+	if (status) {
+		api_problem(rs, status, "%s", detail);
+		if (answer && rs->json) { /* a failed upload's errors go with the problem */
+			json_t *errors = json_object_get(answer, "errors");
+			if (errors)
+				json_object_set(rs->json, "errors", errors);
+		}
+		json_decref(answer);
+		return;
+	}
+	rs->status = ok_status;
+	rs->json = answer;
+}
+
+/* A JSON body that may be empty (then {}): 0, or 400 with detail. */
+static int optional_json(struct api_req *rq, json_t **body, char *detail, size_t cap)
+{
+	if (rq->body_len == 0) {
+		*body = json_object();
+		return 0;
+	}
+	return api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, body, detail, cap);
+}
+
+static void h_events(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *body, *answer = NULL;
+	char detail[1024];
+	int status = api_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body, detail,
+				    sizeof(detail));
+	if (!status) {
+		status = api_event(rq->st, body, &answer, detail, sizeof(detail));
+		json_decref(body);
+	}
+	answer_with(rs, status, 200, answer, detail);
+}
+
+static void h_outbox(struct api_req *rq, struct api_resp *rs)
+{
+	long limit = page_limit(rq, rs);
+	if (limit < 0)
+		return;
+	json_t *answer = NULL;
+	char detail[512];
+	const int status = api_outbox_list(rq->st, (size_t)limit, &answer, detail, sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
+static void h_outbox_ack(struct api_req *rq, struct api_resp *rs)
+{
+	char *end;
+	const long long id = strtoll(rq->params[0], &end, 10);
+	struct fl_err err = {0};
+	if (*end || id < 1) {
+		api_problem(rs, 422, "id: a message id");
+		return;
+	}
+	const int rc = store_outbox_ack(rq->st, id, (int64_t)time(NULL), &err);
+	if (rc) {
+		api_problem(rs, rc == FL_ENOTFOUND ? 404 : 503, "%s", err.msg);
+		return;
+	}
+	rs->status = 200;
+	rs->json = json_pack("{s:I, s:b}", "id", (json_int_t)id, "acked", 1);
+}
+
+static void h_rules_put(struct api_req *rq, struct api_resp *rs)
+{
+	const char *ct = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Content-Type");
+	if (!ct || (strncasecmp(ct, "text/x-lua", 10) && strncasecmp(ct, "text/plain", 10))) {
+		api_problem(rs, 415, "Content-Type: must be text/x-lua or text/plain");
+		return;
+	}
+	json_t *answer = NULL;
+	char detail[1024];
+	const int status = api_rules_push(rq->st, rq->params[0], rq->body, rq->body_len,
+					  api_role_name(rq->role), &answer, detail, sizeof(detail));
+	answer_with(rs, status, 201, answer, detail);
+}
+
+static void h_rules_list(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	const int status = api_rules_list(rq->st, NULL, &answer, detail, sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
+static void h_rules_versions(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	const int status = api_rules_list(rq->st, rq->params[0], &answer, detail, sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
+/* {"version": n} (and "limit" for replay) from the body. */
+static int version_of(struct api_req *rq, int *version, int *limit, char *detail, size_t cap)
+{
+	json_t *body;
+	int status = optional_json(rq, &body, detail, cap);
+	if (status)
+		return status;
+	const json_t *v = json_object_get(body, "version"), *l = json_object_get(body, "limit");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		  json_integer_value(v) > 1000000000)) {
+		snprintf(detail, cap, "version: a version number");
+		status = 422;
+	} else if (l && (!json_is_integer(l) || json_integer_value(l) < 1 ||
+			 json_integer_value(l) > 1000000)) {
+		snprintf(detail, cap, "limit: a positive integer");
+		status = 422;
+	}
+	*version = v ? (int)json_integer_value(v) : -1;
+	if (limit)
+		*limit = l ? (int)json_integer_value(l) : 100;
+	json_decref(body);
+	return status;
+}
+
+static void h_rules_activate(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	int version;
+	int status = version_of(rq, &version, NULL, detail, sizeof(detail));
+	if (!status && version < 0) {
+		snprintf(detail, sizeof(detail), "version: required (0 deactivates)");
+		status = 422;
+	}
+	if (!status)
+		status = api_rules_activate(rq->st, rq->params[0], version, &answer, detail,
+					    sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
+static void h_rules_test(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	int version;
+	int status = version_of(rq, &version, NULL, detail, sizeof(detail));
+	if (!status)
+		status = api_rules_test(rq->st, rq->params[0], version, &answer, detail,
+					sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
+static void h_rules_replay(struct api_req *rq, struct api_resp *rs)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	int version, limit;
+	int status = version_of(rq, &version, &limit, detail, sizeof(detail));
+	if (!status)
+		status = api_rules_replay(rq->st, rq->params[0], version, limit, &answer, detail,
+					  sizeof(detail));
+	answer_with(rs, status, 200, answer, detail);
+}
+
 /* clang-format off */
 const struct api_route api_routes[] = {
 	{"GET", "/healthz", 0, false, false, h_healthz, "liveness"},
@@ -452,6 +620,24 @@ const struct api_route api_routes[] = {
 	 h_scenario_get, "read a stored scenario back"},
 	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/accept", API_ROLE_PLANNER, false, false,
 	 h_scenario_accept, "accept a scenario: its transfers become stock in transit"},
+	{"POST", "/v1/events", API_ROLE_ORCHESTRATOR, true, false, h_events,
+	 "a shipment, node or inventory event: deduplicated, ordered, handled by the rules"},
+	{"GET", "/v1/outbox", API_ROLE_ORCHESTRATOR, false, false, h_outbox,
+	 "notifications and discounts waiting for delivery"},
+	{"POST", "/v1/outbox/{id}/ack", API_ROLE_ORCHESTRATOR, false, false, h_outbox_ack,
+	 "acknowledge a delivered outbox message"},
+	{"GET", "/v1/rules", API_ROLE_ANALYST, false, false, h_rules_list,
+	 "rule sets: latest and active versions"},
+	{"PUT", "/v1/rules/{name}", API_ROLE_ANALYST, false, false, h_rules_put,
+	 "store a new version of a rule set (Lua text) after compiling and testing it"},
+	{"GET", "/v1/rules/{name}/versions", API_ROLE_ANALYST, false, false, h_rules_versions,
+	 "every version of a rule set"},
+	{"POST", "/v1/rules/{name}/activate", API_ROLE_ANALYST, false, false, h_rules_activate,
+	 "make a version active (0 deactivates), atomically for every worker"},
+	{"POST", "/v1/rules/{name}/test", API_ROLE_ANALYST, false, false, h_rules_test,
+	 "run the tests a version carries"},
+	{"POST", "/v1/rules/{name}/replay", API_ROLE_ANALYST, false, false, h_rules_replay,
+	 "re-decide the latest logged orders with a candidate version: what would change"},
 };
 /* clang-format on */
 

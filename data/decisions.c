@@ -294,9 +294,61 @@ int store_decision_get(struct store *st, const char *id, char **response, struct
 	return rc;
 }
 
+int store_reservations_settle(struct store *st, const char *decision_id, bool consume, long *units,
+			      struct fl_err *err)
+{
+	sqlite3_stmt *open, *inv, *node, *done;
+	int rc, step;
+	*units = 0;
+	if ((rc = store_stmt(st, STMT_OPEN_RES,
+			     "SELECT rid, node, sku, qty FROM reservations"
+			     " WHERE decision_id = ?1 AND state = 'open'",
+			     &open, err)) ||
+	    (rc = consume ? store_stmt(
+				    st, STMT_CONSUME_INV,
+				    "UPDATE inventory SET reserved = reserved - ?3,"
+				    " on_hand = max(0, on_hand - ?3) WHERE node = ?1 AND sku = ?2",
+				    &inv, err)
+			  : store_stmt(st, STMT_UNRESERVE_INV,
+				       "UPDATE inventory SET reserved = reserved - ?3"
+				       " WHERE node = ?1 AND sku = ?2",
+				       &inv, err)) ||
+	    (rc = store_stmt(st, STMT_UNRESERVE_NODE,
+			     "UPDATE nodes SET reserved_units = reserved_units - ?2 WHERE nid = ?1",
+			     &node, err)) ||
+	    (rc = consume ? store_stmt(st, STMT_CONSUME_RES,
+				       "UPDATE reservations SET state = 'consumed' WHERE rid = ?1",
+				       &done, err)
+			  : store_stmt(st, STMT_RELEASE_RES,
+				       "UPDATE reservations SET state = 'released' WHERE rid = ?1",
+				       &done, err)))
+		return rc;
+	const char *what = consume ? "consume" : "release";
+	sqlite3_bind_text(open, 1, decision_id, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(open)) == SQLITE_ROW) {
+		sqlite3_int64 rid = sqlite3_column_int64(open, 0),
+			      n = sqlite3_column_int64(open, 1), k = sqlite3_column_int64(open, 2),
+			      q = sqlite3_column_int64(open, 3);
+		sqlite3_bind_int64(inv, 1, n);
+		sqlite3_bind_int64(inv, 2, k);
+		sqlite3_bind_int64(inv, 3, q);
+		sqlite3_bind_int64(node, 1, n);
+		sqlite3_bind_int64(node, 2, q);
+		sqlite3_bind_int64(done, 1, rid);
+		if ((rc = step_done(st, inv, err, what)) || (rc = step_done(st, node, err, what)) ||
+		    (rc = step_done(st, done, err, what)))
+			break;
+		*units += (long)q;
+	}
+	sqlite3_reset(open);
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, what);
+	return rc;
+}
+
 int store_decision_release(struct store *st, const char *id, long *units, struct fl_err *err)
 {
-	sqlite3_stmt *open, *inv, *node, *rel, *s;
+	sqlite3_stmt *s;
 	int rc, step;
 	*units = 0;
 	if ((rc = store_write_begin(st, err)))
@@ -311,41 +363,7 @@ int store_decision_release(struct store *st, const char *id, long *units, struct
 		rc = fl_err_set(err, FL_ENOTFOUND, "decision '%s' not found", id);
 		goto out;
 	}
-	if ((rc = store_stmt(st, STMT_OPEN_RES,
-			     "SELECT rid, node, sku, qty FROM reservations"
-			     " WHERE decision_id = ?1 AND state = 'open'",
-			     &open, err)) ||
-	    (rc = store_stmt(
-		     st, STMT_UNRESERVE_INV,
-		     "UPDATE inventory SET reserved = reserved - ?3 WHERE node = ?1 AND sku = ?2",
-		     &inv, err)) ||
-	    (rc = store_stmt(st, STMT_UNRESERVE_NODE,
-			     "UPDATE nodes SET reserved_units = reserved_units - ?2 WHERE nid = ?1",
-			     &node, err)) ||
-	    (rc = store_stmt(st, STMT_RELEASE_RES,
-			     "UPDATE reservations SET state = 'released' WHERE rid = ?1", &rel,
-			     err)))
-		goto out;
-	sqlite3_bind_text(open, 1, id, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(open)) == SQLITE_ROW) {
-		sqlite3_int64 rid = sqlite3_column_int64(open, 0),
-			      n = sqlite3_column_int64(open, 1), k = sqlite3_column_int64(open, 2),
-			      q = sqlite3_column_int64(open, 3);
-		sqlite3_bind_int64(inv, 1, n);
-		sqlite3_bind_int64(inv, 2, k);
-		sqlite3_bind_int64(inv, 3, q);
-		sqlite3_bind_int64(node, 1, n);
-		sqlite3_bind_int64(node, 2, q);
-		sqlite3_bind_int64(rel, 1, rid);
-		if ((rc = step_done(st, inv, err, "release")) ||
-		    (rc = step_done(st, node, err, "release")) ||
-		    (rc = step_done(st, rel, err, "release")))
-			break;
-		*units += (long)q;
-	}
-	sqlite3_reset(open);
-	if (!rc && step != SQLITE_DONE)
-		rc = store_dberr(st, err, "release");
+	rc = store_reservations_settle(st, id, false, units, err);
 	if (!rc && *units == 0)
 		rc = fl_err_set(err, FL_ECONFLICT, "decision '%s' holds no open reservation", id);
 out:

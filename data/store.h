@@ -346,6 +346,89 @@ int store_scenario_accept(struct store *st, const char *id, const struct store_t
 typedef int store_transfer_fn(void *ctx, const struct store_transfer *t);
 int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err);
 
+/* ---- rule sets ---- */
+
+#define STORE_RULE_SETS_MAX 16 /* active rule sets at once */
+
+struct store_rule_version {
+	char name[64];
+	int version;
+	char sha256[65];
+	char author_role[16];
+	int tests_passed, tests_failed;
+	int64_t created_at;
+	bool active;
+};
+
+/* Store a new immutable version (the next number for name) and return it in *version. */
+int store_rule_put(struct store *st, const char *name, const char *source, const char *sha256,
+		   const char *role, int passed, int failed, int64_t now, int *version,
+		   struct fl_err *err);
+/* The source of one version (caller frees); FL_ENOTFOUND if none. */
+int store_rule_source(struct store *st, const char *name, int version, char **source,
+		      struct fl_err *err);
+/* Every version of name, newest first (caller frees *out); FL_ENOTFOUND if none. */
+int store_rule_versions(struct store *st, const char *name, struct store_rule_version **out,
+			size_t *n, struct fl_err *err);
+/* The latest version of each rule set (caller frees *out), active or not. */
+int store_rule_sets(struct store *st, struct store_rule_version **out, size_t *n,
+		    struct fl_err *err);
+/*
+ * Make version the active one of name, atomically, and bump the rules generation so that
+ * every worker reloads before its next decision. version 0 deactivates the set.
+ */
+int store_rule_activate(struct store *st, const char *name, int version, int64_t now,
+			struct fl_err *err);
+/* A number that changes whenever an activation commits. */
+int store_rules_generation(struct store *st, int64_t *gen, struct fl_err *err);
+/* Each active set with its source, in name order. */
+typedef int store_rule_fn(void *ctx, const char *name, int version, const char *source);
+int store_rules_active(struct store *st, store_rule_fn *fn, void *ctx, struct fl_err *err);
+
+/* ---- events and the outbox ---- */
+
+/* A recorded event's answer (caller frees), or FL_ENOTFOUND. */
+int store_event_get(struct store *st, const char *event_id, char **response, struct fl_err *err);
+/*
+ * Record an event and its consequences in one transaction: the event (and answer), the
+ * order's new milestone rank (when rank > 0), a node outage opened or closed (outage
+ * > 0 opens, < 0 closes, node names it), and the outbox messages (JSON texts, kinds).
+ * FL_ECONFLICT if the event id is already recorded (a concurrent duplicate).
+ */
+struct store_outbox_msg {
+	const char *kind;
+	const char *payload;
+};
+struct store_event_rec {
+	const char *event_id, *type, *order_id, *status, *request, *response;
+	int rank;		      /* the order's new milestone rank, 0: unchanged */
+	const char *node;	      /* for outage */
+	int outage;		      /* > 0 opens an outage of node, < 0 closes it */
+	const char *consume_decision; /* its open reservations become consumed (shipped) */
+	const struct store_outbox_msg *msgs;
+	size_t nmsgs;
+	int64_t now;
+};
+int store_event_record(struct store *st, const struct store_event_rec *ev, struct fl_err *err);
+/* The latest milestone rank recorded for an order (0 if none). */
+int store_milestone_get(struct store *st, const char *order_id, int *rank, struct fl_err *err);
+/* Nodes out of sourcing (outages not yet restored); caller frees each and the array. */
+int store_outages(struct store *st, char ***nodes, size_t *n, struct fl_err *err);
+/* Outbox messages not acknowledged, oldest first, at most limit; fn per message. */
+typedef int store_outbox_fn(void *ctx, int64_t id, const char *event_id, const char *kind,
+			    const char *payload, int64_t created_at);
+int store_outbox_list(struct store *st, size_t limit, store_outbox_fn *fn, void *ctx,
+		      struct fl_err *err);
+/* Acknowledge one message: FL_ENOTFOUND if no such message (acking twice is fine). */
+int store_outbox_ack(struct store *st, int64_t id, int64_t now, struct fl_err *err);
+/* The latest limit decisions, newest first: fn(ctx, id, order_id, request). */
+typedef int store_decision_fn(void *ctx, const char *id, const char *order_id, const char *request);
+int store_decisions_recent(struct store *st, size_t limit, store_decision_fn *fn, void *ctx,
+			   struct fl_err *err);
+/* The stored request of the latest decision for an order (caller frees); FL_ENOTFOUND. */
+int store_decision_request(struct store *st, const char *order_id, char **request,
+			   char **decision_id, struct fl_err *err);
+
 /* ---- access tokens (API.md) ---- */
 
 #define STORE_TOKEN_ID_LEN 16	/* hex characters of a token's public id */

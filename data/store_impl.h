@@ -38,6 +38,10 @@ enum store_stmt_slot {
 	STMT_WAVE_INSERT,
 	STMT_FORECAST_GET,
 	STMT_FORECAST_PUT,
+	STMT_RULES_GEN,
+	STMT_CONSUME_INV,
+	STMT_CONSUME_RES,
+	STMT_OUTAGES,
 	STMT_COUNT
 };
 
@@ -55,6 +59,12 @@ int store_write_begin(struct store *st, struct fl_err *err);
 void store_write_end(struct store *st, bool commit);
 
 int store_dberr(struct store *st, struct fl_err *err, const char *what);
+/*
+ * Inside a write transaction: a decision's open reservations released (stock back to
+ * available) or consumed (the stock left: on_hand falls too). *units: how many.
+ */
+int store_reservations_settle(struct store *st, const char *decision_id, bool consume, long *units,
+			      struct fl_err *err);
 int store_exec(struct store *st, const char *sql, struct fl_err *err);
 int store_prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, struct fl_err *err);
 int store_stmt(struct store *st, enum store_stmt_slot slot, const char *sql, sqlite3_stmt **out,

@@ -2,8 +2,9 @@
 /*
  * Fuzz target: the request-body JSON path every POST route takes — the nesting guard,
  * jansson's parser (UTF-8, duplicates) — then the flow the body is meant for, against a
- * small in-memory network: an order (api_decide), a wave (api_wave) or an import map
- * (api_import_json). Any answer is fine except a crash, a leak, undefined behaviour, or
+ * small in-memory network: an event (api_event: normalisation, dedup, milestones,
+ * outages, the rules' actions), an order (api_decide), a wave (api_wave) or an import
+ * map (api_import_json). Any answer is fine except a crash, a leak, undefined behaviour, or
  * a status that is neither 0 nor an HTTP error. The store is made anew every few
  * thousand inputs so that the decision log cannot grow without bound.
  */
@@ -39,6 +40,15 @@ static struct store *fresh_store(void)
 	fuzz_seed(st, STORE_FILE_INVENTORY,
 		  "node,sku,on_hand,safety_stock\nN1,S1,10,1\nN1,S2,3,0\nN2,S1,2,0\n"
 		  "N2,S3,5,0\nN3,S2,4,1\nN3,S3,7,0\n");
+	/* the default rule pack active, so events and decisions run rules */
+	json_t *a = NULL, *b = NULL;
+	char detail[256];
+	if (api_rules_push(st, "default", api_default_pack, api_default_pack_len, "admin", &a,
+			   detail, sizeof(detail)) ||
+	    api_rules_activate(st, "default", 1, &b, detail, sizeof(detail)))
+		abort();
+	json_decref(a);
+	json_decref(b);
 	return st;
 }
 
@@ -51,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!st || ++runs % 2000 == 0) {
 		api_snapshot_drop();
+		api_rules_drop();
 		store_close(st);
 		st = fresh_store();
 	}
@@ -59,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (status)
 		return 0;
-	if (json_object_get(body, "orders"))
+	if (json_object_get(body, "event_id"))
+		status = api_event(st, body, &result, detail, sizeof(detail));
+	else if (json_object_get(body, "orders"))
 		status = api_wave(st, body, &result, detail, sizeof(detail));
 	else if (json_object_get(body, "order_id") || json_object_get(body, "lines"))
 		status = api_decide(st, body, NULL, &result, detail, sizeof(detail));

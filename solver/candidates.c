@@ -40,9 +40,10 @@ void slv_candidates_release(struct slv_candidates *c)
 }
 
 int slv_candidates_build(const struct slv_network *net, const struct slv_order *ord,
-			 const long *atp, const long *cap_left, const bool *excluded,
+			 const long *atp, const long *cap_left, const struct slv_adjust *adj,
 			 struct slv_candidates *out, struct fl_err *err)
 {
+	const bool *excluded = adj ? adj->excluded : NULL;
 	int N = net->nnodes, K = ord->nitems, R = net->nrates;
 	memset(out, 0, sizeof(*out));
 	if (K < 1 || K > SLV_MAX_ITEMS || N < 0 || N > SLV_MAX_NODES)
@@ -75,13 +76,17 @@ int slv_candidates_build(const struct slv_network *net, const struct slv_order *
 		bool any_stock = false, any_cap = cap_left[n] == FL_UNLIMITED || cap_left[n] > 0;
 		for (int k = 0; k < K; k++)
 			any_stock |= atp[(size_t)n * (size_t)K + (size_t)k] > 0;
-		bool has_rate = false, in_promise = false, carries = false;
+		bool has_rate = false, in_promise = false, carries = false, rule_cut = false;
 		int first_option = no;
 		for (int r = 0; zone >= 0 && r < R; r++) {
 			const struct fl_rate *rt = &net->rates[r];
 			if (rt->zone != zone)
 				continue;
 			has_rate = true;
+			if (adj && adj->rate_excluded && adj->rate_excluded[r]) {
+				rule_cut = true;
+				continue;
+			}
 			int days = node->processing_days + rt->transit_days;
 			if (ord->promise_days >= 0 && days > ord->promise_days)
 				continue;
@@ -118,7 +123,7 @@ int slv_candidates_build(const struct slv_network *net, const struct slv_order *
 		else if (!any_cap)
 			why = SLV_X_CAPACITY;
 		else if (!in_promise)
-			why = SLV_X_PROMISE;
+			why = rule_cut ? SLV_X_RULE : SLV_X_PROMISE;
 		else if (!carries)
 			why = SLV_X_HAZMAT;
 		out->why[n] = why;
@@ -127,11 +132,13 @@ int slv_candidates_build(const struct slv_network *net, const struct slv_order *
 			continue;
 		}
 		out->node_of[pn] = n;
-		out->pnodes[pn] = (struct slv_node){.cap = cap_left[n],
-						    .ships_hazmat = node->ships_hazmat,
-						    .handling_cost = node->handling_cost,
-						    .pick_cost = node->pick_cost,
-						    .atp = &out->atp[(size_t)pn * (size_t)K]};
+		out->pnodes[pn] = (struct slv_node){
+			.cap = cap_left[n],
+			.ships_hazmat = node->ships_hazmat,
+			.handling_cost =
+				node->handling_cost + (adj && adj->penalty ? adj->penalty[n] : 0),
+			.pick_cost = node->pick_cost,
+			.atp = &out->atp[(size_t)pn * (size_t)K]};
 		memcpy(&out->atp[(size_t)pn * (size_t)K], &atp[(size_t)n * (size_t)K],
 		       sizeof(long) * (size_t)K);
 		pn++;

@@ -19,7 +19,8 @@
 #define RB_MIP_ARCS_MAX 4000 /* coupled problems up to this many arcs: the exact MIP */
 #define RB_DSS_ROUNDS 12     /* slope-scaling rounds for larger coupled problems */
 #define RB_SUBGRADIENT_ITERS 100
-#define RB_DSS_FLAT 0.002 /* slope scaling stops when a round gains less */
+#define RB_DSS_FLAT 0.002	 /* slope scaling stops when a round gains less */
+#define RB_KEEP_ARCS_MAX 1000000 /* arcs up to which the SKUs' LPs stay between rounds */
 
 /*
  * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
@@ -217,6 +218,20 @@ done:
 	return rc;
 }
 
+/* The start of every solve: the clock, an empty result, the problem checked, its arcs. */
+static int begin(const struct slv_rb_problem *p, struct slv_rb_result *r, struct arcs *a,
+		 bool *coupled, struct timespec *t0, struct fl_err *err)
+{
+	clock_gettime(CLOCK_MONOTONIC, t0);
+	memset(r, 0, sizeof(*r));
+	const int rc = check_problem(p, err);
+	if (rc)
+		return rc;
+	if (build_arcs(p, a, coupled))
+		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+	return 0;
+}
+
 /* ---- greedy: the baseline ---- */
 
 static int cmp_cost(const void *a, const void *b, void *ctx)
@@ -237,12 +252,8 @@ int slv_rebalance_greedy(const struct slv_rb_problem *p, struct slv_rb_result *r
 	size_t cap = 0;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(r, 0, sizeof(*r));
-	if ((rc = check_problem(p, err)))
+	if ((rc = begin(p, r, &a, &coupled, &t0, err)))
 		return rc;
-	if (build_arcs(p, &a, &coupled))
-		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 	long *u = malloc(sizeof(long) * (size_t)p->nnodes),
 	     *d = malloc(sizeof(long) * (size_t)p->nnodes);
 	long *left = malloc(sizeof(long) * ((size_t)p->nlanes + 1));
@@ -400,6 +411,7 @@ struct pool {
 	glp_prob **lps;	    /* per SKU, kept between rounds */
 	int *arow;	    /* per arc: its source and destination rows in its SKU's LP */
 	int threads;
+	bool keep; /* keep each SKU's LP for the next round (else free it at once) */
 	bool stop;
 	atomic_int failed;
 	pthread_barrier_t start, done;
@@ -415,6 +427,10 @@ static void run_share(struct pool *w, int t)
 		if (n && solve_sku(w->p, w->cost, w->a->v + s, n, &w->lps[k], w->arow + 2 * s,
 				   w->q + s, w->lam + 2 * s, &w->lb[k]))
 			atomic_store(&w->failed, FL_ESOLVER);
+		if (!w->keep && w->lps[k]) {
+			glp_delete_prob(w->lps[k]);
+			w->lps[k] = NULL;
+		}
 	}
 }
 
@@ -465,10 +481,11 @@ static void *pool_thread(void *arg)
 }
 
 static int pool_open(struct pool *w, const struct slv_rb_problem *p, const struct arcs *a, long *q,
-		     double *lam, double *lb)
+		     double *lam, double *lb, bool keep)
 {
 	memset(w, 0, sizeof(*w));
 	w->p = p, w->a = a, w->q = q, w->lam = lam, w->lb = lb;
+	w->keep = keep;
 	w->threads = p->threads < 1 ? 1 : p->threads > 64 ? 64 : p->threads;
 	if (w->threads > p->nskus)
 		w->threads = p->nskus > 0 ? p->nskus : 1;
@@ -536,7 +553,7 @@ static int solve_skus(const struct slv_rb_problem *p, const struct arcs *a, cons
 		      long *q, double *lam, double *lb)
 {
 	struct pool w;
-	if (pool_open(&w, p, a, q, lam, lb))
+	if (pool_open(&w, p, a, q, lam, lb, false))
 		return FL_ENOMEM;
 	const int rc = pool_round(&w, cost);
 	pool_close(&w);
@@ -990,7 +1007,8 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 		cost[l] = p->lanes[l].cost + p->lanes[l].fixed / (double)(u > 0 ? u : 1);
 	}
 	struct pool w;
-	if (pool_open(&w, p, a, q, lam, lb)) {
+	/* warm rounds keep every SKU's LP: only while that stays a reasonable size */
+	if (pool_open(&w, p, a, q, lam, lb, a->n <= RB_KEEP_ARCS_MAX)) {
 		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 		goto out;
 	}
@@ -1050,12 +1068,8 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 	double *lam = NULL, *lb = NULL, *cost = NULL;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(r, 0, sizeof(*r));
-	if ((rc = check_problem(p, err)))
+	if ((rc = begin(p, r, &a, &coupled, &t0, err)))
 		return rc;
-	if (build_arcs(p, &a, &coupled))
-		return fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 	q = calloc(a.n + 1, sizeof(long));
 	lam = calloc(2 * a.n + 1, sizeof(double));
 	lb = calloc((size_t)p->nskus + 1, sizeof(double));

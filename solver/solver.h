@@ -163,13 +163,21 @@ struct slv_candidates {
 	long *atp; /* per problem node × item */
 };
 
+/* What the caller (rules, outages) changes about one order's candidates. */
+struct slv_adjust {
+	const bool *excluded;	   /* per network node: ruled out (SLV_X_RULE), or NULL */
+	const double *penalty;	   /* per network node: added to each shipment's cost, or NULL */
+	const bool *rate_excluded; /* per network rate (a carrier's service), or NULL */
+};
+
 /*
  * Build the candidates for one order. atp is network-node-major (nnodes × nitems,
  * already on_hand − reserved − safety_stock, >= 0); cap_left is per network node
- * (FL_UNLIMITED or >= 0); excluded (may be NULL) marks nodes the caller rules out.
+ * (FL_UNLIMITED or >= 0); adj (may be NULL) carries the caller's exclusions and
+ * penalties. A node whose every service in the promise is ruled out is SLV_X_RULE.
  */
 int slv_candidates_build(const struct slv_network *net, const struct slv_order *ord,
-			 const long *atp, const long *cap_left, const bool *excluded,
+			 const long *atp, const long *cap_left, const struct slv_adjust *adj,
 			 struct slv_candidates *out, struct fl_err *err);
 void slv_candidates_release(struct slv_candidates *c);
 

@@ -6,8 +6,8 @@ secs=${1:-60}
 mkdir -p build/libfuzzer
 PKG_CFLAGS=$(pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3)
 PKG_LIBS="$(pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3) -lglpk -lm -lpthread"
-make -s build/gen/openapi.c BUILD=build
-srcs="$(ls data/*.c forecast/*.c solver/*.c rules/*.c api/*.c 2>/dev/null | grep -v api/main.c) build/gen/openapi.c"
+make -s build/gen/openapi.c build/gen/default_pack.c BUILD=build
+srcs="$(ls data/*.c forecast/*.c solver/*.c rules/*.c api/*.c 2>/dev/null | grep -v api/main.c) build/gen/openapi.c build/gen/default_pack.c"
 only=${2:-}
 for f in fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)

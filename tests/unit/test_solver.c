@@ -294,7 +294,9 @@ static void test_exclusion_reasons(void **state)
 	slv_result_release(&r);
 	slv_candidates_release(&c);
 	bool excl[6] = {false, false, false, false, false, true};
-	assert_int_equal(slv_candidates_build(&net, &ord, atp, cap, excl, &c, &err), 0);
+	assert_int_equal(slv_candidates_build(&net, &ord, atp, cap,
+					      &(struct slv_adjust){.excluded = excl}, &c, &err),
+			 0);
 	assert_string_equal(slv_exclusion_name(c.why[5]), "rule");
 	assert_int_equal(slv_source(&c.prob, &r, &err), 0);
 	assert_int_equal(r.status, SLV_EMPTY);

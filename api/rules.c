@@ -1,0 +1,790 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Rules in the flows: the active rule sets as an immutable snapshot (swapped whole when
+ * an activation commits, so a request sees one version of everything), one Lua engine
+ * per worker thread, the hooks a decision runs, rule set upload/test/activate/list, and
+ * the `fulcrum rules` commands.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "rules/rules.h"
+
+atomic_int api_rules_fail_requests; /* policy: 0 skip a failing rule, 1 fail the request */
+
+/* ---- the active sets, as one snapshot ---- */
+
+static pthread_mutex_t rs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct api_rules *rs_current;
+
+static void rules_free(struct api_rules *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->n; i++)
+		free(r->v[i].source);
+	free(r);
+}
+
+void api_rules_put(struct api_rules *r)
+{
+	if (r && atomic_fetch_sub(&r->refs, 1) == 1)
+		rules_free(r);
+}
+
+static int add_active(void *ctx, const char *name, int version, const char *source)
+{
+	struct api_rules *r = ctx;
+	if (r->n >= STORE_RULE_SETS_MAX)
+		return 0;
+	struct api_rule_set *s = &r->v[r->n];
+	s->source = strdup(source);
+	if (!s->source)
+		return FL_ENOMEM;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->version = version;
+	snprintf(s->key, sizeof(s->key), "%s@%d", name, version);
+	const size_t used = strlen(r->versions);
+	snprintf(r->versions + used, sizeof(r->versions) - used, "%s%s", used ? "," : "", s->key);
+	r->n++;
+	return 0;
+}
+
+struct api_rules *api_rules_get(struct store *st, struct fl_err *err)
+{
+	int64_t gen;
+	if (store_rules_generation(st, &gen, err))
+		return NULL;
+	pthread_mutex_lock(&rs_lock);
+	struct api_rules *r = rs_current;
+	if (r && r->gen == gen) {
+		atomic_fetch_add(&r->refs, 1);
+		pthread_mutex_unlock(&rs_lock);
+		return r;
+	}
+	pthread_mutex_unlock(&rs_lock);
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		fl_err_set(err, FL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->gen = gen;
+	atomic_init(&r->refs, 1);
+	if (store_rules_active(st, add_active, r, err)) {
+		rules_free(r);
+		return NULL;
+	}
+	pthread_mutex_lock(&rs_lock);
+	if (!rs_current || rs_current->gen < gen) {
+		struct api_rules *old = rs_current;
+		atomic_fetch_add(&r->refs, 1);
+		rs_current = r;
+		pthread_mutex_unlock(&rs_lock);
+		api_rules_put(old);
+	} else {
+		pthread_mutex_unlock(&rs_lock);
+	}
+	return r;
+}
+
+void api_rules_drop(void)
+{
+	pthread_mutex_lock(&rs_lock);
+	struct api_rules *r = rs_current;
+	rs_current = NULL;
+	pthread_mutex_unlock(&rs_lock);
+	api_rules_put(r);
+}
+
+/* ---- one engine per thread ---- */
+
+static pthread_once_t eng_once = PTHREAD_ONCE_INIT;
+static pthread_key_t eng_key;
+static _Thread_local struct rl_engine *tl_engine;
+static _Thread_local int64_t tl_nodes_gen = -1;
+
+static void eng_free(void *e)
+{
+	rl_engine_free(e);
+}
+
+static void eng_key_create(void)
+{
+	pthread_key_create(&eng_key, eng_free);
+}
+
+/* This thread's engine, with the snapshot's network loaded. */
+struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_err *err)
+{
+	pthread_once(&eng_once, eng_key_create);
+	if (!tl_engine) {
+		if (rl_engine_new(NULL, &tl_engine, err))
+			return NULL;
+		pthread_setspecific(eng_key, tl_engine);
+		tl_nodes_gen = -1;
+	}
+	if (snap && snap->generation != tl_nodes_gen) {
+		struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
+		if (!nodes) {
+			fl_err_set(err, FL_ENOMEM, "out of memory");
+			return NULL;
+		}
+		for (size_t i = 0; i < snap->nnodes; i++)
+			nodes[i] = (struct rl_node){snap->nodes[i].id,
+						    fl_node_type_name(snap->nodes[i].type),
+						    snap->nodes[i].region};
+		const int rc = rl_set_nodes(tl_engine, nodes, (int)snap->nnodes, err);
+		free(nodes);
+		if (rc)
+			return NULL;
+		tl_nodes_gen = snap->generation;
+	}
+	return tl_engine;
+}
+
+void api_rules_thread_release(void)
+{
+	if (tl_engine) {
+		pthread_once(&eng_once, eng_key_create);
+		pthread_setspecific(eng_key, NULL);
+		rl_engine_free(tl_engine);
+		tl_engine = NULL;
+	}
+}
+
+/* Make sure set s is compiled in e; a set that no longer compiles adds a failure. */
+int api_rules_ensure(struct rl_engine *e, const struct api_rule_set *s, struct rl_effects *fx)
+{
+	if (rl_loaded(e, s->key))
+		return 0;
+	struct rl_diag d;
+	if (!rl_load(e, s->key, s->name, s->source, strlen(s->source), &d))
+		return 0;
+	if (fx && fx->n < RL_EFFECTS_MAX) {
+		struct rl_effect *v = realloc(fx->v, sizeof(*v) * (fx->n + 1));
+		if (v) {
+			fx->v = v;
+			fx->cap = fx->n + 1;
+			struct rl_effect *x = &v[fx->n++];
+			memset(x, 0, sizeof(*x));
+			x->kind = RL_FAILED;
+			snprintf(x->set, sizeof(x->set), "%s", s->name);
+			snprintf(x->rule, sizeof(x->rule), "%s", s->name);
+			x->line = d.line;
+			snprintf(x->reason, sizeof(x->reason), "%s", d.message);
+		}
+	}
+	return FL_EINVAL;
+}
+
+json_t *api_effects_json(const struct api_rules *rs, const struct rl_effects *fx)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < fx->n; i++) {
+		const struct rl_effect *x = &fx->v[i];
+		int version = 0;
+		for (int k = 0; rs && k < rs->n; k++)
+			if (!strcmp(rs->v[k].name, x->set))
+				version = rs->v[k].version;
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s}", "set", x->set, "version",
+				      version, "rule", x->rule, "effect", rl_kind_name(x->kind),
+				      "line", x->line, "reason", x->reason);
+		if (x->node[0])
+			json_object_set_new(o, "node", json_string(x->node));
+		if (x->carrier[0])
+			json_object_set_new(o, "carrier", json_string(x->carrier));
+		if (x->service[0])
+			json_object_set_new(o, "service", json_string(x->service));
+		if (x->kind == RL_PENALIZE_NODE || x->kind == RL_SPLIT_PENALTY ||
+		    x->kind == RL_DISCOUNT)
+			json_object_set_new(o, "amount", json_real(x->amount));
+		if (x->kind == RL_NOTIFY || x->kind == RL_DISCOUNT)
+			json_object_set_new(o, "channel", json_string(x->channel));
+		if (x->kind == RL_NOTIFY)
+			json_object_set_new(o, "template", json_string(x->template_));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+json_t *api_effect_fields(const struct rl_effect *x)
+{
+	json_t *o = json_object();
+	const char *p = x->fields;
+	while (o && *p) {
+		const char *us = strchr(p, '\037'), *rs = us ? strchr(us + 1, '\036') : NULL;
+		if (!us || !rs)
+			break;
+		char key[128];
+		snprintf(key, sizeof(key), "%.*s", (int)(us - p), p);
+		json_object_set_new(o, key, json_stringn(us + 1, (size_t)(rs - us - 1)));
+		p = rs + 1;
+	}
+	return o;
+}
+
+/* ---- upload, test, activate, list ---- */
+
+static bool name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' && s[n] != '-')
+			return false;
+	return n > 0 && n < 64;
+}
+
+static json_t *report_json(const struct rl_test_report *rep)
+{
+	json_t *items = json_array(), *fired = json_array();
+	for (int i = 0; i < rep->n; i++) {
+		json_t *t = json_pack("{s:s, s:i, s:b}", "name", rep->v[i].name, "line",
+				      rep->v[i].line, "passed", rep->v[i].passed);
+		if (!rep->v[i].passed)
+			json_object_set_new(t, "message", json_string(rep->v[i].message));
+		json_array_append_new(items, t);
+	}
+	for (int i = 0; i < rep->nfired; i++)
+		json_array_append_new(fired, json_string(rep->fired[i]));
+	return json_pack("{s:i, s:i, s:o, s:{s:i, s:i, s:o}}", "passed", rep->passed, "failed",
+			 rep->failed, "results", items, "coverage", "rules", rep->rules, "fired",
+			 rep->rules_fired, "rules_fired", fired);
+}
+
+/*
+ * Compile src in a throwaway engine (the live ones are never touched) and run the tests
+ * it carries. 0 with *report, or 422 with *errors ([{line, message}]).
+ */
+int api_rules_check(const struct api_snapshot *snap, const char *name, const char *src, size_t len,
+		    json_t **report, json_t **errors)
+{
+	struct rl_engine *e;
+	struct fl_err err = {0};
+	struct rl_diag d;
+	*report = *errors = NULL;
+	if (rl_engine_new(NULL, &e, &err)) {
+		*errors = json_pack("[{s:i, s:s}]", "line", 0, "message", err.msg);
+		return 500;
+	}
+	if (snap) {
+		struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
+		for (size_t i = 0; nodes && i < snap->nnodes; i++)
+			nodes[i] = (struct rl_node){snap->nodes[i].id,
+						    fl_node_type_name(snap->nodes[i].type),
+						    snap->nodes[i].region};
+		if (nodes)
+			rl_set_nodes(e, nodes, (int)snap->nnodes, NULL);
+		free(nodes);
+	}
+	int status = 0;
+	if (memchr(src, '\0', len) || rl_load(e, "check", name, src, len, &d)) {
+		if (memchr(src, '\0', len))
+			d = (struct rl_diag){0, "the source contains a NUL byte"};
+		*errors = json_pack("[{s:i, s:s}]", "line", d.line, "message", d.message);
+		status = 422;
+		goto out;
+	}
+	struct rl_test_report *rep = malloc(sizeof(*rep));
+	if (!rep) {
+		status = 500;
+		goto out;
+	}
+	if (rl_run_tests(e, "check", src, NULL, rep, &err)) {
+		rep->n = rep->passed = rep->failed = 0; /* no tests: nothing to fail */
+		rep->rules = rep->rules_fired = rep->nfired = 0;
+	}
+	*report = report_json(rep);
+	if (rep->failed) {
+		*errors = json_array();
+		for (int i = 0; i < rep->n; i++)
+			if (!rep->v[i].passed)
+				json_array_append_new(*errors, json_pack("{s:i, s:s+}", "line",
+									 rep->v[i].line, "message",
+									 rep->v[i].name, ": ",
+									 rep->v[i].message));
+		status = 422;
+	}
+	free(rep);
+out:
+	rl_engine_free(e);
+	return status;
+}
+
+int api_rules_push(struct store *st, const char *name, const char *src, size_t len,
+		   const char *role, json_t **answer, char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	*answer = NULL;
+	if (!name_ok(name)) {
+		snprintf(detail, cap, "name: 1 to 63 of A-Z a-z 0-9 _ -");
+		return 422;
+	}
+	if (len > RL_SOURCE_MAX) {
+		snprintf(detail, cap, "the rule set is longer than %u bytes", RL_SOURCE_MAX);
+		return 413;
+	}
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	json_t *report, *errors;
+	const int status = api_rules_check(snap, name, src, len, &report, &errors);
+	api_snapshot_put(snap);
+	if (status) {
+		*answer = json_pack("{s:s, s:o, s:o?}", "name", name, "errors", errors, "tests",
+				    report);
+		snprintf(detail, cap, "the rule set was not stored: %s",
+			 json_string_value(json_object_get(json_array_get(errors, 0), "message")));
+		return status;
+	}
+	unsigned char h[32];
+	char hex[65];
+	api_sha256(src, len, h);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	char *text = strndup(src, len);
+	int version = 0;
+	const int passed = (int)json_integer_value(json_object_get(report, "passed"));
+	if (!text || store_rule_put(st, name, text, hex, role, passed, 0, (int64_t)time(NULL),
+				    &version, &err)) {
+		free(text);
+		json_decref(report);
+		snprintf(detail, cap, "store: %s", text ? err.msg : "out of memory");
+		return 503;
+	}
+	free(text);
+	*answer = json_pack("{s:s, s:i, s:s, s:o}", "name", name, "version", version, "sha256", hex,
+			    "tests", report);
+	return 0;
+}
+
+int api_rules_activate(struct store *st, const char *name, int version, json_t **answer,
+		       char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	if (version < 0) {
+		snprintf(detail, cap, "version: a version number, or 0 to deactivate");
+		return 422;
+	}
+	const int rc = store_rule_activate(st, name, version, (int64_t)time(NULL), &err);
+	if (rc) {
+		snprintf(detail, cap, "%s", err.msg);
+		return rc == FL_ENOTFOUND ? 404 : rc == FL_ELIMIT ? 422 : 503;
+	}
+	*answer = json_pack("{s:s, s:i, s:b}", "name", name, "version", version, "active",
+			    version > 0);
+	return 0;
+}
+
+static json_t *version_json(const struct store_rule_version *v)
+{
+	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:b}", "name", v->name, "version",
+			 v->version, "sha256", v->sha256, "author_role", v->author_role,
+			 "tests_passed", v->tests_passed, "created_at", (json_int_t)v->created_at,
+			 "active", v->active);
+}
+
+int api_rules_list(struct store *st, const char *name, json_t **answer, char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	struct store_rule_version *v;
+	size_t n;
+	const int rc = name ? store_rule_versions(st, name, &v, &n, &err)
+			    : store_rule_sets(st, &v, &n, &err);
+	if (rc) {
+		snprintf(detail, cap, "%s", err.msg);
+		return rc == FL_ENOTFOUND ? 404 : 503;
+	}
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, version_json(&v[i]));
+	free(v);
+	if (!name) { /* the active version of each set, read once */
+		struct api_rules *rs = api_rules_get(st, &err);
+		json_t *it;
+		size_t i;
+		json_array_foreach(items, i, it)
+		{
+			int active = 0;
+			for (int k = 0; rs && k < rs->n; k++)
+				if (!strcmp(rs->v[k].name,
+					    json_string_value(json_object_get(it, "name"))))
+					active = rs->v[k].version;
+			json_object_set_new(it, "active_version",
+					    active ? json_integer(active) : json_null());
+			json_object_del(it, "active");
+		}
+		api_rules_put(rs);
+	}
+	*answer = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+int api_rules_test(struct store *st, const char *name, int version, json_t **answer, char *detail,
+		   size_t cap)
+{
+	struct fl_err err = {0};
+	if (version <= 0) {
+		struct store_rule_version *v;
+		size_t n;
+		if (store_rule_versions(st, name, &v, &n, &err)) {
+			snprintf(detail, cap, "%s", err.msg);
+			return err.status == FL_ENOTFOUND ? 404 : 503;
+		}
+		version = v[0].version;
+		free(v);
+	}
+	char *src;
+	if (store_rule_source(st, name, version, &src, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		return err.status == FL_ENOTFOUND ? 404 : 503;
+	}
+	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	json_t *report, *errors;
+	const int status = api_rules_check(snap, name, src, strlen(src), &report, &errors);
+	api_snapshot_put(snap);
+	free(src);
+	if (status == 500) {
+		json_decref(errors);
+		snprintf(detail, cap, "rules: cannot run the tests");
+		return 500;
+	}
+	*answer = json_pack("{s:s, s:i, s:o?, s:o?}", "name", name, "version", version, "tests",
+			    report, "errors", errors);
+	return 0;
+}
+
+/* ---- the command line ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (n == cap) {
+			char *b = cap > RL_SOURCE_MAX ? NULL : realloc(buf, cap *= 2);
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = b;
+		}
+		const size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (!got)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+static void print_report(const json_t *rep)
+{
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(rep, "results"), i, t)
+	{
+		const bool ok = json_is_true(json_object_get(t, "passed"));
+		printf("%s %s (line %lld)%s%s\n", ok ? "ok  " : "FAIL",
+		       json_string_value(json_object_get(t, "name")),
+		       json_integer_value(json_object_get(t, "line")), ok ? "" : ": ",
+		       ok ? "" : json_string_value(json_object_get(t, "message")));
+	}
+	const json_t *cov = json_object_get(rep, "coverage");
+	printf("%lld passed, %lld failed; %lld of %lld rules fired\n",
+	       json_integer_value(json_object_get(rep, "passed")),
+	       json_integer_value(json_object_get(rep, "failed")),
+	       json_integer_value(json_object_get(cov, "fired")),
+	       json_integer_value(json_object_get(cov, "rules")));
+}
+
+static void print_errors(const char *file, const json_t *errors)
+{
+	size_t i;
+	const json_t *x;
+	json_array_foreach(errors, i, x) fprintf(stderr, "%s:%lld: %s\n", file,
+						 json_integer_value(json_object_get(x, "line")),
+						 json_string_value(json_object_get(x, "message")));
+}
+
+/* The rule set's name: the file's base name without .lua. */
+static void name_of(const char *path, char *name, size_t cap)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	snprintf(name, cap, "%s", b);
+	char *dot = strrchr(name, '.');
+	if (dot)
+		*dot = '\0';
+}
+
+int api_cmd_rules(int argc, char **argv)
+{
+	static const char *const usage =
+		"check FILE | test FILE | push FILE --db DB [--name N] [--activate]\n"
+		"       | activate NAME VERSION --db DB | list [NAME] --db DB";
+	const char *db = NULL, *name = NULL, *args[3] = {NULL, NULL, NULL};
+	bool activate = false;
+	int nargs = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--db") && i + 1 < argc)
+			db = argv[++i];
+		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			name = argv[++i];
+		else if (!strcmp(argv[i], "--activate"))
+			activate = true;
+		else if (nargs < 3)
+			args[nargs++] = argv[i];
+		else
+			return api_usage("rules", usage);
+	}
+	if (!nargs)
+		return api_usage("rules", usage);
+	const char *cmd = args[0];
+	char set[64];
+	if ((!strcmp(cmd, "check") || !strcmp(cmd, "test")) && nargs == 2) {
+		size_t len;
+		char *src = slurp(args[1], &len);
+		if (!src) {
+			fprintf(stderr, "fulcrum: rules: %s: cannot read\n", args[1]);
+			return 1;
+		}
+		name_of(args[1], set, sizeof(set));
+		json_t *rep, *errors;
+		const int status =
+			api_rules_check(NULL, name ? name : set, src, len, &rep, &errors);
+		free(src);
+		if (rep && !strcmp(cmd, "test"))
+			print_report(rep);
+		if (errors)
+			print_errors(args[1], errors);
+		if (!status && !strcmp(cmd, "check"))
+			printf("%s: compiles; %lld tests pass\n", args[1],
+			       json_integer_value(json_object_get(rep, "passed")));
+		json_decref(rep);
+		json_decref(errors);
+		return status ? 1 : 0;
+	}
+	if (!db)
+		return api_usage("rules", usage);
+	struct store *st;
+	struct fl_err err = {0};
+	if (store_open(db, &st, &err))
+		return api_fail(&err);
+	json_t *answer = NULL;
+	char detail[1024];
+	int status = 0;
+	if (!strcmp(cmd, "push") && nargs == 2) {
+		size_t len;
+		char *src = slurp(args[1], &len);
+		name_of(args[1], set, sizeof(set));
+		if (!src) {
+			snprintf(detail, sizeof(detail), "%s: cannot read", args[1]);
+			status = 1;
+		} else {
+			status = api_rules_push(st, name ? name : set, src, len, "admin", &answer,
+						detail, sizeof(detail));
+			free(src);
+			if (status && answer)
+				print_errors(args[1], json_object_get(answer, "errors"));
+			if (!status) {
+				printf("%s version %lld stored (%lld tests pass)\n",
+				       json_string_value(json_object_get(answer, "name")),
+				       json_integer_value(json_object_get(answer, "version")),
+				       json_integer_value(json_object_get(
+					       json_object_get(answer, "tests"), "passed")));
+				if (activate) {
+					const int v = (int)json_integer_value(
+						json_object_get(answer, "version"));
+					json_decref(answer);
+					answer = NULL;
+					status =
+						api_rules_activate(st, name ? name : set, v,
+								   &answer, detail, sizeof(detail));
+					if (!status)
+						printf("activated\n");
+				}
+			}
+		}
+	} else if (!strcmp(cmd, "activate") && nargs == 3) {
+		status = api_rules_activate(st, args[1], atoi(args[2]), &answer, detail,
+					    sizeof(detail));
+		if (!status)
+			printf("%s version %s %s\n", args[1], args[2],
+			       atoi(args[2]) ? "active" : "deactivated");
+	} else if (!strcmp(cmd, "list") && nargs <= 2) {
+		status = api_rules_list(st, nargs == 2 ? args[1] : NULL, &answer, detail,
+					sizeof(detail));
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(answer, "items"), i, v)
+		{
+			const json_t *act = json_object_get(v, "active_version");
+			char state[32] = "";
+			if (nargs == 2)
+				snprintf(state, sizeof(state), "%s",
+					 json_is_true(json_object_get(v, "active")) ? "active"
+										    : "");
+			else if (act && !json_is_null(act))
+				snprintf(state, sizeof(state), "active: version %lld",
+					 json_integer_value(act));
+			else
+				snprintf(state, sizeof(state), "inactive");
+			printf("%-24s version %-4lld %s\n",
+			       json_string_value(json_object_get(v, "name")),
+			       json_integer_value(json_object_get(v, "version")), state);
+		}
+	} else {
+		store_close(st);
+		return api_usage("rules", usage);
+	}
+	json_decref(answer);
+	api_snapshot_drop();
+	api_rules_drop();
+	store_close(st);
+	if (status) {
+		if (status != 1)
+			fprintf(stderr, "fulcrum: rules: %s\n", detail);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- replay: what a candidate version would change ---- */
+
+#define REPLAY_MAX 10000
+#define REPLAY_SHOWN 100
+
+struct replay {
+	struct store *st;
+	const struct api_rules *active, *candidate;
+	json_t *changes;
+	int replayed, changed, errors;
+	double delta;
+};
+
+/* "node/carrier/service" of each shipment, sorted, joined: a plan's shape. */
+static void plan_shape(const json_t *ans, char *buf, size_t cap)
+{
+	const char *parts[64];
+	char tmp[64][160];
+	size_t n = 0, i;
+	const json_t *s;
+	json_array_foreach(json_object_get(ans, "shipments"), i, s)
+	{
+		if (n == 64)
+			break;
+		snprintf(tmp[n], sizeof(tmp[n]), "%s/%s/%s",
+			 json_string_value(json_object_get(s, "node")),
+			 json_string_value(json_object_get(s, "carrier")),
+			 json_string_value(json_object_get(s, "service")));
+		parts[n] = tmp[n];
+		n++;
+	}
+	for (size_t a = 1; a < n; a++) /* few shipments: insertion sort */
+		for (size_t b = a; b > 0 && strcmp(parts[b - 1], parts[b]) > 0; b--) {
+			const char *t = parts[b];
+			parts[b] = parts[b - 1];
+			parts[b - 1] = t;
+		}
+	buf[0] = '\0';
+	for (size_t k = 0, at = 0; k < n && at < cap; k++)
+		at += (size_t)snprintf(buf + at, cap - at, "%s%s", k ? "," : "", parts[k]);
+}
+
+static int replay_one(void *ctx, const char *id, const char *order_id, const char *request)
+{
+	struct replay *r = ctx;
+	json_error_t je;
+	json_t *body = json_loads(request, 0, &je), *before = NULL, *after = NULL;
+	char detail[512];
+	if (!body) {
+		r->errors++;
+		return 0;
+	}
+	const struct api_decide_opts ob = {.dry_run = true, .rules = r->active};
+	const struct api_decide_opts oa = {.dry_run = true, .rules = r->candidate};
+	if (api_decide_ex(r->st, body, NULL, &ob, &before, detail, sizeof(detail)) ||
+	    api_decide_ex(r->st, body, NULL, &oa, &after, detail, sizeof(detail))) {
+		r->errors++;
+		json_decref(body), json_decref(before), json_decref(after);
+		return 0;
+	}
+	r->replayed++;
+	char sb[4096], sa[4096];
+	plan_shape(before, sb, sizeof(sb));
+	plan_shape(after, sa, sizeof(sa));
+	const double cb =
+		json_number_value(json_object_get(json_object_get(before, "cost"), "total"));
+	const double ca =
+		json_number_value(json_object_get(json_object_get(after, "cost"), "total"));
+	if (strcmp(sb, sa) || fabs(ca - cb) > 1e-6) {
+		r->changed++;
+		r->delta += ca - cb;
+		if (json_array_size(r->changes) < REPLAY_SHOWN)
+			json_array_append_new(
+				r->changes,
+				json_pack("{s:s, s:s, s:{s:s, s:f, s:s}, s:{s:s, s:f, s:s}, s:f}",
+					  "decision_id", id, "order_id", order_id, "before", "plan",
+					  sb, "cost", cb, "status",
+					  json_string_value(json_object_get(before, "status")),
+					  "after", "plan", sa, "cost", ca, "status",
+					  json_string_value(json_object_get(after, "status")),
+					  "cost_delta", ca - cb));
+	}
+	json_decref(body), json_decref(before), json_decref(after);
+	return 0;
+}
+
+int api_rules_replay(struct store *st, const char *name, int version, int limit, json_t **answer,
+		     char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	if (limit < 1 || limit > REPLAY_MAX) {
+		snprintf(detail, cap, "limit: 1 to %d decisions", REPLAY_MAX);
+		return 422;
+	}
+	char *src;
+	if (version < 1 || store_rule_source(st, name, version, &src, &err)) {
+		snprintf(detail, cap, "%s", version < 1 ? "version: required" : err.msg);
+		return version < 1 ? 422 : err.status == FL_ENOTFOUND ? 404 : 503;
+	}
+	struct api_rules *active = api_rules_get(st, &err);
+	struct api_rules *cand = calloc(1, sizeof(*cand));
+	if (!active || !cand) {
+		free(src), free(cand);
+		api_rules_put(active);
+		snprintf(detail, cap, "%s", active ? "out of memory" : err.msg);
+		return active ? 500 : 503;
+	}
+	/* the candidate: the active sets with this one at the version asked */
+	for (int i = 0; i < active->n; i++)
+		if (strcmp(active->v[i].name, name))
+			add_active(cand, active->v[i].name, active->v[i].version,
+				   active->v[i].source);
+	add_active(cand, name, version, src);
+	free(src);
+	struct replay r = {.st = st, .active = active, .candidate = cand, .changes = json_array()};
+	const int rc = store_decisions_recent(st, (size_t)limit, replay_one, &r, &err);
+	rules_free(cand);
+	api_rules_put(active);
+	if (rc) {
+		json_decref(r.changes);
+		snprintf(detail, cap, "store: %s", err.msg);
+		return 503;
+	}
+	*answer = json_pack("{s:s, s:i, s:i, s:i, s:i, s:f, s:o}", "name", name, "version", version,
+			    "replayed", r.replayed, "changed", r.changed, "errors", r.errors,
+			    "cost_delta", r.delta, "changes", r.changes);
+	return *answer ? 0 : 500;
+}
