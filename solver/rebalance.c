@@ -572,18 +572,17 @@ static int cmp_rc(const void *a, const void *b)
 }
 
 /*
- * The Lagrangian bound with the SKU rows' multipliers λ: P Σ t − Σ λ·b, plus for each
- * keep arc min(0, rc)·ub, plus for each lane min(0, f + the best fill of its arcs with
- * negative rc = c − P + λ_from + λ_to up to its capacity). Valid for any λ ≥ 0.
+ * The Lagrangian relaxation of the SKU rows at multipliers λ (two per arc: its source
+ * and destination rows): base + Σ_keep min(0, rc)·ub + Σ_lanes min(0, f + the best fill
+ * of its arcs with rc = c − P + λ_from + λ_to < 0 up to its capacity), where base is
+ * P Σ t − Σ λ·b. Valid as a lower bound for any λ ≥ 0. With x, the subproblem's solution
+ * (units per arc) is written too: the subgradient needs it. (struct lane_rc's ub holds
+ * the arc's index while a lane's arcs are gathered.) -INFINITY when out of memory.
  */
-static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs *a,
-			       const double *lam, const double *lb)
+static double lagrangian(const struct slv_rb_problem *p, const struct arcs *a, const double *lam,
+			 double base, double *x)
 {
-	double bound = 0;
-	for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
-		bound += p->penalty * (double)p->target[ik];
-	for (int k = 0; k < p->nskus; k++)
-		bound -= lb[k];
+	double L = base;
 	struct lane_rc *buf = malloc(sizeof(*buf) * (a->n + 1));
 	size_t *first = malloc(sizeof(size_t) * ((size_t)p->nlanes + 1));
 	size_t *cnt = calloc((size_t)p->nlanes + 1, sizeof(size_t));
@@ -594,10 +593,15 @@ static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs
 	for (size_t i = 0; i < a->n; i++) {
 		const double rc = (a->v[i].lane < 0 ? 0 : p->lanes[a->v[i].lane].cost) -
 				  p->penalty + lam[2 * i] + lam[2 * i + 1];
-		if (a->v[i].lane < 0)
-			bound += fmin(0, rc) * (double)a->v[i].ub;
-		else if (rc < 0)
-			cnt[a->v[i].lane]++;
+		if (x)
+			x[i] = 0;
+		if (a->v[i].lane >= 0) {
+			cnt[a->v[i].lane] += rc < 0;
+		} else if (rc < 0) {
+			L += rc * (double)a->v[i].ub;
+			if (x)
+				x[i] = (double)a->v[i].ub;
+		}
 	}
 	size_t off = 0;
 	for (int l = 0; l < p->nlanes; l++)
@@ -609,26 +613,45 @@ static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs
 			p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] + lam[2 * i + 1];
 		if (rc < 0)
 			buf[first[a->v[i].lane] + cnt[a->v[i].lane]++] =
-				(struct lane_rc){rc, a->v[i].ub};
+				(struct lane_rc){rc, (long)i};
 	}
 	for (int l = 0; l < p->nlanes; l++) {
 		struct lane_rc *v = buf + first[l];
 		double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY : (double)p->lanes[l].cap;
 		double room = 0;
-		for (size_t i = 0; i < cnt[l]; i++)
-			room += (double)v[i].ub;
+		for (size_t j = 0; j < cnt[l]; j++)
+			room += (double)a->v[v[j].ub].ub;
 		if (room > left) /* the capacity binds: the most negative first */
 			qsort(v, cnt[l], sizeof(*v), cmp_rc);
-		double val = 0;
-		for (size_t i = 0; i < cnt[l] && left > 0; i++) {
-			const double u = fmin(left, (double)v[i].ub);
-			val += v[i].rc * u;
+		double val = p->lanes[l].fixed;
+		size_t used = 0;
+		for (size_t j = 0; j < cnt[l] && left > 0; j++, used++) {
+			const double u = fmin(left, (double)a->v[v[j].ub].ub);
+			val += v[j].rc * u;
 			left -= u;
+			if (x)
+				x[v[j].ub] = u;
 		}
-		bound += fmin(0, p->lanes[l].fixed + val);
+		if (val < 0)
+			L += val;
+		else if (x) /* the lane stays closed */
+			for (size_t j = 0; j < used; j++)
+				x[v[j].ub] = 0;
 	}
 	free(buf), free(first), free(cnt);
-	return bound;
+	return L;
+}
+
+/* The bound at the multipliers the SKU LPs' duals give (lb: Σ λ·b per SKU). */
+static double lagrangian_bound(const struct slv_rb_problem *p, const struct arcs *a,
+			       const double *lam, const double *lb)
+{
+	double base = 0;
+	for (size_t ik = 0; ik < (size_t)p->nnodes * p->nskus; ik++)
+		base += p->penalty * (double)p->target[ik];
+	for (int k = 0; k < p->nskus; k++)
+		base -= lb[k];
+	return lagrangian(p, a, lam, base, NULL);
 }
 
 struct mip_cb {
@@ -823,6 +846,76 @@ static void repair(const struct slv_rb_problem *p, const struct arcs *a, long *q
 	lane_flows(p, a, q, flow);
 }
 
+static int cmp_arc_cost(const void *x, const void *y, void *ctx)
+{
+	const struct slv_rb_problem *p = ctx;
+	const struct arc *a = x, *b = y;
+	const double ca = p->lanes[a->lane].cost, cb = p->lanes[b->lane].cost;
+	return (ca > cb) - (ca < cb);
+}
+
+/*
+ * Fill the shortage a repaired plan left, SKU by SKU, cheapest lane first, from the
+ * surplus and lane capacity that remain; a lane not yet used opens only if the units it
+ * carries repay its fixed cost. Every addition keeps the plan feasible.
+ */
+static int complete(const struct slv_rb_problem *p, const struct arcs *a, long *q, long *flow)
+{
+	const int N = p->nnodes, K = p->nskus;
+	long *pos = calloc((size_t)N + 1, sizeof(long)),
+	     *sent = calloc((size_t)N + 1, sizeof(long));
+	size_t *idx = malloc(sizeof(size_t) * (a->n + 1));
+	struct arc *tmp = malloc(sizeof(struct arc) * (a->n + 1));
+	if (!pos || !sent || !idx || !tmp) {
+		free(pos), free(sent), free(idx), free(tmp);
+		return FL_ENOMEM;
+	}
+	for (int k = 0; k < K; k++) {
+		const size_t s = a->sku_start[k], e = a->sku_start[k + 1];
+		size_t m = 0;
+		for (size_t i = s; i < e; i++) {
+			const struct arc *x = &a->v[i];
+			pos[x->from] = p->avail[(size_t)x->from * K + k];
+			pos[x->to] = p->avail[(size_t)x->to * K + k];
+			sent[x->from] = sent[x->to] = 0;
+		}
+		for (size_t i = s; i < e; i++) {
+			const struct arc *x = &a->v[i];
+			if (x->lane < 0 || !q[i])
+				continue;
+			pos[x->from] -= q[i], pos[x->to] += q[i], sent[x->from] += q[i];
+		}
+		for (size_t i = s; i < e; i++)
+			if (a->v[i].lane >= 0) {
+				tmp[m] = a->v[i];
+				tmp[m].ub = (long)i; /* where it came from */
+				m++;
+			}
+		qsort_r(tmp, m, sizeof(*tmp), cmp_arc_cost, (void *)p);
+		for (size_t t = 0; t < m; t++) {
+			const size_t i = (size_t)tmp[t].ub;
+			const struct arc *x = &a->v[i];
+			const struct slv_rb_lane *l = &p->lanes[x->lane];
+			const long own = p->avail[(size_t)x->from * K + k] - sent[x->from];
+			const long spare = pos[x->from] - p->target[(size_t)x->from * K + k];
+			const long need = p->target[(size_t)x->to * K + k] - pos[x->to];
+			long add = own < spare ? own : spare;
+			if (need < add)
+				add = need;
+			if (l->cap != FL_UNLIMITED && l->cap - flow[x->lane] < add)
+				add = l->cap - flow[x->lane];
+			if (add <= 0 || !(l->cost < p->penalty))
+				continue;
+			if (!flow[x->lane] && (double)add * (p->penalty - l->cost) <= l->fixed)
+				continue;
+			q[i] += add, flow[x->lane] += add;
+			pos[x->from] -= add, pos[x->to] += add, sent[x->from] += add;
+		}
+	}
+	free(pos), free(sent), free(idx), free(tmp);
+	return 0;
+}
+
 static int plan_of(const struct slv_rb_problem *p, const struct arcs *a, const long *q,
 		   struct slv_rb_result *r, struct fl_err *err)
 {
@@ -846,99 +939,32 @@ static double subgradient(const struct slv_rb_problem *p, const struct arcs *a, 
 	const size_t NK = (size_t)p->nnodes * p->nskus;
 	double *ls = calloc(NK + 1, sizeof(double)), *ld = calloc(NK + 1, sizeof(double));
 	double *gs = malloc(sizeof(double) * (NK + 1)), *gd = malloc(sizeof(double) * (NK + 1));
-	double *lam = malloc(sizeof(double) * (2 * a->n + 1)),
-	       *lb = malloc(sizeof(double) * ((size_t)p->nskus + 1));
+	double *lam = malloc(sizeof(double) * (2 * a->n + 1));
 	double *x = malloc(sizeof(double) * (a->n + 1));
-	struct lane_rc *buf = malloc(sizeof(*buf) * (a->n + 1));
 	double best = start, theta = 1;
 	int stall = 0;
 
-	if (!ls || !ld || !gs || !gd || !lam || !lb || !x || !buf)
+	if (!ls || !ld || !gs || !gd || !lam || !x)
 		goto out;
 	for (size_t i = 0; i < a->n; i++) {
 		ls[(size_t)a->v[i].from * p->nskus + a->v[i].sku] = lam0[2 * i];
 		ld[(size_t)a->v[i].to * p->nskus + a->v[i].sku] = lam0[2 * i + 1];
 	}
 	for (int it = 0; it < RB_SUBGRADIENT_ITERS && ms_since(t0) < limit; it++) {
-		/* L(λ) and its subproblem solution */
-		for (int k = 0; k < p->nskus; k++)
-			lb[k] = 0;
+		double base = 0;
 		for (size_t i = 0; i < a->n; i++) {
-			const size_t s = (size_t)a->v[i].from * p->nskus + a->v[i].sku;
-			const size_t d = (size_t)a->v[i].to * p->nskus + a->v[i].sku;
-			lam[2 * i] = ls[s], lam[2 * i + 1] = ld[d];
+			lam[2 * i] = ls[(size_t)a->v[i].from * p->nskus + a->v[i].sku];
+			lam[2 * i + 1] = ld[(size_t)a->v[i].to * p->nskus + a->v[i].sku];
 		}
-		double L = 0;
 		for (size_t ik = 0; ik < NK; ik++) {
-			L += p->penalty * (double)p->target[ik] - ls[ik] * (double)p->avail[ik] -
-			     ld[ik] * (double)p->target[ik];
+			base += p->penalty * (double)p->target[ik] - ls[ik] * (double)p->avail[ik] -
+				ld[ik] * (double)p->target[ik];
 			gs[ik] = -(double)p->avail[ik];
 			gd[ik] = -(double)p->target[ik];
 		}
-		/* keep arcs, then lanes: best fill by reduced cost up to capacity */
-		for (size_t i = 0; i < a->n; i++) {
-			x[i] = 0;
-			if (a->v[i].lane >= 0)
-				continue;
-			const double rc = -p->penalty + lam[2 * i] + lam[2 * i + 1];
-			if (rc < 0) {
-				x[i] = (double)a->v[i].ub;
-				L += rc * x[i];
-			}
-		}
-		/* lanes: their arcs gathered by a counting pass (buf[].ub holds the arc index) */
-		size_t *cnt = calloc((size_t)p->nlanes + 1, sizeof(size_t));
-		size_t *first = malloc(sizeof(size_t) * ((size_t)p->nlanes + 1));
-		size_t *idx = malloc(sizeof(size_t) * (a->n + 1));
-		if (!cnt || !first || !idx) {
-			free(cnt), free(first), free(idx);
+		const double L = lagrangian(p, a, lam, base, x);
+		if (!isfinite(L))
 			break;
-		}
-		for (size_t i = 0; i < a->n; i++)
-			if (a->v[i].lane >= 0 &&
-			    p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] + lam[2 * i + 1] <
-				    0)
-				cnt[a->v[i].lane]++;
-		size_t off = 0;
-		for (int l = 0; l < p->nlanes; l++)
-			first[l] = off, off += cnt[l], cnt[l] = 0;
-		for (size_t i = 0; i < a->n; i++) {
-			if (a->v[i].lane < 0)
-				continue;
-			const double rc = p->lanes[a->v[i].lane].cost - p->penalty + lam[2 * i] +
-					  lam[2 * i + 1];
-			if (rc < 0) {
-				const size_t at = first[a->v[i].lane] + cnt[a->v[i].lane]++;
-				buf[at] = (struct lane_rc){rc, (long)i};
-			}
-		}
-		for (int l = 0; l < p->nlanes; l++) {
-			struct lane_rc *v = buf + first[l];
-			double left = p->lanes[l].cap == FL_UNLIMITED ? INFINITY
-								      : (double)p->lanes[l].cap;
-			double room = 0;
-			for (size_t j = 0; j < cnt[l]; j++)
-				room += (double)a->v[v[j].ub].ub;
-			if (room > left) /* the capacity binds: the most negative first */
-				qsort(v, cnt[l], sizeof(*v), cmp_rc);
-			double val = p->lanes[l].fixed;
-			size_t used = 0;
-			for (size_t j = 0; j < cnt[l] && left > 0; j++, used++) {
-				const size_t ai = (size_t)v[j].ub;
-				const double u = fmin(left, (double)a->v[ai].ub);
-				val += v[j].rc * u;
-				left -= u;
-				idx[j] = ai;
-				x[ai] = u;
-			}
-			if (val < 0) {
-				L += val;
-			} else {
-				for (size_t j = 0; j < used; j++)
-					x[idx[j]] = 0;
-			}
-		}
-		free(cnt), free(first), free(idx);
 		if (L > best + 1e-9 * fabs(best)) {
 			best = L;
 			stall = 0;
@@ -968,7 +994,7 @@ static double subgradient(const struct slv_rb_problem *p, const struct arcs *a, 
 		}
 	}
 out:
-	free(ls), free(ld), free(gs), free(gd), free(lam), free(lb), free(x), free(buf);
+	free(ls), free(ld), free(gs), free(gd), free(lam), free(x);
 	return best;
 }
 
@@ -990,10 +1016,11 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 	double *lb = malloc(sizeof(double) * ((size_t)p->nskus + 1));
 	long *room = calloc((size_t)L + 1, sizeof(long));
 	double *best_lam = calloc(2 * a->n + 1, sizeof(double));
+	double *over = calloc((size_t)L + 1, sizeof(double)); /* capacity prices */
 	int rc = 0;
 
 	*bound = -INFINITY;
-	if (!cost || !q || !flow || !lam || !lb || !room || !best_lam) {
+	if (!cost || !q || !flow || !lam || !lb || !room || !best_lam || !over) {
 		rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
 		goto out;
 	}
@@ -1026,22 +1053,39 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 			memcpy(best_lam, lam, sizeof(double) * 2 * a->n);
 		}
 		lane_flows(p, a, q, flow);
-		for (int l = 0; l < L; l++)
+		for (int l = 0; l < L; l++) {
+			/* a lane over its capacity gets dearer next round: a price on it */
+			const long c = p->lanes[l].cap;
+			if (c != FL_UNLIMITED && flow[l] > c)
+				over[l] += 0.5 * (p->penalty - p->lanes[l].cost) *
+					   fmin(1, (double)(flow[l] - c) / (double)(c > 0 ? c : 1));
+			else
+				over[l] *= 0.5;
 			if (flow[l] > 0)
-				cost[l] = p->lanes[l].cost + p->lanes[l].fixed / (double)flow[l];
+				cost[l] = p->lanes[l].cost + over[l] +
+					  p->lanes[l].fixed /
+						  (double)(c != FL_UNLIMITED && c < flow[l]
+								   ? (c > 0 ? c : 1)
+								   : flow[l]);
+		}
 		repair(p, a, q, flow);
+		if (complete(p, a, q, flow)) {
+			rc = fl_err_set(err, FL_ENOMEM, "rebalance: out of memory");
+			break;
+		}
 		struct slv_rb_result r;
 		if ((rc = plan_of(p, a, q, &r, err)))
 			break;
+		if (getenv("FULCRUM_RB_TRACE"))
+			fprintf(stderr,
+				"rebalance: round %d: plan %.2f (best %.2f), bound %.2f, %.0f ms\n",
+				it, r.total, best->total, *bound, ms_since(t0));
 		if (r.total < best->total - 1e-9) {
 			slv_rb_release(best);
 			*best = r;
 		} else {
 			slv_rb_release(&r);
 		}
-		if (getenv("FULCRUM_RB_TRACE"))
-			fprintf(stderr, "rebalance: round %d: plan %.2f, bound %.2f, %.0f ms\n", it,
-				r.total, *bound, ms_since(t0));
 		/* converged: two rounds in a row within 0.2 % of the best so far */
 		flat = best->total > last * (1 - RB_DSS_FLAT) ? flat + 1 : 0;
 		last = best->total;
@@ -1055,7 +1099,8 @@ static int slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 	if (isfinite(*bound))
 		*bound = subgradient(p, a, best_lam, best->total, *bound, t0, limit);
 out:
-	free(cost), free(q), free(flow), free(lam), free(lb), free(room), free(best_lam);
+	free(cost), free(q), free(flow), free(lam), free(lb), free(room), free(best_lam),
+		free(over);
 	return rc;
 }
 
