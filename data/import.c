@@ -460,6 +460,8 @@ static int refresh_refs(struct import_ctx *ic, enum store_file_kind kind, struct
 	}
 }
 
+#define SALES_REINDEX_BYTES (8 << 20) /* sales files from this size rebuild the index */
+
 int store_import(struct store *st, const struct store_import_src *src,
 		 struct store_import_stats *stats, store_progress_fn *progress, void *progress_ctx,
 		 struct fl_err *err)
@@ -476,6 +478,14 @@ int store_import(struct store *st, const struct store_import_src *src,
 	strmap_init(&ic.refs.skus);
 	strmap_init(&ic.refs.zones);
 
+	/* the index build sorts 5 million rows: on disk, so memory stays bounded (this cannot
+	 * change inside a transaction; the connection's setting comes back at the end) */
+	struct stat sb;
+	const bool reindex = src->files[STORE_FILE_SALES] &&
+			     fstat(fileno(src->files[STORE_FILE_SALES]), &sb) == 0 &&
+			     S_ISREG(sb.st_mode) && sb.st_size >= SALES_REINDEX_BYTES;
+	if (reindex && (rc = store_exec(st, "PRAGMA temp_store = FILE", err)))
+		goto out_free;
 	if ((rc = store_write_begin(st, err)))
 		goto out_free;
 	if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'import_gen'", -1, &s,
@@ -495,7 +505,15 @@ int store_import(struct store *st, const struct store_import_src *src,
 		if (!src->files[k])
 			continue;
 		ic.gen++;
+		/* a large sales file: the series index is built once after the rows are in
+		 * (sorted, fast) rather than kept up to date row by row (random, 3x slower) */
+		const bool rebuild = k == STORE_FILE_SALES && reindex;
+		if (rebuild && (rc = store_exec(st, "DROP INDEX IF EXISTS sales_series", err)))
+			goto out;
 		rc = import_file(&ic, (enum store_file_kind)k, src->files[k], &stats->rows[k], err);
+		if (!rc && rebuild)
+			rc = store_exec(
+				st, "CREATE INDEX sales_series ON sales(node, sku, day, qty)", err);
 		if (rc || (rc = refresh_refs(&ic, (enum store_file_kind)k, err)))
 			goto out;
 		stats->total += stats->rows[k];
@@ -514,6 +532,8 @@ out:
 	sqlite3_finalize(s);
 	store_write_end(st, !rc);
 out_free:
+	if (reindex)
+		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	strmap_release(&ic.refs.nodes);
 	strmap_release(&ic.refs.skus);
 	strmap_release(&ic.refs.zones);
