@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "data/store.h"
 
 static inline void fuzz_seed(struct store *st, enum store_file_kind k, const char *text)
@@ -17,6 +18,43 @@ static inline void fuzz_seed(struct store *st, enum store_file_kind k, const cha
 	if (!src.files[k] || store_import(st, &src, NULL, NULL, NULL, &err))
 		abort();
 	fclose(src.files[k]);
+}
+
+/*
+ * A small in-memory network (3 nodes, 3 SKUs, zones, rates, stock) with the default rule
+ * pack active: what the JSON targets decide orders and handle events against.
+ */
+static inline struct store *fuzz_network_store(void)
+{
+	struct store *st;
+	struct fl_err err = {0};
+	if (store_open(":memory:", &st, &err))
+		abort();
+	fuzz_seed(st, STORE_FILE_NODES,
+		  "id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,"
+		  "processing_days,ships_hazmat\n"
+		  "N1,a,dc,40,-74,r,,1,0.5,0,1\nN2,b,store,41,-75,r,5,2,1,1,0\n"
+		  "N3,c,3pl,34,-118,w,20,1.5,0.4,1,1\n");
+	fuzz_seed(st, STORE_FILE_SKUS,
+		  "id,name,weight_kg,hazmat\nS1,x,1,0\nS2,y,2.5,1\nS3,z,0.3,0\n");
+	fuzz_seed(st, STORE_FILE_ZONES, "zone,max_km\n2,300\n3,1000\n4,5000\n");
+	fuzz_seed(st, STORE_FILE_RATES,
+		  "carrier,service,zone,base_cost,per_kg,transit_days,hazmat_ok\n"
+		  "c,g,2,5,0.5,2,1\nc,g,3,6,0.6,3,1\nc,g,4,8,0.8,5,1\nc,x,2,12,1,1,0\n"
+		  "c,x,3,14,1.2,1,0\nc,x,4,18,1.5,2,0\n");
+	fuzz_seed(st, STORE_FILE_INVENTORY,
+		  "node,sku,on_hand,safety_stock\nN1,S1,10,1\nN1,S2,3,0\nN2,S1,2,0\n"
+		  "N2,S3,5,0\nN3,S2,4,1\nN3,S3,7,0\n");
+	/* the default rule pack active, so events and decisions run rules */
+	json_t *a = NULL, *b = NULL;
+	char detail[256];
+	if (api_rules_push(st, "default", api_default_pack, api_default_pack_len, "admin", &a,
+			   detail, sizeof(detail)) ||
+	    api_rules_activate(st, "default", 1, &b, detail, sizeof(detail)))
+		abort();
+	json_decref(a);
+	json_decref(b);
+	return st;
 }
 
 #endif

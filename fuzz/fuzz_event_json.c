@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Fuzz target: an event body as an orchestrator posts it — the JSON guard and parser,
+ * then api_event: normalisation of carrier codes, validation, deduplication, milestone
+ * order, outages, shipped reservations, the default pack's on_event and its actions
+ * (reroutes decide again; notifications go to the outbox), all in one transaction. Any
+ * answer is fine except a crash, a leak, undefined behaviour, or a status that is
+ * neither 0 nor an HTTP error. The store is made anew every few thousand inputs.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seed.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct store *st;
+	static unsigned runs;
+	char detail[1024];
+	json_t *body = NULL, *result = NULL;
+
+	if (!st || ++runs % 2000 == 0) {
+		api_snapshot_drop();
+		api_rules_drop();
+		store_close(st);
+		st = fuzz_network_store();
+		/* an order to refer to: events about it reroute and consume */
+		json_t *o = json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}], s:b}", "order_id", "O1",
+				      "destination", "lat", 40.5, "lon", -74.2, "lines", "sku",
+				      "S1", "qty", 1, "reserve", 1);
+		if (api_decide(st, o, NULL, &result, detail, sizeof(detail)))
+			abort();
+		json_decref(result);
+		json_decref(o);
+		result = NULL;
+	}
+	int status = api_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
+	if (status != 0 && status != 400)
+		abort();
+	if (status)
+		return 0;
+	status = api_event(st, body, &result, detail, sizeof(detail));
+	if (status != 0 && (status < 400 || status > 599))
+		abort();
+	if (!status && !result)
+		abort();
+	json_decref(result);
+	json_decref(body);
+	return 0;
+}
