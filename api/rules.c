@@ -193,9 +193,33 @@ json_t *api_effects_json(const struct api_rules *rs, const struct rl_effects *fx
 		for (int k = 0; rs && k < rs->n; k++)
 			if (!strcmp(rs->v[k].name, x->set))
 				version = rs->v[k].version;
-		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s}", "set", x->set, "version",
-				      version, "rule", x->rule, "effect", rl_kind_name(x->kind),
-				      "line", x->line, "reason", x->reason);
+		/* "effect" says it in words (API.md: "excluded node ST-0042"); "kind" for code */
+		char what[256];
+		switch (x->kind) {
+		case RL_EXCLUDE_NODE:
+			snprintf(what, sizeof(what), "excluded node %s", x->node);
+			break;
+		case RL_PENALIZE_NODE:
+			snprintf(what, sizeof(what), "penalized node %s by %g", x->node, x->amount);
+			break;
+		case RL_EXCLUDE_SERVICE:
+			snprintf(what, sizeof(what), "excluded service %s %s", x->carrier,
+				 x->service);
+			break;
+		case RL_REQUIRE_NODE:
+			snprintf(what, sizeof(what), "required node %s", x->node);
+			break;
+		case RL_SPLIT_PENALTY:
+			snprintf(what, sizeof(what), "set the split penalty to %g", x->amount);
+			break;
+		case RL_REJECT: snprintf(what, sizeof(what), "rejected the plan"); break;
+		case RL_ANNOTATE: snprintf(what, sizeof(what), "noted: %s", x->reason); break;
+		case RL_FAILED: snprintf(what, sizeof(what), "failed: %s", x->reason); break;
+		default: snprintf(what, sizeof(what), "%s", rl_kind_name(x->kind)); break;
+		}
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:s}", "set", x->set,
+				      "version", version, "rule", x->rule, "effect", what, "kind",
+				      rl_kind_name(x->kind), "line", x->line, "reason", x->reason);
 		if (x->node[0])
 			json_object_set_new(o, "node", json_string(x->node));
 		if (x->carrier[0])

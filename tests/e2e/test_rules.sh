@@ -27,13 +27,13 @@ js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8
 order='{"order_id":"R-1","destination":{"lat":40.71,"lon":-74.0},"lines":[{"sku":"'"$HAZ"'","qty":1}],"deliver_within_days":6}'
 check_eq "hazmat order: 200" "$(http POST /v1/fulfillment/decisions "${O[@]}" -d "$order")" 200
 check_eq "no shipment from a node the rule excluded" "$(js '
-  const ex = new Set(d.rules.filter(x => x.effect === "exclude_node").map(x => x.node));
+  const ex = new Set(d.rules.filter(x => x.kind === "exclude_node").map(x => x.node));
   console.log(ex.size > 0 && d.shipments.every(s => !ex.has(s.node)))')" true
 check_eq "every store excluded by the rule, named with its line" "$(js '
   const r = d.rules.filter(x => x.rule === "no_hazmat_from_stores");
-  console.log(r.length > 0 && r.every(x => x.effect === "exclude_node" && x.line > 0 && x.version === 1 && x.set === "default"))')" true
+  console.log(r.length > 0 && r.every(x => x.kind === "exclude_node" && x.effect === "excluded node " + x.node && x.line > 0 && x.version === 1 && x.set === "default"))')" true
 check_eq "the explanation gives those nodes the reason rule" "$(js '
-  const ex = d.rules.filter(x => x.effect === "exclude_node").map(x => x.node);
+  const ex = d.rules.filter(x => x.kind === "exclude_node").map(x => x.node);
   console.log(ex.every(n => d.explanation.excluded.some(x => x.node === n && x.reason === "rule")))')" true
 
 # an upload with a syntax error on line 7: 422 naming line 7, version 1 stays active
@@ -94,7 +94,7 @@ http POST /v1/rules/spin/activate "${A[@]}" -H "Content-Type: application/json" 
 t0=$(date +%s%N)
 check_eq "a decision with the spinning rule active: 200" "$(http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"S-1","destination":{"lat":40.71,"lon":-74.0},"lines":[{"sku":"SKU-00001","qty":1}]}')" 200
 t1=$(date +%s%N)
-check_eq "the rule is reported failed with its line" "$(js 'const f = d.rules.find(x => x.set === "spin"); console.log(f.effect, f.line, /exceeded/.test(f.reason))')" "failed 2 true"
+check_eq "the rule is reported failed with its line" "$(js 'const f = d.rules.find(x => x.set === "spin"); console.log(f.kind, f.line, /exceeded/.test(f.reason), f.effect.startsWith("failed: "))')" "failed 2 true true"
 check "it answered within a second (the rule's deadline is 50 ms)" test $(((t1 - t0) / 1000000)) -lt 1000
 check_eq "the server still serves" "$(http GET /healthz)" 200
 http POST /v1/rules/spin/activate "${A[@]}" -H "Content-Type: application/json" -d '{"version":0}' >/dev/null
