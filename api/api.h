@@ -198,6 +198,9 @@ int api_snapshot_load(struct store *st, struct api_snapshot **out, struct fl_err
  */
 struct api_snapshot *api_snapshot_get(struct store *st, struct fl_err *err);
 void api_snapshot_put(struct api_snapshot *s);
+/* The index of a node or SKU in the snapshot (both sorted by id), or -1 (NULL id too). */
+long api_snapshot_node(const struct api_snapshot *s, const char *id);
+long api_snapshot_sku(const struct api_snapshot *s, const char *id);
 /* Forget the current snapshot (at shutdown). */
 void api_snapshot_drop(void);
 

@@ -95,9 +95,23 @@ static int cmp_sku_id(const void *key, const void *elem)
 	return strcmp(key, ((const struct fl_sku *)elem)->id);
 }
 
-static const struct fl_sku *find_sku(const struct api_snapshot *s, const char *id)
+static int cmp_node_id(const void *key, const void *elem)
 {
-	return bsearch(id, s->skus, s->nskus, sizeof(*s->skus), cmp_sku_id);
+	return strcmp(key, ((const struct fl_node *)elem)->id);
+}
+
+long api_snapshot_node(const struct api_snapshot *s, const char *id)
+{
+	const struct fl_node *n =
+		id ? bsearch(id, s->nodes, s->nnodes, sizeof(*s->nodes), cmp_node_id) : NULL;
+	return n ? n - s->nodes : -1;
+}
+
+long api_snapshot_sku(const struct api_snapshot *s, const char *id)
+{
+	const struct fl_sku *k =
+		id ? bsearch(id, s->skus, s->nskus, sizeof(*s->skus), cmp_sku_id) : NULL;
+	return k ? k - s->skus : -1;
 }
 
 /* ---- the order ---- */
@@ -202,7 +216,8 @@ static int parse_order(const json_t *j, const struct api_snapshot *snap, struct 
 			return BAD("lines[%zu]: must be an object with sku and qty", i);
 		if (!json_is_string(sku))
 			return BAD("lines[%zu].sku: required, a string", i);
-		const struct fl_sku *s = find_sku(snap, json_string_value(sku));
+		const long ks = api_snapshot_sku(snap, json_string_value(sku));
+		const struct fl_sku *s = ks >= 0 ? &snap->skus[ks] : NULL;
 		if (!s)
 			return BAD("lines[%zu].sku: unknown SKU '%.64s'", i,
 				   json_string_value(sku));
@@ -416,34 +431,8 @@ static long host_atp(void *ctx, const char *node, const char *sku)
 		k++;
 	if (k == c->o->nitems)
 		return -1; /* only the order's SKUs are read */
-	size_t lo = 0, hi = c->snap->nnodes;
-	while (lo < hi) {
-		const size_t mid = (lo + hi) / 2;
-		const int cmp = strcmp(c->snap->nodes[mid].id, node);
-		if (!cmp)
-			return c->atp[mid * (size_t)c->o->nitems + (size_t)k];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-static long node_of_id(const struct api_snapshot *snap, const char *id)
-{
-	size_t lo = 0, hi = snap->nnodes;
-	while (lo < hi) {
-		const size_t mid = (lo + hi) / 2;
-		const int cmp = strcmp(snap->nodes[mid].id, id);
-		if (!cmp)
-			return (long)mid;
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	const long n = api_snapshot_node(c->snap, node);
+	return n < 0 ? -1 : c->atp[(size_t)n * (size_t)c->o->nitems + (size_t)k];
 }
 
 struct adjust {
@@ -487,7 +476,7 @@ static void apply_effects(struct adjust *a, const struct api_snapshot *snap,
 	long required = -1;
 	for (size_t i = 0; i < fx->n; i++) {
 		const struct rl_effect *x = &fx->v[i];
-		const long n = x->node[0] ? node_of_id(snap, x->node) : -1;
+		const long n = x->node[0] ? api_snapshot_node(snap, x->node) : -1;
 		switch (x->kind) {
 		case RL_EXCLUDE_NODE:
 			if (n >= 0)
@@ -633,12 +622,12 @@ int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
 			goto out;
 		}
 		for (size_t i = 0; i < noutages; i++) {
-			const long n = node_of_id(snap, outages[i]);
+			const long n = api_snapshot_node(snap, outages[i]);
 			if (n >= 0)
 				adj.excluded[n] = adj.any = true;
 		}
 		if (opts->exclude_node) {
-			const long n = node_of_id(snap, opts->exclude_node);
+			const long n = api_snapshot_node(snap, opts->exclude_node);
 			if (n >= 0)
 				adj.excluded[n] = adj.any = true;
 		}
@@ -693,7 +682,7 @@ int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
 			if (!rejected)
 				break;
 			for (int i = 0; i < ns; i++) { /* the rejected plan's nodes are out */
-				const long n = node_of_id(snap, ships[i].node);
+				const long n = api_snapshot_node(snap, ships[i].node);
 				if (n >= 0)
 					adj.excluded[n] = adj.any = true;
 			}

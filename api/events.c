@@ -156,9 +156,7 @@ int api_event(struct store *st, const json_t *body, json_t **answer, char *detai
 		return BAD("data.delay_days: required for shipment.delayed");
 	if (node) {
 		struct api_snapshot *snap = api_snapshot_get(st, &err);
-		bool known = false;
-		for (size_t i = 0; snap && i < snap->nnodes && !known; i++)
-			known = !strcmp(snap->nodes[i].id, node);
+		const bool known = snap && api_snapshot_node(snap, node) >= 0;
 		api_snapshot_put(snap);
 		if (!known)
 			return BAD("node: '%s' is not a node", node);

@@ -125,7 +125,8 @@ static void run_job(struct pool *p, struct job *j)
 	j->r.mean = j->pts;
 	j->r.lo = j->pts + o.horizon;
 	j->r.hi = j->pts + 2 * o.horizon;
-	j->hash = api_series_hash(v, n, j->s->first_day);
+	if (!j->hash) /* the cache check computed it already */
+		j->hash = api_series_hash(v, n, j->s->first_day);
 	j->rc = fc_forecast(v, n, &o, &j->r, &j->err);
 	if (j->rc)
 		fl_err_prefix(&j->err, "series '%s'", j->s->id);

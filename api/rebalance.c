@@ -23,43 +23,24 @@
 #define RB_UNSERVED_SHOWN 50
 
 struct net {
-	struct fl_node *nodes; /* sorted by id */
+	struct api_snapshot *snap; /* nodes and SKUs, sorted by id */
+	const struct fl_node *nodes;
 	size_t nn;
-	struct fl_sku *skus; /* sorted by id */
+	const struct fl_sku *skus;
 	size_t nk;
 	double *demand; /* [i * nk + k] over the horizon */
 	double *total_hi;
 	long *avail;
 };
 
-static int by_node_id(const void *a, const void *b)
-{
-	return strcmp(((const struct fl_node *)a)->id, ((const struct fl_node *)b)->id);
-}
-
-static int by_sku_id(const void *a, const void *b)
-{
-	return strcmp(((const struct fl_sku *)a)->id, ((const struct fl_sku *)b)->id);
-}
-
 static long node_ix(const struct net *c, const char *id)
 {
-	struct fl_node key;
-	if (!id || strlen(id) >= sizeof(key.id))
-		return -1;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	const struct fl_node *n = bsearch(&key, c->nodes, c->nn, sizeof(key), by_node_id);
-	return n ? n - c->nodes : -1;
+	return api_snapshot_node(c->snap, id);
 }
 
 static long sku_ix(const struct net *c, const char *id)
 {
-	struct fl_sku key;
-	if (!id || strlen(id) >= sizeof(key.id))
-		return -1;
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	const struct fl_sku *s = bsearch(&key, c->skus, c->nk, sizeof(key), by_sku_id);
-	return s ? s - c->skus : -1;
+	return api_snapshot_sku(c->snap, id);
 }
 
 static int collect(void *ctx, const struct api_forecast *f)
@@ -328,20 +309,19 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 	int status = 0;
 
 	*answer = NULL;
-	if (store_nodes_load(st, &c.nodes, &c.nn, &err) ||
-	    store_skus_load(st, &c.skus, &c.nk, &err) || store_lanes_load(st, &lanes, &nl, &err) ||
+	if (!(c.snap = api_snapshot_get(st, &err)) || store_lanes_load(st, &lanes, &nl, &err) ||
 	    store_inventory_page(st, NULL, NULL, NULL, NULL, (size_t)1 << 40, &inv, &ni, &more,
 				 &err)) {
 		status = 503;
 		snprintf(detail, cap, "store: %s", err.msg);
 		goto out;
 	}
+	c.nodes = c.snap->nodes, c.nn = c.snap->nnodes;
+	c.skus = c.snap->skus, c.nk = c.snap->nskus;
 	if (!c.nn) {
 		status = bad(detail, cap, "the store has no nodes: import data first");
 		goto out;
 	}
-	qsort(c.nodes, c.nn, sizeof(*c.nodes), by_node_id);
-	qsort(c.skus, c.nk, sizeof(*c.skus), by_sku_id);
 	const size_t NK = c.nn * c.nk;
 	c.demand = calloc(NK + 1, sizeof(double));
 	c.total_hi = calloc(NK + 1, sizeof(double));
@@ -522,7 +502,8 @@ int api_rebalance(struct store *st, const json_t *body, const char *lp_path, boo
 	free(req), free(resp);
 out:
 	slv_rb_release(&r);
-	free(c.nodes), free(c.skus), free(c.demand), free(c.total_hi), free(c.avail);
+	api_snapshot_put(c.snap);
+	free(c.demand), free(c.total_hi), free(c.avail);
 	free(lanes), free(inv), free(rl), free(target), free(after);
 	free(rq.mult), free(rq.explicit_demand), free(rq.closed), free(rq.lanes);
 	return status;
@@ -812,6 +793,7 @@ int api_cmd_rebalance(int argc, char **argv)
 	json_t *answer;
 	char detail[1024];
 	const int status = api_rebalance(st, body, lp, !as_json, &answer, detail, sizeof(detail));
+	api_snapshot_drop();
 	store_close(st);
 	if (status) {
 		fprintf(stderr, "fulcrum: rebalance: %s\n", detail);

@@ -120,6 +120,21 @@ static void eng_key_create(void)
 	pthread_key_create(&eng_key, eng_free);
 }
 
+/* The snapshot's nodes as rules see them (ctx.nodes, ctx.stores, ctx.dcs). */
+static int set_network(struct rl_engine *e, const struct api_snapshot *snap, struct fl_err *err)
+{
+	struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
+	if (!nodes)
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < snap->nnodes; i++)
+		nodes[i] =
+			(struct rl_node){snap->nodes[i].id, fl_node_type_name(snap->nodes[i].type),
+					 snap->nodes[i].region};
+	const int rc = rl_set_nodes(e, nodes, (int)snap->nnodes, err);
+	free(nodes);
+	return rc;
+}
+
 /* This thread's engine, with the snapshot's network loaded. */
 struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_err *err)
 {
@@ -131,18 +146,7 @@ struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_er
 		tl_nodes_gen = -1;
 	}
 	if (snap && snap->generation != tl_nodes_gen) {
-		struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
-		if (!nodes) {
-			fl_err_set(err, FL_ENOMEM, "out of memory");
-			return NULL;
-		}
-		for (size_t i = 0; i < snap->nnodes; i++)
-			nodes[i] = (struct rl_node){snap->nodes[i].id,
-						    fl_node_type_name(snap->nodes[i].type),
-						    snap->nodes[i].region};
-		const int rc = rl_set_nodes(tl_engine, nodes, (int)snap->nnodes, err);
-		free(nodes);
-		if (rc)
+		if (set_network(tl_engine, snap, err))
 			return NULL;
 		tl_nodes_gen = snap->generation;
 	}
@@ -167,20 +171,8 @@ int api_rules_ensure(struct rl_engine *e, const struct api_rule_set *s, struct r
 	struct rl_diag d;
 	if (!rl_load(e, s->key, s->name, s->source, strlen(s->source), &d))
 		return 0;
-	if (fx && fx->n < RL_EFFECTS_MAX) {
-		struct rl_effect *v = realloc(fx->v, sizeof(*v) * (fx->n + 1));
-		if (v) {
-			fx->v = v;
-			fx->cap = fx->n + 1;
-			struct rl_effect *x = &v[fx->n++];
-			memset(x, 0, sizeof(*x));
-			x->kind = RL_FAILED;
-			snprintf(x->set, sizeof(x->set), "%s", s->name);
-			snprintf(x->rule, sizeof(x->rule), "%s", s->name);
-			x->line = d.line;
-			snprintf(x->reason, sizeof(x->reason), "%s", d.message);
-		}
-	}
+	if (fx) /* the set no longer compiles: its only effect is that failure */
+		rl_effects_fail(fx, s->name, s->name, d.line, d.message);
 	return FL_EINVAL;
 }
 
@@ -297,15 +289,10 @@ int api_rules_check(const struct api_snapshot *snap, const char *name, const cha
 		*errors = json_pack("[{s:i, s:s}]", "line", 0, "message", err.msg);
 		return 500;
 	}
-	if (snap) {
-		struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
-		for (size_t i = 0; nodes && i < snap->nnodes; i++)
-			nodes[i] = (struct rl_node){snap->nodes[i].id,
-						    fl_node_type_name(snap->nodes[i].type),
-						    snap->nodes[i].region};
-		if (nodes)
-			rl_set_nodes(e, nodes, (int)snap->nnodes, NULL);
-		free(nodes);
+	if (snap && set_network(e, snap, &err)) {
+		*errors = json_pack("[{s:i, s:s}]", "line", 0, "message", err.msg);
+		rl_engine_free(e);
+		return 500;
 	}
 	int status = 0;
 	if (memchr(src, '\0', len) || rl_load(e, "check", name, src, len, &d)) {

@@ -23,11 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char detail[1024];
 	json_t *body = NULL, *result = NULL;
 
-	if (!st || ++runs % 2000 == 0) {
-		api_snapshot_drop();
-		api_rules_drop();
-		store_close(st);
-		st = fuzz_network_store();
+	if (fuzz_store_cycle(&st, &runs)) {
 		/* an order to refer to: events about it reroute and consume */
 		json_t *o = json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}], s:b}", "order_id", "O1",
 				      "destination", "lat", 40.5, "lon", -74.2, "lines", "sku",

@@ -26,12 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char detail[1024];
 	json_t *body = NULL, *result = NULL;
 
-	if (!st || ++runs % 2000 == 0) {
-		api_snapshot_drop();
-		api_rules_drop();
-		store_close(st);
-		st = fuzz_network_store();
-	}
+	fuzz_store_cycle(&st, &runs);
 	int status = api_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
 	if (status != 0 && status != 400)
 		abort();

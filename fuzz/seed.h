@@ -57,4 +57,17 @@ static inline struct store *fuzz_network_store(void)
 	return st;
 }
 
+/* The store a target works on, made anew every 2,000 inputs so no log grows unbounded.
+ * True when it was just made. */
+static inline bool fuzz_store_cycle(struct store **st, unsigned *runs)
+{
+	if (*st && ++*runs % 2000 != 0)
+		return false;
+	api_snapshot_drop();
+	api_rules_drop();
+	store_close(*st);
+	*st = fuzz_network_store();
+	return true;
+}
+
 #endif

@@ -327,6 +327,25 @@ void rl_effects_release(struct rl_effects *x)
 	memset(x, 0, sizeof(*x));
 }
 
+void rl_effects_fail(struct rl_effects *x, const char *set, const char *rule, int line,
+		     const char *reason)
+{
+	if (x->n == x->cap) { /* failures are few: one per rule call at most */
+		const size_t c = x->cap ? 2 * x->cap : 16;
+		struct rl_effect *v = realloc(x->v, sizeof(*v) * c);
+		if (!v)
+			return;
+		x->v = v, x->cap = c;
+	}
+	struct rl_effect *f = &x->v[x->n++];
+	memset(f, 0, sizeof(*f));
+	f->kind = RL_FAILED;
+	snprintf(f->set, sizeof(f->set), "%s", set);
+	snprintf(f->rule, sizeof(f->rule), "%s", rule);
+	f->line = line;
+	snprintf(f->reason, sizeof(f->reason), "%s", reason);
+}
+
 static struct rl_effect *effect_new(lua_State *L, enum rl_kind kind)
 {
 	struct rl_engine *e = engine_of(L);
@@ -843,21 +862,8 @@ static void call_rule(struct rl_engine *e, const char *rule, int nargs, struct r
 	diag_from(L, &d, defined); /* memory errors bypass the handler: the rule's line */
 	lua_pop(L, 1);
 	out->n = mark; /* a failed rule has no effects */
-	if (out->n == out->cap) {
-		size_t c = out->cap ? 2 * out->cap : 16;
-		struct rl_effect *v = realloc(out->v, sizeof(*v) * c);
-		if (!v)
-			return;
-		out->v = v, out->cap = c;
-	}
-	struct rl_effect *x = &out->v[out->n++];
-	memset(x, 0, sizeof(*x));
-	x->kind = RL_FAILED;
-	snprintf(x->set, sizeof(x->set), "%s", e->cur_set->name);
-	snprintf(x->rule, sizeof(x->rule), "%s", rule);
-	x->line = d.line;
-	snprintf(x->reason, sizeof(x->reason), "%s",
-		 rc == LUA_ERRMEM ? "memory limit exceeded" : d.message);
+	rl_effects_fail(out, e->cur_set->name, rule, d.line,
+			rc == LUA_ERRMEM ? "memory limit exceeded" : d.message);
 	lua_gc(L, LUA_GCCOLLECT);
 }
 

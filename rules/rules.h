@@ -92,6 +92,9 @@ struct rl_effects {
 	size_t n, cap;
 };
 void rl_effects_release(struct rl_effects *x);
+/* Record that rule (of set) failed at line: an RL_FAILED effect with the reason. */
+void rl_effects_fail(struct rl_effects *x, const char *set, const char *rule, int line,
+		     const char *reason);
 
 /* What a rule may read from the caller. */
 struct rl_host {
