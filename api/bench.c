@@ -371,10 +371,10 @@ int api_cmd_bench_waves(int argc, char **argv)
 			struct slv_order so = {lat[i], lon[i],	     prom[i], true,
 					       0,      API_SOLVE_MS, nk[i],   &items[i * 5]};
 			slv_candidates_build(&net, &so, slice, cap, NULL, &cand[i], &err);
-			wo[i] = (struct slv_wave_order){&cand[i], &sk[i * 5]};
+			wo[i] = (struct slv_wave_order){&cand[i], &sk[i * 5], false};
 		}
 		/* (a) the wave */
-		struct slv_wave w = {O, wo, N, G, atp, cap, time_ms};
+		struct slv_wave w = {O, wo, N, G, atp, cap, time_ms, api_threads_default()};
 		struct slv_wave_result wr;
 		if (slv_wave_solve(&w, &wr, &err)) {
 			fprintf(stderr, "fulcrum: bench: %s\n", err.msg);

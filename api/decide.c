@@ -387,21 +387,35 @@ static json_t *build_answer(const struct order *o, const struct api_snapshot *sn
 
 /* ---- the flow ---- */
 
+/* Order o's candidates (made afresh) under the adjustments adj (may be NULL). */
+static int candidates_of(const struct api_snapshot *snap, const struct order *o, const long *atp,
+			 const long *cap_left, const struct slv_adjust *adj,
+			 struct slv_candidates *cand, char *detail, size_t cap)
+{
+	struct fl_err err = {0};
+	struct slv_network net = {snap->nodes,	     (int)snap->nnodes, snap->zones,
+				  (int)snap->nzones, snap->rates,	(int)snap->nrates};
+	struct slv_order so = {o->lat,		 o->lon,	   o->promise, o->allow_split,
+			       o->split_penalty, o->time_limit_ms, o->nitems,  o->items};
+	slv_candidates_release(cand);
+	memset(cand, 0, sizeof(*cand));
+	if (slv_candidates_build(&net, &so, atp, cap_left, adj, cand, &err)) {
+		snprintf(detail, cap, "%s", err.msg);
+		return err.status == FL_ELIMIT ? 422 : 500;
+	}
+	return 0;
+}
+
 static int solve(const struct api_snapshot *snap, const struct order *o, const char *lp_path,
 		 const struct slv_adjust *adj, const long *atp, const long *cap_left,
 		 struct slv_candidates *cand, struct slv_result *res, char *detail, size_t cap)
 {
 	struct fl_err err = {0};
+	int status;
 	memset(cand, 0, sizeof(*cand));
 	memset(res, 0, sizeof(*res));
-	struct slv_network net = {snap->nodes,	     (int)snap->nnodes, snap->zones,
-				  (int)snap->nzones, snap->rates,	(int)snap->nrates};
-	struct slv_order so = {o->lat,		 o->lon,	   o->promise, o->allow_split,
-			       o->split_penalty, o->time_limit_ms, o->nitems,  o->items};
-	if (slv_candidates_build(&net, &so, atp, cap_left, adj, cand, &err)) {
-		snprintf(detail, cap, "%s", err.msg);
-		return err.status == FL_ELIMIT ? 422 : 500;
-	}
+	if ((status = candidates_of(snap, o, atp, cap_left, adj, cand, detail, cap)))
+		return status;
 	if (lp_path && slv_export_lp(&cand->prob, lp_path, &err)) {
 		snprintf(detail, cap, "%s", err.msg);
 		return 500;
@@ -525,6 +539,96 @@ static bool any_failed(const struct rl_effects *fx, char *detail, size_t cap)
 	return false;
 }
 
+/* What the rules of one order work with: its lines, and its stock to read. */
+struct order_rules {
+	struct rl_line lines[API_MAX_LINES];
+	struct rl_order ro;
+	struct rule_ctx ctx;
+	struct rl_host host;
+};
+
+static void order_rules_init(struct order_rules *orl, const struct api_snapshot *snap,
+			     const struct order *o, const long *atp)
+{
+	orl->ctx = (struct rule_ctx){snap, o, atp};
+	orl->host = (struct rl_host){host_atp, &orl->ctx};
+	rl_order_of(o, orl->lines, &orl->ro);
+}
+
+/*
+ * Before sourcing: node outages, the caller's exclusions (opts may be NULL), then every
+ * active set's before_sourcing, folded into adj (made afresh) and the order's split
+ * penalty. atp is the order's (nodes × lines). 0; 503 when a rule failed and rules_fail
+ * is set; 500 out of memory.
+ */
+static int rules_before(const struct api_rules *rs, struct rl_engine *eng,
+			const struct api_snapshot *snap, struct order *o, double own_split,
+			const long *atp, char *const *outages, size_t noutages,
+			const struct api_decide_opts *opts, struct order_rules *orl,
+			struct adjust *adj, struct rl_effects *fx, char *detail, size_t cap)
+{
+	adjust_release(adj);
+	if (adjust_init(adj, snap)) {
+		snprintf(detail, cap, "out of memory");
+		return 500;
+	}
+	for (size_t i = 0; i < noutages; i++) {
+		const long n = api_snapshot_node(snap, outages[i]);
+		if (n >= 0)
+			adj->excluded[n] = adj->any = true;
+	}
+	if (opts && opts->exclude_node) {
+		const long n = api_snapshot_node(snap, opts->exclude_node);
+		if (n >= 0)
+			adj->excluded[n] = adj->any = true;
+	}
+	if (opts && opts->exclude_carrier)
+		exclude_carrier(adj, snap, opts->exclude_carrier, NULL);
+	order_rules_init(orl, snap, o, atp);
+	for (int i = 0; i < rs->n; i++)
+		if (!api_rules_ensure(eng, &rs->v[i], fx))
+			rl_before_sourcing(eng, rs->v[i].key, &orl->ro, &orl->host, fx);
+	if (atomic_load(&api_rules_fail_requests) && any_failed(fx, detail, cap))
+		return 503;
+	apply_effects(adj, snap, fx);
+	o->split_penalty = isnan(adj->split_penalty) ? own_split : adj->split_penalty;
+	return 0;
+}
+
+/*
+ * After sourcing: every active set's after_sourcing on the plan; true when one rejects
+ * it, and then the plan's nodes are excluded in adj for the next solve.
+ */
+static bool rules_after(const struct api_rules *rs, struct rl_engine *eng,
+			const struct api_snapshot *snap, const struct slv_candidates *cand,
+			const struct slv_result *res, struct order_rules *orl, struct adjust *adj,
+			struct rl_effects *fx)
+{
+	struct rl_shipment ships[64];
+	int ns = 0;
+	for (int i = 0; res->status != SLV_EMPTY && i < res->nshipments && ns < 64; i++) {
+		const int n = cand->node_of[cand->prob.options[res->ship[i].option].node];
+		const struct fl_rate *rt = &snap->rates[cand->rate_of[res->ship[i].option]];
+		ships[ns++] = (struct rl_shipment){snap->nodes[n].id, rt->carrier, rt->service,
+						   res->ship[i].units, res->ship[i].cost};
+	}
+	const struct rl_decision dec = {res->filled ? "planned" : "unfulfillable", res->cost, ns,
+					ships};
+	const size_t before = fx->n;
+	for (int i = 0; i < rs->n; i++)
+		if (!api_rules_ensure(eng, &rs->v[i], fx))
+			rl_after_sourcing(eng, rs->v[i].key, &orl->ro, &dec, &orl->host, fx);
+	bool rejected = false;
+	for (size_t i = before; i < fx->n; i++)
+		rejected |= fx->v[i].kind == RL_REJECT;
+	for (int i = 0; rejected && i < ns; i++) { /* the rejected plan's nodes are out */
+		const long n = api_snapshot_node(snap, ships[i].node);
+		if (n >= 0)
+			adj->excluded[n] = adj->any = true;
+	}
+	return rejected;
+}
+
 int api_decide(struct store *st, const json_t *body, const char *lp_path, json_t **answer,
 	       char *detail, size_t cap)
 {
@@ -615,39 +719,12 @@ int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
 			goto out;
 		}
 		/* outages and the caller's exclusions, then before_sourcing */
-		adjust_release(&adj);
-		if (adjust_init(&adj, snap)) {
-			snprintf(detail, cap, "out of memory");
-			status = 500;
-			goto out;
-		}
-		for (size_t i = 0; i < noutages; i++) {
-			const long n = api_snapshot_node(snap, outages[i]);
-			if (n >= 0)
-				adj.excluded[n] = adj.any = true;
-		}
-		if (opts->exclude_node) {
-			const long n = api_snapshot_node(snap, opts->exclude_node);
-			if (n >= 0)
-				adj.excluded[n] = adj.any = true;
-		}
-		if (opts->exclude_carrier)
-			exclude_carrier(&adj, snap, opts->exclude_carrier, NULL);
-		struct rl_line lines[API_MAX_LINES];
-		struct rl_order ro;
-		struct rule_ctx rc_ctx = {snap, o, atp};
-		const struct rl_host host = {host_atp, &rc_ctx};
-		rl_order_of(o, lines, &ro);
-		for (int i = 0; i < rs->n; i++)
-			if (!api_rules_ensure(eng, &rs->v[i], &fx))
-				rl_before_sourcing(eng, rs->v[i].key, &ro, &host, &fx);
-		if (atomic_load(&api_rules_fail_requests) && any_failed(&fx, detail, cap)) {
+		struct order_rules orl;
+		if ((status = rules_before(rs, eng, snap, o, own_split, atp, outages, noutages,
+					   opts, &orl, &adj, &fx, detail, cap))) {
 			rl_effects_release(&fx);
-			status = 503;
 			goto out;
 		}
-		apply_effects(&adj, snap, &fx);
-		o->split_penalty = isnan(adj.split_penalty) ? own_split : adj.split_penalty;
 		/* solve; after_sourcing may reject the plan's nodes and have it solved again */
 		for (int rejects = 0;; rejects++) {
 			if ((status = solve(snap, o, attempt || rejects ? NULL : lp_path,
@@ -657,35 +734,9 @@ int api_decide_ex(struct store *st, const json_t *body, const char *lp_path,
 				rl_effects_release(&fx);
 				goto out;
 			}
-			if (!rs->n || rejects == API_RULE_REJECTS || !res.nshipments)
+			if (!rs->n || rejects == API_RULE_REJECTS || !res.nshipments ||
+			    !rules_after(rs, eng, snap, &cand, &res, &orl, &adj, &fx))
 				break;
-			struct rl_shipment ships[64];
-			int ns = 0;
-			for (int i = 0; i < res.nshipments && ns < 64; i++) {
-				const int n =
-					cand.node_of[cand.prob.options[res.ship[i].option].node];
-				const struct fl_rate *rt =
-					&snap->rates[cand.rate_of[res.ship[i].option]];
-				ships[ns++] = (struct rl_shipment){snap->nodes[n].id, rt->carrier,
-								   rt->service, res.ship[i].units,
-								   res.ship[i].cost};
-			}
-			const struct rl_decision dec = {res.filled ? "planned" : "unfulfillable",
-							res.cost, ns, ships};
-			const size_t before = fx.n;
-			for (int i = 0; i < rs->n; i++)
-				if (!api_rules_ensure(eng, &rs->v[i], &fx))
-					rl_after_sourcing(eng, rs->v[i].key, &ro, &dec, &host, &fx);
-			bool rejected = false;
-			for (size_t i = before; i < fx.n; i++)
-				rejected |= fx.v[i].kind == RL_REJECT;
-			if (!rejected)
-				break;
-			for (int i = 0; i < ns; i++) { /* the rejected plan's nodes are out */
-				const long n = api_snapshot_node(snap, ships[i].node);
-				if (n >= 0)
-					adj.excluded[n] = adj.any = true;
-			}
 			slv_result_release(&res);
 			slv_candidates_release(&cand);
 		}
@@ -782,6 +833,15 @@ static int cmp_order_id(const void *a, const void *b)
 		      (*(const struct order *const *)b)->order_id);
 }
 
+/* Order o's stock out of the wave's (nodes × the wave's SKUs) into slice (nodes × lines). */
+static void wave_slice(const struct order *o, const int *skus, const long *atp, int N, int G,
+		       long *slice)
+{
+	for (int n = 0; n < N; n++)
+		for (int k = 0; k < o->nitems; k++)
+			slice[n * o->nitems + k] = atp[(size_t)n * (size_t)G + (size_t)skus[k]];
+}
+
 int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail, size_t cap)
 {
 	struct fl_err err = {0};
@@ -798,6 +858,13 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 	long *atp = NULL, *capl = NULL, *slice = NULL;
 	struct slv_wave_result wr = {0};
 	json_t *decisions = NULL;
+	struct api_rules *rules = NULL;
+	struct rl_engine *eng = NULL;
+	char **outages = NULL;
+	size_t noutages = 0;
+	struct adjust *adj = NULL; /* per order: outages and its rules' effects */
+	struct rl_effects *fx = NULL;
+	double *own_split = NULL;
 
 	*answer = NULL;
 	if (!snap) {
@@ -805,6 +872,17 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 		return 503;
 	}
 	N = (int)snap->nnodes;
+	rules = api_rules_get(st, &err);
+	if (!rules || store_outages(st, &outages, &noutages, &err)) {
+		snprintf(detail, cap, "store: %s", err.msg);
+		status = 503;
+		goto out;
+	}
+	if (rules->n && !(eng = api_rules_engine(snap, &err))) {
+		snprintf(detail, cap, "rules: %s", err.msg);
+		status = 503;
+		goto out;
+	}
 	if (!json_is_array(jorders) || json_array_size(jorders) == 0) {
 		status = BAD("orders: required, a non-empty array");
 		goto out;
@@ -832,7 +910,11 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 	gidx = malloc(sizeof(int) * (snap->nskus + 1));
 	gids = calloc(snap->nskus + 1, sizeof(*gids));
 	skus_of = calloc((size_t)O * API_MAX_LINES, sizeof(int));
-	if (!ords || !sorted || !cand || !worders || !gidx || !gids || !skus_of) {
+	adj = calloc((size_t)O, sizeof(*adj));
+	fx = calloc((size_t)O, sizeof(*fx));
+	own_split = calloc((size_t)O, sizeof(double));
+	if (!ords || !sorted || !cand || !worders || !gidx || !gids || !skus_of || !adj || !fx ||
+	    !own_split) {
 		status = 500, snprintf(detail, cap, "out of memory");
 		goto out;
 	}
@@ -849,11 +931,7 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 			snprintf(detail, cap, "orders[%d].%s", i, inner);
 			goto out;
 		}
-		if (!ords[i].allow_partial) {
-			status = BAD(
-				"orders[%d].allow_partial: false is not supported in waves yet", i);
-			goto out;
-		}
+		own_split[i] = ords[i].split_penalty;
 		sorted[i] = &ords[i];
 		for (int k = 0; k < ords[i].nitems; k++) {
 			size_t s = (size_t)(ords[i].sku[k] - snap->skus);
@@ -882,30 +960,60 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 			status = 503, snprintf(detail, cap, "store: %s", err.msg);
 			goto out;
 		}
-		struct slv_network net = {snap->nodes,	     N,		  snap->zones,
-					  (int)snap->nzones, snap->rates, (int)snap->nrates};
+		/* each order: outages and its rules' before_sourcing, then its candidates */
 		for (int i = 0; i < O; i++) {
-			struct order *o = &ords[i];
-			for (int n = 0; n < N; n++)
-				for (int k = 0; k < o->nitems; k++)
-					slice[n * o->nitems + k] =
-						atp[(size_t)n * (size_t)G +
-						    (size_t)skus_of[i * API_MAX_LINES + k]];
-			struct slv_order so = {o->lat,	       o->lon,		 o->promise,
-					       o->allow_split, o->split_penalty, o->time_limit_ms,
-					       o->nitems,      o->items};
-			slv_candidates_release(&cand[i]);
-			if (slv_candidates_build(&net, &so, slice, capl, NULL, &cand[i], &err)) {
-				status = 422, snprintf(detail, cap, "orders[%d]: %s", i, err.msg);
+			char inner[FL_ERR_MSG_MAX];
+			struct order_rules orl;
+			wave_slice(&ords[i], &skus_of[i * API_MAX_LINES], atp, N, G, slice);
+			rl_effects_release(&fx[i]);
+			fx[i] = (struct rl_effects){0};
+			if ((status = rules_before(rules, eng, snap, &ords[i], own_split[i], slice,
+						   outages, noutages, NULL, &orl, &adj[i], &fx[i],
+						   inner, sizeof(inner)))) {
+				snprintf(detail, cap, "orders[%d]: %s", i, inner);
 				goto out;
 			}
-			worders[i] = (struct slv_wave_order){&cand[i], &skus_of[i * API_MAX_LINES]};
+			if ((status = candidates_of(snap, &ords[i], slice, capl,
+						    adj[i].any ? &adj[i].adj : NULL, &cand[i],
+						    inner, sizeof(inner)))) {
+				snprintf(detail, cap, "orders[%d]: %s", i, inner);
+				goto out;
+			}
+			worders[i] = (struct slv_wave_order){&cand[i], &skus_of[i * API_MAX_LINES],
+							     !ords[i].allow_partial};
 		}
-		struct slv_wave w = {O, worders, N, G, atp, capl, time_limit};
-		slv_wave_result_release(&wr, O);
-		if (slv_wave_solve(&w, &wr, &err)) {
-			status = 500, snprintf(detail, cap, "%s", err.msg);
-			goto out;
+		/* solve; after_sourcing may reject plans, and the wave is solved again */
+		for (int rejects = 0;; rejects++) {
+			struct slv_wave w = {O,	  worders, N,	       G,
+					     atp, capl,	   time_limit, api_threads_default()};
+			slv_wave_result_release(&wr, O);
+			if (slv_wave_solve(&w, &wr, &err)) {
+				status = 500, snprintf(detail, cap, "%s", err.msg);
+				goto out;
+			}
+			if (!rules->n || rejects == API_RULE_REJECTS)
+				break;
+			bool again = false;
+			for (int i = 0; i < O; i++) {
+				struct order_rules orl;
+				if (wr.plans[i].status == SLV_EMPTY)
+					continue;
+				wave_slice(&ords[i], &skus_of[i * API_MAX_LINES], atp, N, G, slice);
+				order_rules_init(&orl, snap, &ords[i], slice);
+				if (!rules_after(rules, eng, snap, &cand[i], &wr.plans[i], &orl,
+						 &adj[i], &fx[i]))
+					continue;
+				again = true;
+				char inner[FL_ERR_MSG_MAX];
+				if ((status =
+					     candidates_of(snap, &ords[i], slice, capl, &adj[i].adj,
+							   &cand[i], inner, sizeof(inner)))) {
+					snprintf(detail, cap, "orders[%d]: %s", i, inner);
+					goto out;
+				}
+			}
+			if (!again)
+				break;
 		}
 		/* answers and the records: every decision of the wave in one transaction */
 		char wave_id[20] = "w_";
@@ -928,8 +1036,16 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 			const struct slv_result *r = &wr.plans[i];
 			snprintf(ids[i], sizeof(ids[i]), "d_");
 			api_random_hex(ids[i] + 2, 8);
-			json_t *a = build_answer(&ords[i], snap, &cand[i], r, false, ids[i], NULL,
-						 NULL, &dstatus);
+			/* an order that wants every unit or none, and got none though some were there */
+			bool refuse = false;
+			for (int n = 0; !ords[i].allow_partial && r->status == SLV_EMPTY &&
+					n < cand[i].prob.nnodes * ords[i].nitems;
+			     n++)
+				refuse |= cand[i].atp[n] > 0;
+			json_t *a = build_answer(&ords[i], snap, &cand[i], r, refuse, ids[i],
+						 adj[i].any ? adj[i].penalty : NULL,
+						 fx[i].n ? api_effects_json(rules, &fx[i]) : NULL,
+						 &dstatus);
 			texts[i] = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 			reqs[i] = json_dumps(json_array_get(jorders, (size_t)i),
 					     JSON_COMPACT | JSON_SORT_KEYS);
@@ -964,6 +1080,7 @@ int api_wave(struct store *st, const json_t *body, json_t **answer, char *detail
 				.status = dstatus,
 				.solver_status = wr.status == SLV_OPTIMAL ? "optimal" : "feasible",
 				.solver_ms = wr.time_ms,
+				.rules_version = rules->n ? rules->versions : NULL,
 				.created_at = (int64_t)time(NULL)};
 		}
 		const char *wstatus = wr.status == SLV_OPTIMAL ? "optimal" : "feasible";
@@ -1021,8 +1138,16 @@ out:
 	slv_wave_result_release(&wr, O);
 	for (int i = 0; cand && i < O; i++)
 		slv_candidates_release(&cand[i]);
+	for (int i = 0; adj && i < O; i++)
+		adjust_release(&adj[i]);
+	for (int i = 0; fx && i < O; i++)
+		rl_effects_release(&fx[i]);
+	for (size_t i = 0; i < noutages; i++)
+		free(outages[i]);
+	free(outages), free(adj), free(fx), free(own_split);
 	free(ords), free(sorted), free(cand), free(worders), free(gidx), free(gids), free(skus_of);
 	free(atp), free(capl), free(slice);
+	api_rules_put(rules);
 	api_snapshot_put(snap);
 	return status;
 }

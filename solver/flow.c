@@ -97,3 +97,8 @@ long flow_on(const struct flow_graph *g, int arc)
 {
 	return arc >= 0 ? g->e[arc ^ 1].cap : 0;
 }
+
+bool flow_source_side(const struct flow_graph *g, int v)
+{
+	return g->level[v] >= 0; /* flow_max's last search stopped short of the sink */
+}

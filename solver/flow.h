@@ -3,6 +3,8 @@
 #ifndef FULCRUM_SOLVER_FLOW_H
 #define FULCRUM_SOLVER_FLOW_H
 
+#include <stdbool.h>
+
 struct flow_edge {
 	int to;
 	long cap;
@@ -23,5 +25,7 @@ int flow_add(struct flow_graph *g, int a, int b, long cap);
 long flow_max(struct flow_graph *g, int s, int t);
 /* The flow on arc `arc` after flow_max. */
 long flow_on(const struct flow_graph *g, int arc);
+/* After flow_max: v is on the source side of a minimum cut (reachable in the residual). */
+bool flow_source_side(const struct flow_graph *g, int v);
 
 #endif

@@ -70,6 +70,14 @@ struct slv_problem {
 	 */
 	const double *price;
 	double fill_reward;
+	/*
+	 * Priced mode, optional: what taking a units of item k from problem node n costs on
+	 * top (>= 0, 0 at a = 0; the waves' cuts). The exact path (a dynamic programme for
+	 * small orders) prices it; where the MIP decides instead, it is left out of the
+	 * search, so result.bound stays a lower bound, and result.objective includes it.
+	 */
+	double (*extra)(const void *ctx, int node, int item, long a);
+	const void *extra_ctx;
 };
 
 enum slv_status {
@@ -195,6 +203,7 @@ int slv_best_single(const struct slv_problem *p, int node, long *qty, long *unit
 struct slv_wave_order {
 	struct slv_candidates *cand; /* borrowed; its stock is rewritten while solving */
 	const int *sku;		     /* per item of the order: index into the wave's SKUs */
+	bool whole;		     /* every unit or none (allow_partial false) */
 };
 
 struct slv_wave {
@@ -205,6 +214,7 @@ struct slv_wave {
 	const long *atp; /* nnodes × nskus, shared by every order */
 	const long *cap; /* nnodes: FL_UNLIMITED or >= 0, shared */
 	int time_limit_ms;
+	int threads; /* orders priced in parallel (0 or 1: this thread alone) */
 };
 
 struct slv_wave_result {

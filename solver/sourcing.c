@@ -672,6 +672,158 @@ static double priced_single(const struct ctx *c, int o, long *qty)
 	return n ? priced_value(c, o, qty) : 0;
 }
 
+#define DP_STATES 1024 /* the priced DP is used up to this many demand states */
+
+/*
+ * Priced mode, exactly, without GLPK, for small orders: a dynamic programme over the
+ * units still unassigned per item (a mixed-radix state, at most DP_STATES of them),
+ * option after option: open it (its fixed cost) and give it units of items whose priced
+ * unit cost is negative, or leave it shut. Unfilled units cost nothing. Exact when
+ * neither node capacity nor a node's stock shared by two of its options can bind;
+ * returns 0 when it does not apply (the MIP then decides), 1 with the plan in units[].
+ */
+static int priced_dp(struct ctx *c, long *units)
+{
+	const struct slv_problem *p = c->p;
+	int K = c->K, S = 1, radix[SLV_MAX_ITEMS];
+	long want = 0;
+	for (int k = 0; k < K; k++) {
+		radix[k] = S;
+		want += p->items[k].qty;
+		if (S > DP_STATES / (int)(p->items[k].qty + 1))
+			return 0;
+		S *= (int)(p->items[k].qty + 1);
+	}
+	/* the useful options: some item priced below zero */
+	int *use = malloc(sizeof(int) * (size_t)(c->nkept + 1)), nuse = 0;
+	if (!use)
+		return 0;
+	for (int i = 0; i < c->nkept; i++) {
+		int o = c->kept[i];
+		bool any = false;
+		for (int k = 0; k < K; k++)
+			any |= c->u[o * K + k] > 0 && c->unit[o * K + k] < 0;
+		if (!any)
+			continue;
+		const struct slv_node *nd = &p->nodes[p->options[o].node];
+		if (node_cap(nd) < want)
+			goto no;	       /* capacity could bind */
+		for (int j = 0; j < nuse; j++) /* two options of one node: stock could bind */
+			if (p->options[use[j]].node == p->options[o].node)
+				for (int k = 0; k < K; k++)
+					if ((nd->atp[k] > 0 && nd->atp[k] < p->items[k].qty) ||
+					    (p->extra && p->extra(p->extra_ctx, p->options[o].node,
+								  k, p->items[k].qty) > 0))
+						goto no;
+		use[nuse++] = o;
+	}
+	double *val = malloc(sizeof(double) * (size_t)S * (size_t)(nuse + 1));
+	double *tmp = malloc(sizeof(double) * (size_t)S);
+	/* ext[(l * K + k) * (qmax + 1) + a]: the extra cost of a units of item k on layer l */
+	long qmax = 0;
+	for (int k = 0; k < K; k++)
+		qmax = p->items[k].qty > qmax ? p->items[k].qty : qmax;
+	double *ext = calloc((size_t)(nuse + 1) * (size_t)K * (size_t)(qmax + 1), sizeof(double));
+	if (!val || !tmp || !ext) {
+		free(val), free(tmp), free(ext);
+		goto no;
+	}
+	for (int l = 0; p->extra && l < nuse; l++)
+		for (int k = 0; k < K; k++)
+			for (long a = 1; a <= p->items[k].qty; a++)
+				ext[((size_t)l * (size_t)K + (size_t)k) * (size_t)(qmax + 1) +
+				    (size_t)a] =
+					p->extra(p->extra_ctx, p->options[use[l]].node, k, a);
+	for (int s = 0; s < S; s++)
+		val[s] = INFINITY;
+	val[S - 1] = 0; /* every unit unassigned */
+	for (int l = 0; l < nuse; l++) {
+		int o = use[l];
+		const double *prev = &val[(size_t)l * (size_t)S];
+		double *cur = &val[(size_t)(l + 1) * (size_t)S];
+		double fixed = fixed_cost(p, o);
+		for (int s = 0; s < S; s++)
+			tmp[s] = prev[s] + fixed;
+		for (int k = 0; k < K; k++) {
+			long u = c->u[o * K + k];
+			double uc = c->unit[o * K + k];
+			if (u <= 0 || uc >= 0)
+				continue;
+			long q = p->items[k].qty;
+			/* along item k, ascending remaining count: take a units from r + a */
+			for (int s = 0; s < S; s++) {
+				long r = (s / radix[k]) % (q + 1);
+				const double *e = &ext[((size_t)l * (size_t)K + (size_t)k) *
+						       (size_t)(qmax + 1)];
+				for (long a = 1; a <= u && r + a <= q; a++) {
+					double v =
+						tmp[s + (int)a * radix[k]] + (double)a * uc + e[a];
+					if (v < tmp[s])
+						tmp[s] = v;
+				}
+			}
+		}
+		for (int s = 0; s < S; s++)
+			cur[s] = prev[s] < tmp[s] ? prev[s] : tmp[s];
+	}
+	/* the best end state, then each option's units, last layer first */
+	int s = 0;
+	const double *last = &val[(size_t)nuse * (size_t)S];
+	for (int t = 1; t < S; t++)
+		if (last[t] < last[s])
+			s = t;
+	memset(units, 0, sizeof(long) * (size_t)p->noptions * (size_t)K);
+	for (int l = nuse - 1; l >= 0; l--) {
+		int o = use[l];
+		const double *prev = &val[(size_t)l * (size_t)S];
+		double cur = val[(size_t)(l + 1) * (size_t)S + (size_t)s];
+		double eps = 1e-9 * (1 + fabs(cur));
+		if (prev[s] <= cur + eps)
+			continue; /* shut */
+		/* opened: find the units it took (a_k per item, mixed radix counter) */
+		long a[SLV_MAX_ITEMS] = {0};
+		for (;;) {
+			double v = fixed_cost(p, o);
+			int from = s;
+			bool ok = true;
+			for (int k = 0; k < K && ok; k++) {
+				long r = (s / radix[k]) % (p->items[k].qty + 1);
+				ok = r + a[k] <= p->items[k].qty;
+				from += (int)a[k] * radix[k];
+				v += (double)a[k] * c->unit[o * K + k] +
+				     (ok ? ext[((size_t)l * (size_t)K + (size_t)k) *
+						       (size_t)(qmax + 1) +
+					       (size_t)a[k]]
+					 : 0);
+			}
+			if (ok && fabs(prev[from] + v - cur) <= eps) {
+				for (int k = 0; k < K; k++)
+					units[o * K + k] = a[k];
+				s = from;
+				break;
+			}
+			int k = 0; /* next a: items priced below zero, up to their bound */
+			for (; k < K; k++) {
+				long lim = c->unit[o * K + k] < 0 ? c->u[o * K + k] : 0;
+				if (a[k] < lim) {
+					a[k]++;
+					break;
+				}
+				a[k] = 0;
+			}
+			if (k == K) { /* not found: numerical trouble, let the MIP decide */
+				free(val), free(tmp), free(ext);
+				goto no;
+			}
+		}
+	}
+	free(val), free(tmp), free(ext), free(use);
+	return 1;
+no:
+	free(use);
+	return 0;
+}
+
 /* Priced mode: min fixed + priced units over the order's plans, filling not forced. */
 static int solve_priced(struct ctx *c, struct slv_result *out, struct fl_err *err)
 {
@@ -697,18 +849,44 @@ static int solve_priced(struct ctx *c, struct slv_result *out, struct fl_err *er
 		}
 	}
 	free(qty);
+	bool exact = true; /* the search priced the extras too */
 	if (!p->allow_split || c->nkept <= 1) {
 		out->status = SLV_OPTIMAL;
-		out->objective = out->bound = c->inc_cost;
-		return set_plan(c, c->inc, out);
+		if ((rc = set_plan(c, c->inc, out)))
+			return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
+		exact = !p->extra;
+		out->bound = c->inc_cost;
+		goto value;
 	}
-	out->used_mip = true;
-	if ((rc = solve_mip(c, out, err)))
-		return rc;
+	long *units = calloc((size_t)O * (size_t)K + 1, sizeof(long));
+	if (!units)
+		return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
+	if (priced_dp(c, units)) {
+		out->status = SLV_OPTIMAL;
+		rc = set_plan(c, units, out);
+		free(units);
+		if (rc)
+			return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
+	} else {
+		free(units);
+		out->used_mip = true;
+		exact = !p->extra;
+		if ((rc = solve_mip(c, out, err)))
+			return rc;
+	}
+value:
 	out->objective = 0;
 	for (int s = 0; s < out->nshipments; s++)
 		out->objective += priced_value(c, out->ship[s].option, out->ship[s].qty);
 	if (out->status == SLV_OPTIMAL)
+		out->bound = out->objective; /* without the extras: still a lower bound */
+	for (int s = 0; p->extra && s < out->nshipments; s++)
+		for (int k = 0; k < K; k++)
+			if (out->ship[s].qty[k])
+				out->objective +=
+					p->extra(p->extra_ctx, p->options[out->ship[s].option].node,
+						 k, out->ship[s].qty[k]);
+	if (exact && out->status == SLV_OPTIMAL)
 		out->bound = out->objective;
 	return 0;
 }

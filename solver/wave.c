@@ -16,6 +16,8 @@
  */
 #include <glpk.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,7 @@
 #include "flow.h"
 #include "solver.h"
 
-#define POOL_MAX 64	 /* plans kept per order for the master */
+#define POOL_MAX 128	 /* plans kept per order for the master */
 #define EXACT_COLS 20000 /* the whole-wave model is tried up to this many columns */
 
 struct pool {
@@ -39,6 +41,9 @@ struct wctx {
 	long *rem_cap;	   /* nnodes, FL_UNLIMITED kept */
 	struct timespec t0;
 	double deadline_ms;
+	long fill_bound; /* no plan fills more */
+	long bfill;	 /* the best plan's fill and cost */
+	double bcost;
 };
 
 static double elapsed_ms(const struct timespec *t0)
@@ -80,11 +85,56 @@ static void take(struct wctx *c, int i, const struct slv_result *r, int sign)
 	}
 }
 
+/* Does plan r of order i fit in the remaining stock and capacity? */
+static bool fits(const struct wctx *c, int i, const struct slv_result *r)
+{
+	const struct slv_wave_order *o = &c->w->orders[i];
+	const struct slv_candidates *cd = o->cand;
+	int K = cd->prob.nitems, G = c->w->nskus;
+	for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+		int n = cd->node_of[cd->prob.options[r->ship[s].option].node];
+		long units = 0; /* this node's units over the plan's shipments */
+		for (int t = 0; t < r->nshipments; t++)
+			if (cd->node_of[cd->prob.options[r->ship[t].option].node] == n)
+				units += r->ship[t].units;
+		if (c->rem_cap[n] != FL_UNLIMITED && units > c->rem_cap[n])
+			return false;
+		for (int k = 0; k < K; k++) {
+			long q = 0;
+			for (int t = 0; t < r->nshipments; t++)
+				if (cd->node_of[cd->prob.options[r->ship[t].option].node] == n)
+					q += r->ship[t].qty[k];
+			if (q > c->rem_atp[(size_t)n * (size_t)G + (size_t)o->sku[k]])
+				return false;
+		}
+	}
+	return true;
+}
+
 static void reset_stock(struct wctx *c)
 {
 	size_t N = (size_t)c->w->nnodes, G = (size_t)c->w->nskus;
 	memcpy(c->rem_atp, c->w->atp, sizeof(long) * N * G);
 	memcpy(c->rem_cap, c->w->cap, sizeof(long) * N);
+}
+
+/* The units order i asks for. */
+static long want_of(const struct slv_wave_order *o)
+{
+	long want = 0;
+	for (int k = 0; k < o->cand->prob.nitems; k++)
+		want += o->cand->prob.items[k].qty;
+	return want;
+}
+
+/* An order that wants every unit or none gets none from a partial plan. */
+static void whole_or_none(const struct slv_wave_order *o, struct slv_result *r)
+{
+	if (o->whole && r->status != SLV_EMPTY && r->filled < want_of(o)) {
+		double bound = r->bound;
+		slv_result_release(r);
+		*r = (struct slv_result){.status = SLV_EMPTY, .bound = bound};
+	}
 }
 
 static long fill_of(const struct slv_result *r)
@@ -130,18 +180,25 @@ static bool same_plan(const struct slv_result *a, const struct slv_result *b, in
 	return true;
 }
 
-/* Keep plan r of order i as a column for the master (duplicates and overflow dropped). */
-static void pool_add(struct wctx *c, int i, const struct slv_result *r)
+/* The pool index of plan r of order i, or -1. */
+static int pool_find(const struct wctx *c, int i, const struct slv_result *r)
+{
+	for (int j = 0; j < c->pool[i].n; j++)
+		if (same_plan(&c->pool[i].col[j], r, c->w->orders[i].cand->prob.nitems))
+			return j;
+	return -1;
+}
+
+/* Keep plan r of order i for the master: its index, or -1 (a duplicate, empty, no room). */
+static int pool_add(struct wctx *c, int i, const struct slv_result *r)
 {
 	struct pool *pl = &c->pool[i];
 	int K = c->w->orders[i].cand->prob.nitems;
-	if (fill_of(r) == 0 || pl->n == POOL_MAX)
-		return;
-	for (int j = 0; j < pl->n; j++)
-		if (same_plan(&pl->col[j], r, K))
-			return;
-	if (!result_copy(r, K, &pl->col[pl->n]))
-		pl->n++;
+	if (fill_of(r) == 0 || pl->n == POOL_MAX || pool_find(c, i, r) >= 0)
+		return -1;
+	if (result_copy(r, K, &pl->col[pl->n]))
+		return -1;
+	return pl->n++;
 }
 
 /* Decide order i against the remaining stock (lexicographic), replacing plans[i]. */
@@ -154,6 +211,7 @@ static int decide_one(struct wctx *c, int i, struct slv_result *plans, struct fl
 	int rc = slv_source(p, &r, err);
 	if (rc)
 		return rc;
+	whole_or_none(&c->w->orders[i], &r);
 	slv_result_release(&plans[i]);
 	plans[i] = r;
 	take(c, i, &plans[i], +1);
@@ -222,7 +280,7 @@ static void keep_best(const struct slv_wave *w, struct slv_result *best, bool *h
 	}
 }
 
-/* Sequential decisions in `perm` order, then one improving pass. */
+/* Sequential decisions in `perm` order (the plan to start from). */
 static int sequential(struct wctx *c, const int *perm, struct slv_result *plans, struct fl_err *err)
 {
 	int rc;
@@ -230,8 +288,6 @@ static int sequential(struct wctx *c, const int *perm, struct slv_result *plans,
 	for (int j = 0; j < c->w->norders; j++)
 		if ((rc = decide_one(c, perm[j], plans, err)))
 			return rc;
-	if ((rc = improve(c, plans, err)))
-		return rc;
 	for (int i = 0; i < c->w->norders; i++)
 		pool_add(c, i, &plans[i]);
 	return 0;
@@ -326,214 +382,149 @@ static int nz_add(struct mbuf *m, int r, int col, double v)
 
 /* What a whole-wave model reads and improves: the plan and its fill and cost. */
 struct model_run {
-	struct slv_result *plans;
-	long *bfill;
+	struct slv_result *plans; /* every order's */
+	long *bfill;		  /* the wave's totals, updated */
 	double *bcost;
-	bool *proved; /* exact model only */
+	bool *proved;	/* whole wave: fill and cost proved optimal */
+	const int *set; /* a subset of the orders (NULL: all) ... */
+	int nset;
+	const long *atp, *cap; /* ... and the stock the others leave it */
+	double until_ms;
+	bool fill_max; /* the wave's fill is proved the most: skip the fill phase */
 };
 
 typedef int model_body_fn(struct wctx *c, struct mbuf *m, struct model_run *run,
 			  struct fl_err *err);
 
 /*
- * The master: one column per pooled plan, at most one plan per order, shared stock and
- * capacity rows; the most fill, then the least cost at that fill. The current best plan
- * (each of its orders' plans is pooled) is the incumbent. Writes the chosen plans into
- * plans[] when they beat the best.
+ * Which options of order o get columns against the stock atp/cap: dom[op] = op when some
+ * line can use it and no option of the same node is as cheap in both rates and can carry
+ * every line it can (ties: the lower index); else the kept option that does, or -1.
  */
-static int master_body(struct wctx *c, struct mbuf *m, struct model_run *run, struct fl_err *err)
+static void exact_options(const struct slv_wave_order *o, const long *atp, const long *capn, int G,
+			  int *dom)
 {
-	struct slv_result *plans = run->plans;
-	long bfill = *run->bfill;
-	double bcost = *run->bcost;
-	struct slv_wave *w = c->w;
-	int G = w->nskus, O = w->norders, ncols = 0;
-	for (int i = 0; i < O; i++)
-		ncols += c->pool[i].n;
-	if (mbuf_alloc(m, O, w->nnodes * G, w->nnodes, ncols))
-		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
-	glp_prob *lp = m->lp = glp_create_prob();
-	if (ncols == 0)
-		return 0;
-	glp_add_cols(lp, ncols);
-	for (int i = 0, col = 1; i < O; i++) {
-		int K = w->orders[i].cand->prob.nitems;
-		m->first[i] = col;
-		for (int j = 0; j < c->pool[i].n; j++, col++) {
-			glp_set_col_kind(lp, col, GLP_BV);
-			if (same_plan(&c->pool[i].col[j], &plans[i], K))
-				m->x[col] = 1; /* the incumbent */
-		}
+	const struct slv_problem *p = &o->cand->prob;
+	int K = p->nitems, O = p->noptions;
+#define USABLE(op, k)                                                                              \
+	(atp[(size_t)o->cand->node_of[p->options[op].node] * (size_t)G + (size_t)o->sku[k]] > 0 && \
+	 capn[o->cand->node_of[p->options[op].node]] != 0 &&                                       \
+	 (!p->items[k].hazmat ||                                                                   \
+	  (p->nodes[p->options[op].node].ships_hazmat && p->options[op].hazmat_ok)))
+	for (int op = 0; op < O; op++) {
+		bool any = false;
+		for (int k = 0; k < K && !any; k++)
+			any = USABLE(op, k);
+		dom[op] = any ? op : -1;
 	}
-	for (int i = 0; i < O; i++) { /* one plan per order */
-		int r = glp_add_rows(lp, 1);
-		glp_set_row_bnds(lp, r, GLP_UP, 0, 1);
-		for (int j = 0; j < c->pool[i].n; j++)
-			if (nz_add(m, r, m->first[i] + j, 1.0))
-				return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
-	}
-	for (int i = 0; i < O; i++) { /* stock per (node, SKU) and capacity per node */
-		const struct slv_wave_order *o = &w->orders[i];
-		const struct slv_problem *p = &o->cand->prob;
-		for (int j = 0; j < c->pool[i].n; j++) {
-			const struct slv_result *pr = &c->pool[i].col[j];
-			for (int s = 0; s < pr->nshipments; s++) {
-				int n = o->cand->node_of[p->options[pr->ship[s].option].node];
-				for (int k = 0; k < p->nitems; k++) {
-					int ng = n * G + o->sku[k];
-					if (!pr->ship[s].qty[k])
-						continue;
-					if (!m->row_ng[ng]) {
-						m->row_ng[ng] = glp_add_rows(lp, 1);
-						glp_set_row_bnds(lp, m->row_ng[ng], GLP_UP, 0,
-								 (double)w->atp[ng]);
-					}
-					if (nz_add(m, m->row_ng[ng], m->first[i] + j,
-						   (double)pr->ship[s].qty[k]))
-						return fl_err_set(err, FL_ENOMEM,
-								  "wave: out of memory");
-				}
-				if (w->cap[n] == FL_UNLIMITED)
-					continue;
-				if (!m->row_n[n]) {
-					m->row_n[n] = glp_add_rows(lp, 1);
-					glp_set_row_bnds(lp, m->row_n[n], GLP_UP, 0,
-							 (double)w->cap[n]);
-				}
-				if (nz_add(m, m->row_n[n], m->first[i] + j,
-					   (double)pr->ship[s].units))
-					return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+	for (int op = 0; op < O; op++) {
+		const struct slv_option *a = &p->options[op];
+		for (int q = 0; q < O && dom[op] == op; q++) {
+			const struct slv_option *b = &p->options[q];
+			if (q == op || dom[q] < 0 || b->node != a->node ||
+			    b->base_cost > a->base_cost || b->per_kg > a->per_kg)
+				continue;
+			bool covers = true, same = true;
+			for (int k = 0; k < K && covers; k++) {
+				bool ua = USABLE(op, k), ub = USABLE(q, k);
+				covers = !ua || ub;
+				same &= ua == ub;
 			}
+			bool equal = b->base_cost == a->base_cost && b->per_kg == a->per_kg && same;
+			if (covers && (!equal || q < op))
+				dom[op] = q;
 		}
 	}
-	/* entries repeat where a plan ships one SKU twice from a node: merge them */
-	size_t out_nz = 0;
-	for (size_t a = 1; a <= m->nz; a++) {
-		size_t b = 1;
-		for (; b <= out_nz; b++)
-			if (m->ia[b] == m->ia[a] && m->ja[b] == m->ja[a])
-				break;
-		if (b <= out_nz && out_nz) {
-			m->ar[b] += m->ar[a];
-		} else {
-			out_nz++;
-			m->ia[out_nz] = m->ia[a], m->ja[out_nz] = m->ja[a],
-			m->ar[out_nz] = m->ar[a];
-		}
-	}
-	glp_load_matrix(lp, (int)out_nz, m->ia, m->ja, m->ar);
-	int fill_row = glp_add_rows(lp, 1), len = 0;
-	for (int i = 0; i < O; i++)
-		for (int j = 0; j < c->pool[i].n; j++) {
-			m->ind[++len] = m->first[i] + j;
-			m->val[len] = (double)fill_of(&c->pool[i].col[j]);
-		}
-	glp_set_row_bnds(lp, fill_row, GLP_FR, 0, 0);
-	glp_set_mat_row(lp, fill_row, len, m->ind, m->val);
-
-	glp_smcp sm;
-	glp_iocp io;
-	struct master_cb cb = {m->x};
-	quiet_params(&sm, &io, &cb);
-	/* phase 1: the most fill */
-	double left = c->deadline_ms - elapsed_ms(&c->t0);
-	glp_set_obj_dir(lp, GLP_MAX);
-	for (int j = 1; j <= len; j++)
-		glp_set_obj_coef(lp, m->ind[j], m->val[j]);
-	sm.tm_lim = io.tm_lim = (int)left;
-	if (left < 1 || glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT)
-		return 0;
-	glp_intopt(lp, &io);
-	if (glp_mip_status(lp) != GLP_OPT && glp_mip_status(lp) != GLP_FEAS)
-		return 0;
-	double fbest = round(glp_mip_obj_val(lp));
-	if (fbest < (double)bfill)
-		return 0;
-	if (fbest > (double)bfill) /* a fuller plan is phase 2's incumbent */
-		for (int j = 1; j <= ncols; j++)
-			m->x[j] = round(glp_mip_col_val(lp, j));
-	/* phase 2: the least cost at that fill */
-	glp_set_row_bnds(lp, fill_row, GLP_LO, fbest, 0);
-	glp_set_obj_dir(lp, GLP_MIN);
-	for (int i = 0; i < O; i++)
-		for (int j = 0; j < c->pool[i].n; j++)
-			glp_set_obj_coef(lp, m->first[i] + j, cost_of(&c->pool[i].col[j]));
-	left = c->deadline_ms - elapsed_ms(&c->t0);
-	sm.tm_lim = io.tm_lim = (int)left;
-	if (left < 1 || glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT)
-		return 0;
-	glp_intopt(lp, &io);
-	if (glp_mip_status(lp) != GLP_OPT && glp_mip_status(lp) != GLP_FEAS)
-		return 0;
-	if (fbest == (double)bfill && glp_mip_obj_val(lp) >= bcost - 1e-9)
-		return 0;
-	for (int i = 0; i < O; i++) {
-		int K = w->orders[i].cand->prob.nitems;
-		struct slv_result chosen = {.status = SLV_EMPTY};
-		for (int j = 0; j < c->pool[i].n; j++)
-			if (glp_mip_col_val(lp, m->first[i] + j) > 0.5 &&
-			    result_copy(&c->pool[i].col[j], K, &chosen))
-				return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
-		slv_result_release(&plans[i]);
-		plans[i] = chosen;
-	}
-	return 0;
+#undef USABLE
+	for (int op = 0; op < O; op++) /* a chain ends at a kept option */
+		while (dom[op] >= 0 && dom[dom[op]] != dom[op])
+			dom[op] = dom[dom[op]];
 }
 
 /*
- * The whole wave as one exact model (small waves): per order the disaggregated sourcing
- * model over its candidates, the stock and capacity rows shared; the most fill, then the
- * least cost. Started from the best plan. On a proved optimum the plan and bound are
- * exact (*proved set); on a time-out the better plan, if any, is kept.
+ * The exact model over a set of orders (all of a small wave, or a neighbourhood of a
+ * large one): per order the disaggregated sourcing model over its undominated options,
+ * the stock and capacity rows shared; the most fill, then the least cost. Started from
+ * the current plans. A better plan replaces theirs; *proved is set when the whole wave
+ * was solved to optimality.
  */
 static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, struct fl_err *err)
 {
 	struct slv_result *plans = run->plans;
-	long *bfill = run->bfill;
-	double *bcost = run->bcost;
-	bool *proved = run->proved;
 	struct slv_wave *w = c->w;
-	int G = w->nskus, O = w->norders, ncols = 0;
-	for (int i = 0; i < O; i++) {
-		const struct slv_problem *p = &w->orders[i].cand->prob;
-		ncols += 1 + p->noptions * (1 + p->nitems);
+	const long *atp = run->set ? run->atp : w->atp, *capn = run->set ? run->cap : w->cap;
+	int G = w->nskus, O = run->set ? run->nset : w->norders, ncols = 0, nopt = 0;
+	long sfill = 0; /* the orders' fill and cost now */
+	double scost = 0;
+	for (int a = 0; a < O; a++) {
+		int i = run->set ? run->set[a] : a;
+		sfill += fill_of(&plans[i]);
+		scost += cost_of(&plans[i]);
+		nopt += w->orders[i].cand->prob.noptions;
 	}
-	if (ncols > EXACT_COLS)
-		return 0;
-	/* first[i]: z_i; then per option: y, then x per item (0 when not eligible) */
-	if (mbuf_alloc(m, O, w->nnodes * G, w->nnodes, ncols))
+	/* dom: per order and option (see exact_options); yof: an option's y column */
+	int *dom = malloc(sizeof(int) * (size_t)(nopt + 1));
+	int *yof = calloc((size_t)nopt + 1, sizeof(int));
+	if (!dom || !yof) {
+		free(dom), free(yof);
 		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+	}
+	for (int a = 0, off = 0; a < O; a++) {
+		int i = run->set ? run->set[a] : a;
+		const struct slv_problem *p = &w->orders[i].cand->prob;
+		exact_options(&w->orders[i], atp, capn, G, dom + off);
+		ncols++;
+		for (int op = 0; op < p->noptions; op++)
+			ncols += dom[off + op] == op ? 1 + p->nitems : 0;
+		off += p->noptions;
+	}
+	int rc = 0;
+	if (ncols > EXACT_COLS)
+		goto done;
+	if (mbuf_alloc(m, O, w->nnodes * G, w->nnodes, ncols)) {
+		rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+		goto done;
+	}
 	glp_prob *lp = m->lp = glp_create_prob();
 	glp_add_cols(lp, ncols);
 	int fill_row = glp_add_rows(lp, 1);
+	/* per order: z (any shipment), then per kept option y and x per line */
 	int col = 1;
-	for (int i = 0; i < O; i++) {
+	for (int a = 0, off = 0; a < O;
+	     off += w->orders[run->set ? run->set[a] : a].cand->prob.noptions, a++) {
+		int i = run->set ? run->set[a] : a;
 		const struct slv_wave_order *o = &w->orders[i];
 		const struct slv_problem *p = &o->cand->prob;
 		int K = p->nitems, zc = col++, r;
-		m->first[i] = zc;
+		m->first[a] = zc;
 		glp_set_col_kind(lp, zc, GLP_BV);
 		glp_set_obj_coef(lp, zc, -p->split_penalty);
-		int *line_row = calloc((size_t)K, sizeof(int));
-		if (!line_row)
-			return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
-		for (int k = 0; k < K; k++) {
-			line_row[k] = glp_add_rows(lp, 1);
-			glp_set_row_bnds(lp, line_row[k], GLP_UP, 0, (double)p->items[k].qty);
-		}
-		int ysum = glp_add_rows(lp, 1); /* z_i <= Σ y: the penalty's "any shipment" */
+		int line0 = glp_add_rows(lp, K); /* Σ x per line <= its qty */
+		for (int k = 0; k < K; k++)
+			glp_set_row_bnds(lp, line0 + k, GLP_UP, 0, (double)p->items[k].qty);
+		int ysum = glp_add_rows(lp, 1); /* z <= Σ y: the penalty's "any shipment" */
 		glp_set_row_bnds(lp, ysum, GLP_LO, 0, 0);
 		int one = 0; /* without splits, Σ y <= 1 */
 		if (!p->allow_split) {
 			one = glp_add_rows(lp, 1);
 			glp_set_row_bnds(lp, one, GLP_UP, 0, 1);
 		}
+		int all = 0; /* every unit or none: Σ x = want · z */
+		if (o->whole) {
+			all = glp_add_rows(lp, 1);
+			glp_set_row_bnds(lp, all, GLP_FX, 0, 0);
+			if (nz_add(m, all, zc, -(double)want_of(o)))
+				goto nomem;
+		}
 		if (nz_add(m, ysum, zc, -1.0))
 			goto nomem;
 		for (int op = 0; op < p->noptions; op++) {
+			if (dom[off + op] != op)
+				continue;
 			const struct slv_option *opt = &p->options[op];
 			const struct slv_node *nd = &p->nodes[opt->node];
 			int n = o->cand->node_of[opt->node], yc = col++;
+			yof[off + op] = yc;
 			glp_set_col_kind(lp, yc, GLP_BV);
 			glp_set_obj_coef(lp, yc,
 					 opt->base_cost + nd->handling_cost + p->split_penalty);
@@ -542,8 +533,10 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 			for (int k = 0; k < K; k++) {
 				int xc = col++;
 				const struct slv_item *it = &p->items[k];
-				long u = w->atp[n * G + o->sku[k]];
-				u = u < it->qty ? u : it->qty;
+				int ng = n * G + o->sku[k];
+				long u = atp[ng] < it->qty ? atp[ng] : it->qty;
+				if (capn[n] != FL_UNLIMITED && capn[n] < u)
+					u = capn[n];
 				if (it->hazmat && !(nd->ships_hazmat && opt->hazmat_ok))
 					u = 0;
 				glp_set_col_kind(lp, xc, GLP_IV);
@@ -555,41 +548,39 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 				r = glp_add_rows(lp, 1); /* x <= u y */
 				glp_set_row_bnds(lp, r, GLP_UP, 0, 0);
 				if (nz_add(m, r, xc, 1.0) || nz_add(m, r, yc, -(double)u) ||
-				    nz_add(m, line_row[k], xc, 1.0) || nz_add(m, fill_row, xc, 1.0))
+				    nz_add(m, line0 + k, xc, 1.0) || nz_add(m, fill_row, xc, 1.0) ||
+				    (all && nz_add(m, all, xc, 1.0)))
 					goto nomem;
-				int ng = n * G + o->sku[k];
 				if (!m->row_ng[ng]) {
 					m->row_ng[ng] = glp_add_rows(lp, 1);
 					glp_set_row_bnds(lp, m->row_ng[ng], GLP_UP, 0,
-							 (double)w->atp[ng]);
+							 (double)atp[ng]);
 				}
 				if (nz_add(m, m->row_ng[ng], xc, 1.0))
 					goto nomem;
-				if (w->cap[n] != FL_UNLIMITED) {
+				if (capn[n] != FL_UNLIMITED) {
 					if (!m->row_n[n]) {
 						m->row_n[n] = glp_add_rows(lp, 1);
 						glp_set_row_bnds(lp, m->row_n[n], GLP_UP, 0,
-								 (double)w->cap[n]);
+								 (double)capn[n]);
 					}
 					if (nz_add(m, m->row_n[n], xc, 1.0))
 						goto nomem;
 				}
 			}
 		}
-		/* the incumbent: the order's current plan */
+		/* the incumbent: the order's current plan, each shipment on its kept option */
 		const struct slv_result *pl = &plans[i];
 		for (int s = 0; pl->status != SLV_EMPTY && s < pl->nshipments; s++) {
-			int base = zc + 1 + pl->ship[s].option * (1 + K);
+			int kept = dom[off + pl->ship[s].option];
+			if (kept < 0)
+				continue; /* cannot happen: the plan's own stock is in atp */
+			int base = yof[off + kept];
 			m->x[zc] = 1;
 			m->x[base] = 1;
 			for (int k = 0; k < K; k++)
-				m->x[base + 1 + k] = (double)pl->ship[s].qty[k];
+				m->x[base + 1 + k] += (double)pl->ship[s].qty[k];
 		}
-		free(line_row);
-		continue;
-	nomem:
-		free(line_row);
-		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
 	}
 	glp_set_row_bnds(lp, fill_row, GLP_FR, 0, 0);
 	glp_load_matrix(lp, (int)m->nz, m->ia, m->ja, m->ar);
@@ -601,7 +592,7 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 	/* phase 1: the most fill (the objective is the fill row's columns) */
 	double *cost = calloc((size_t)ncols + 1, sizeof(double));
 	if (!cost)
-		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+		goto nomem;
 	for (int j = 1; j <= ncols; j++) {
 		cost[j] = glp_get_obj_coef(lp, j);
 		glp_set_obj_coef(lp, j, 0);
@@ -610,11 +601,11 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 	for (int j = 1; j <= len; j++)
 		glp_set_obj_coef(lp, m->ind[j], 1);
 	glp_set_obj_dir(lp, GLP_MAX);
-	double left = c->deadline_ms - elapsed_ms(&c->t0);
+	double left = run->until_ms - elapsed_ms(&c->t0);
 	sm.tm_lim = io.tm_lim = (int)left;
-	bool fill_proved = false;
-	double fbest = (double)*bfill;
-	if (left >= 1 && !glp_simplex(lp, &sm) && glp_get_status(lp) == GLP_OPT) {
+	bool fill_proved = run->fill_max;
+	double fbest = (double)sfill;
+	if (!run->fill_max && left >= 1 && !glp_simplex(lp, &sm) && glp_get_status(lp) == GLP_OPT) {
 		int st = glp_intopt(lp, &io);
 		if (glp_mip_status(lp) == GLP_OPT || glp_mip_status(lp) == GLP_FEAS) {
 			fill_proved = st == 0 && glp_mip_status(lp) == GLP_OPT;
@@ -631,29 +622,31 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 	for (int j = 1; j <= ncols; j++)
 		glp_set_obj_coef(lp, j, cost[j]);
 	free(cost);
-	left = c->deadline_ms - elapsed_ms(&c->t0);
+	left = run->until_ms - elapsed_ms(&c->t0);
 	sm.tm_lim = io.tm_lim = (int)left;
 	if (left < 1 || glp_simplex(lp, &sm) || glp_get_status(lp) != GLP_OPT)
-		return 0;
+		goto done;
 	int st = glp_intopt(lp, &io);
 	if (glp_mip_status(lp) != GLP_OPT && glp_mip_status(lp) != GLP_FEAS)
-		return 0;
+		goto done;
 	double mcost = glp_mip_obj_val(lp);
-	*proved = fill_proved && st == 0 && glp_mip_status(lp) == GLP_OPT;
-	if (fbest == (double)*bfill && mcost >= *bcost - 1e-9)
-		return 0;
+	if (run->proved)
+		*run->proved = fill_proved && st == 0 && glp_mip_status(lp) == GLP_OPT;
+	if (fbest == (double)sfill && mcost >= scost - 1e-9 * fmax(1, scost))
+		goto done;
 	/* read the plan back, order by order */
-	for (int i = 0; i < O; i++) {
+	for (int a = 0, off = 0; a < O; a++) {
+		int i = run->set ? run->set[a] : a;
 		const struct slv_problem *p = &w->orders[i].cand->prob;
-		int K = p->nitems, zc = m->first[i];
+		int K = p->nitems;
 		struct slv_result r = {.status = SLV_EMPTY};
 		r.ship = calloc((size_t)p->noptions + 1, sizeof(*r.ship));
 		if (!r.ship)
-			return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+			goto nomem;
 		for (int op = 0; op < p->noptions; op++) {
-			int base = zc + 1 + op * (1 + K);
+			int base = yof[off + op];
 			long units = 0;
-			for (int k = 0; k < K; k++)
+			for (int k = 0; base && k < K; k++)
 				units += lround(glp_mip_col_val(lp, base + 1 + k));
 			if (!units)
 				continue;
@@ -661,7 +654,7 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 			sh->qty = calloc((size_t)K, sizeof(long));
 			if (!sh->qty) {
 				slv_result_release(&r);
-				return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+				goto nomem;
 			}
 			r.nshipments++;
 			sh->option = op;
@@ -680,9 +673,15 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 		}
 		slv_result_release(&plans[i]);
 		plans[i] = r;
+		off += p->noptions;
 	}
-	totals(w, plans, bfill, bcost);
-	return 0;
+	totals(w, plans, run->bfill, run->bcost);
+	goto done;
+nomem:
+	rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+done:
+	free(dom), free(yof);
+	return rc;
 }
 
 /*
@@ -709,8 +708,13 @@ static int run_model(struct wctx *c, model_body_fn *body, struct model_run *run,
 	return rc;
 }
 
-/* The most units the wave can fill, splits relaxed. */
-static int fill_bound(const struct slv_wave *w, long *ub)
+/*
+ * The most units the wave can fill, splits relaxed, and a minimum cut: cut_ng[ng] when
+ * stock row ng is cut, cut_n[n] when node n's capacity is (the rows that limit the fill:
+ * each of their units is worth a filled unit).
+ */
+static int fill_bound(const struct slv_wave *w, long *ub, unsigned char *cut_ng,
+		      unsigned char *cut_n)
 {
 	int N = w->nnodes, G = w->nskus, nv = 2, ne = 0;
 	for (int i = 0; i < w->norders; i++) {
@@ -754,14 +758,998 @@ static int fill_bound(const struct slv_wave *w, long *ub)
 		flow_add(&g, base_n + n, 1, w->cap[n] == FL_UNLIMITED ? (long)1 << 50 : w->cap[n]);
 	}
 	*ub = flow_max(&g, 0, 1);
+	for (int n = 0; n < N; n++) {
+		cut_n[n] = flow_source_side(&g, base_n + n);
+		for (int k = 0; k < G; k++)
+			cut_ng[n * G + k] = ng_used[n * G + k] &&
+					    flow_source_side(&g, base_ng + n * G + k) && !cut_n[n];
+	}
 	free(ng_used);
 	flow_release(&g);
 	return 0;
 }
 
+/* ---- column generation: a master LP over the pooled plans, priced by every order ---- */
+
+/*
+ * The master: at most one plan per order (row i + 1), shared stock rows per (node, SKU)
+ * and capacity rows per node, made when a column first touches them. Its objective is
+ * Σ (cost − M · fill): with M at least the fill row's dual, the LP bounds the least cost
+ * at the most fill (see cg_round's caller). The same problem, its columns made binary
+ * and a fill row added, is the integer master at the end.
+ */
+struct cut {
+	long ng;		 /* the stock row */
+	long atp;		 /* its right-hand side before rounding */
+	int m, row, next;	 /* the cut's right-hand side, master row, the row's next cut */
+	double sigma, sigma_new; /* its dual last priced and now (>= 0, as a cost) */
+};
+
+struct cg {
+	struct wctx *c;
+	struct guard *guard;
+	glp_prob *lp;
+	int *row_ng;		   /* per (node, SKU): its master row, 0 if none yet */
+	int *row_n;		   /* per node */
+	int *pooled;		   /* per order: its pool plans already in the master */
+	int *col_order, *col_plan; /* per master column (1-based) */
+	int ncols, colcap;
+	int *ind;
+	double *val;
+	int scratch;
+	double M;		       /* what a filled unit earns: fill first, then cost */
+	double *lam, *mu;	       /* the duals last priced (>= 0, as costs) */
+	double *lam_new, *mu_new, *pi; /* the master's duals now; pi per order (<= 0) */
+	double *v;		       /* per order: a lower bound on its priced minimum */
+	struct slv_result *sub;	       /* per order: its last priced plan */
+	int *list;		       /* the orders to price this round */
+	int nlist, threads, maxpk;
+	bool *priced; /* per order: priced this round */
+	double *solo; /* per order: its cost alone, with all the stock */
+	long *solo_fill;
+	int *solo_col; /* and that plan's pool index, -1 if none */
+	/* rank-1 Chvátal–Gomory cuts on stock rows (see cut_coef) */
+	struct cut *cuts;
+	int ncuts, cutcap;
+	int *cut_of;			 /* per (node, SKU): its first cut, -1 if none */
+	long *ung, *ua;			 /* plan_usage's scratch */
+	double *glam, *gmu, *dlam, *dmu; /* subgradient_step's */
+	unsigned char *cut_ng, *cut_n;	 /* the fill's minimum cut (fill_bound) */
+	int ucap;
+	double best_lbm; /* the best Σ v − Σ λ·atp − Σ μ·cap − Σ σ·rhs seen */
+	bool have_lbm, have_lp;
+	int rounds;
+};
+
+static int cg_entry(struct cg *g, int len, int row, double coef)
+{
+	for (int e = 2; e <= len; e++)
+		if (g->ind[e] == row) {
+			g->val[e] += coef;
+			return len;
+		}
+	g->ind[++len] = row;
+	g->val[len] = coef;
+	return len;
+}
+
+/* The master row of stock row ng (or capacity row of node n when ng < 0). */
+static int cg_row(struct cg *g, long ng, int n)
+{
+	const struct slv_wave *w = g->c->w;
+	int *slot = ng >= 0 ? &g->row_ng[ng] : &g->row_n[n];
+	if (!*slot) {
+		*slot = glp_add_rows(g->lp, 1);
+		glp_set_row_bnds(g->lp, *slot, GLP_UP, 0,
+				 (double)(ng >= 0 ? w->atp[ng] : w->cap[n]));
+	}
+	return *slot;
+}
+
+/*
+ * What plan r of order i takes from each stock row: ng[u], a[u] for u < return value
+ * (rows merged; room for nshipments × nitems entries).
+ */
+static int plan_usage(const struct slv_wave *w, int i, const struct slv_result *r, long *ng,
+		      long *a)
+{
+	const struct slv_wave_order *o = &w->orders[i];
+	const struct slv_problem *p = &o->cand->prob;
+	int nu = 0;
+	for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+		long n = o->cand->node_of[p->options[r->ship[s].option].node];
+		for (int k = 0; k < p->nitems; k++) {
+			if (!r->ship[s].qty[k])
+				continue;
+			long row = n * w->nskus + o->sku[k];
+			int u = 0;
+			while (u < nu && ng[u] != row)
+				u++;
+			if (u == nu)
+				ng[nu] = row, a[nu++] = 0;
+			a[u] += r->ship[s].qty[k];
+		}
+	}
+	return nu;
+}
+
+/* Room in the usage scratch for plan r of order i. */
+static int usage_reserve(struct cg *g, int i, const struct slv_result *r)
+{
+	int need = r->nshipments * g->c->w->orders[i].cand->prob.nitems + 1;
+	if (need <= g->ucap)
+		return 0;
+	long *a = realloc(g->ung, sizeof(long) * (size_t)need);
+	if (a)
+		g->ung = a;
+	long *b = realloc(g->ua, sizeof(long) * (size_t)need);
+	if (b)
+		g->ua = b;
+	if (!a || !b)
+		return FL_ENOMEM;
+	g->ucap = need;
+	return 0;
+}
+
+/*
+ * A stock row Σ_j a_j z_j <= atp over whole z, times u just below (m + 1)/atp and
+ * rounded down, gives Σ_j f(a_j) z_j <= m with f(a) = ceil(a (m + 1) / atp) − 1 (a
+ * rank-1 Chvátal–Gomory cut; m = 1 … atp − 1). For atp = 4, m = 2: an order taking 3
+ * units counts 2, one taking 2 counts 1, so two orders of 2 fit and 3 + 2 does not.
+ */
+static long cut_coef(const struct cut *k, long a)
+{
+	return (a * (k->m + 1) + k->atp - 1) / k->atp - 1;
+}
+
+/* Σ σ·f(a) over the cuts on stock row ng, for a units taken from it. */
+static double cut_cost(const struct cg *g, long ng, long a, bool now)
+{
+	double e = 0;
+	for (int ci = g->cut_of[ng]; ci >= 0; ci = g->cuts[ci].next)
+		e += (now ? g->cuts[ci].sigma_new : g->cuts[ci].sigma) *
+		     (double)cut_coef(&g->cuts[ci], a);
+	return e;
+}
+
+/* Make pool plan j of order i a column of the master. */
+static int cg_add_column(struct cg *g, int i, int j)
+{
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	const struct slv_wave_order *o = &w->orders[i];
+	const struct slv_problem *p = &o->cand->prob;
+	const struct slv_result *r = &c->pool[i].col[j];
+	if (usage_reserve(g, i, r))
+		return FL_ENOMEM;
+	int nu = plan_usage(w, i, r, g->ung, g->ua), ncut = 0;
+	for (int u = 0; u < nu; u++)
+		for (int ci = g->cut_of[g->ung[u]]; ci >= 0; ci = g->cuts[ci].next)
+			ncut++;
+	int need = 2 + r->nshipments * (p->nitems + 1) + ncut;
+	if (need > g->scratch) {
+		int *ni = realloc(g->ind, sizeof(int) * (size_t)(need + 1));
+		if (ni)
+			g->ind = ni;
+		double *nv = realloc(g->val, sizeof(double) * (size_t)(need + 1));
+		if (nv)
+			g->val = nv;
+		if (!ni || !nv)
+			return FL_ENOMEM;
+		g->scratch = need;
+	}
+	if (g->ncols + 1 >= g->colcap) {
+		int ncap = g->colcap ? 2 * g->colcap : 1024;
+		int *a = realloc(g->col_order, sizeof(int) * (size_t)ncap);
+		if (a)
+			g->col_order = a;
+		int *b = realloc(g->col_plan, sizeof(int) * (size_t)ncap);
+		if (b)
+			g->col_plan = b;
+		if (!a || !b)
+			return FL_ENOMEM;
+		g->colcap = ncap;
+	}
+	int len = 1;
+	g->ind[1] = i + 1;
+	g->val[1] = 1;
+	for (int s = 0; s < r->nshipments; s++) {
+		int n = o->cand->node_of[p->options[r->ship[s].option].node];
+		for (int k = 0; k < p->nitems; k++)
+			if (r->ship[s].qty[k])
+				len = cg_entry(g, len, cg_row(g, (long)n * w->nskus + o->sku[k], n),
+					       (double)r->ship[s].qty[k]);
+		if (w->cap[n] != FL_UNLIMITED)
+			len = cg_entry(g, len, cg_row(g, -1, n), (double)r->ship[s].units);
+	}
+	for (int u = 0; u < nu; u++)
+		for (int ci = g->cut_of[g->ung[u]]; ci >= 0; ci = g->cuts[ci].next)
+			if (cut_coef(&g->cuts[ci], g->ua[u]) > 0) {
+				g->ind[++len] = g->cuts[ci].row;
+				g->val[len] = (double)cut_coef(&g->cuts[ci], g->ua[u]);
+			}
+	int col = glp_add_cols(g->lp, 1);
+	glp_set_col_bnds(g->lp, col, GLP_LO, 0, 0);
+	glp_set_obj_coef(g->lp, col, cost_of(r) - g->M * (double)fill_of(r));
+	glp_set_mat_col(g->lp, col, len, g->ind, g->val);
+	g->ncols = col;
+	g->col_order[col] = i;
+	g->col_plan[col] = j;
+	return 0;
+}
+
+/* Every pool plan not yet a column becomes one. */
+static int cg_sync(struct cg *g)
+{
+	for (int i = 0; i < g->c->w->norders; i++)
+		for (; g->pooled[i] < g->c->pool[i].n; g->pooled[i]++)
+			if (cg_add_column(g, i, g->pooled[i]))
+				return FL_ENOMEM;
+	return 0;
+}
+
+/* The priced value of plan r of order i at the current duals, less its convexity dual. */
+static double cg_reduced(struct cg *g, int i, const struct slv_result *r)
+{
+	const struct slv_wave *w = g->c->w;
+	const struct slv_wave_order *o = &w->orders[i];
+	const struct slv_problem *p = &o->cand->prob;
+	double d = cost_of(r) - g->M * (double)fill_of(r) - g->pi[i];
+	for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+		int n = o->cand->node_of[p->options[r->ship[s].option].node];
+		for (int k = 0; k < p->nitems; k++)
+			d += g->lam_new[(size_t)n * (size_t)w->nskus + (size_t)o->sku[k]] *
+			     (double)r->ship[s].qty[k];
+		d += g->mu_new[n] * (double)r->ship[s].units;
+	}
+	if (usage_reserve(g, i, r))
+		return 0; /* out of memory: not taken as a column (the bound stands) */
+	int nu = plan_usage(w, i, r, g->ung, g->ua);
+	for (int u = 0; u < nu; u++)
+		d += cut_cost(g, g->ung[u], g->ua[u], true);
+	return d;
+}
+
+/* The cuts' cost to the order being priced (slv_problem.extra). */
+struct extra_ctx {
+	const struct cg *g;
+	const struct slv_wave_order *o;
+};
+
+static double cut_extra(const void *ctx, int node, int item, long a)
+{
+	const struct extra_ctx *x = ctx;
+	long ng = (long)x->o->cand->node_of[node] * x->g->c->w->nskus + x->o->sku[item];
+	return cut_cost(x->g, ng, a, true);
+}
+
+struct pricer {
+	struct cg *g;
+	atomic_int next, failed, late;
+	double deadline_ms;
+	pthread_mutex_t lock;
+	int rc;
+	struct fl_err err;
+};
+
+/* Price orders from the list until it is done, time runs out or one fails. */
+static void *price_run(void *arg)
+{
+	struct pricer *pr = arg;
+	struct cg *g = pr->g;
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	double *price = malloc(sizeof(double) * (size_t)g->maxpk);
+	int rc = price ? 0 : FL_ENOMEM;
+	struct fl_err e = {0};
+	if (!price)
+		fl_err_set(&e, FL_ENOMEM, "wave: out of memory");
+	for (int j; !rc && (j = atomic_fetch_add(&pr->next, 1)) < g->nlist;) {
+		if (atomic_load(&pr->failed))
+			break;
+		if (elapsed_ms(&c->t0) > pr->deadline_ms) {
+			atomic_store(&pr->late, 1);
+			break;
+		}
+		int i = g->list[j];
+		struct slv_wave_order *o = &w->orders[i];
+		struct slv_problem *p = &o->cand->prob;
+		int K = p->nitems;
+		order_stock(c, i);
+		for (int pn = 0; pn < p->nnodes; pn++) {
+			int n = o->cand->node_of[pn];
+			for (int k = 0; k < K; k++)
+				price[pn * K + k] = g->lam_new[(size_t)n * (size_t)w->nskus +
+							       (size_t)o->sku[k]] +
+						    g->mu_new[n];
+		}
+		struct slv_result r;
+		struct extra_ctx xc = {g, o};
+		p->price = price;
+		p->fill_reward = g->M;
+		p->extra = g->ncuts ? cut_extra : NULL;
+		p->extra_ctx = &xc;
+		rc = slv_source(p, &r, &e);
+		p->price = NULL;
+		p->extra = NULL;
+		if (!rc) {
+			whole_or_none(o, &r); /* its bound stays: a relaxation's */
+			slv_result_release(&g->sub[i]);
+			g->sub[i] = r;
+			g->priced[i] = true;
+		}
+	}
+	if (rc) {
+		pthread_mutex_lock(&pr->lock);
+		if (!pr->rc)
+			pr->rc = rc, pr->err = e;
+		pthread_mutex_unlock(&pr->lock);
+		atomic_store(&pr->failed, 1);
+	}
+	free(price);
+	return NULL;
+}
+
+/* Price g->list on g->threads threads; 1 if time ran out first, or a negative error. */
+static int cg_price(struct cg *g, double deadline_ms, struct fl_err *err)
+{
+	struct pricer pr = {.g = g, .deadline_ms = deadline_ms};
+	pthread_t tid[16];
+	int started = 0;
+	atomic_init(&pr.next, 0);
+	atomic_init(&pr.failed, 0);
+	atomic_init(&pr.late, 0);
+	pthread_mutex_init(&pr.lock, NULL);
+	for (int t = 1; t < g->threads && t <= 16 && g->nlist > t; t++)
+		if (!pthread_create(&tid[started], NULL, price_run, &pr))
+			started++;
+	price_run(&pr);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&pr.lock);
+	/* slv_source on this thread set GLPK's hook back to none: the master's again */
+	glp_error_hook(on_glp_error, g->guard);
+	if (pr.rc) {
+		*err = pr.err;
+		return pr.rc;
+	}
+	return atomic_load(&pr.late) ? 1 : 0;
+}
+
+/* The master's duals as costs: λ, μ >= 0 per row, π <= 0 per order. */
+static void cg_duals(struct cg *g)
+{
+	const struct slv_wave *w = g->c->w;
+	size_t NG = (size_t)w->nnodes * (size_t)w->nskus;
+	for (size_t j = 0; j < NG; j++)
+		g->lam_new[j] = g->row_ng[j] ? fmax(0, -glp_get_row_dual(g->lp, g->row_ng[j])) : 0;
+	for (int n = 0; n < w->nnodes; n++)
+		g->mu_new[n] = g->row_n[n] ? fmax(0, -glp_get_row_dual(g->lp, g->row_n[n])) : 0;
+	for (int i = 0; i < w->norders; i++)
+		g->pi[i] = fmin(0, glp_get_row_dual(g->lp, i + 1));
+	for (int ci = 0; ci < g->ncuts; ci++)
+		g->cuts[ci].sigma_new = fmax(0, -glp_get_row_dual(g->lp, g->cuts[ci].row));
+}
+
+/* Did any dual order i is priced by change since the last round? */
+static bool cg_changed(const struct cg *g, int i)
+{
+	const struct slv_wave *w = g->c->w;
+	const struct slv_wave_order *o = &w->orders[i];
+	const struct slv_problem *p = &o->cand->prob;
+	for (int pn = 0; pn < p->nnodes; pn++) {
+		int n = o->cand->node_of[pn];
+		if (g->mu_new[n] != g->mu[n])
+			return true;
+		for (int k = 0; k < p->nitems; k++) {
+			size_t ng = (size_t)n * (size_t)w->nskus + (size_t)o->sku[k];
+			if (g->lam_new[ng] != g->lam[ng])
+				return true;
+			for (int ci = g->cut_of[ng]; ci >= 0; ci = g->cuts[ci].next)
+				if (g->cuts[ci].sigma_new != g->cuts[ci].sigma)
+					return true;
+		}
+	}
+	return false;
+}
+
+struct zorder {
+	double z;
+	int i, col;
+	bool frac; /* some plan of the order has a fractional share */
+};
+
+static int zorder_cmp(const void *a, const void *b)
+{
+	const struct zorder *x = a, *y = b;
+	return x->z > y->z ? -1 : x->z < y->z ? 1 : x->i - y->i;
+}
+
+/*
+ * A plan from the master's LP: orders by their largest share of one plan, most whole
+ * first; each takes that plan if the stock left still allows it, or is decided exactly
+ * against what is left; then one improving pass.
+ */
+static int cg_round(struct cg *g, struct slv_result *plans, struct fl_err *err)
+{
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	int O = w->norders, rc = 0;
+	struct zorder *zo = malloc(sizeof(*zo) * (size_t)O);
+	if (!zo)
+		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+	for (int i = 0; i < O; i++)
+		zo[i] = (struct zorder){0, i, 0, false};
+	for (int col = 1; col <= g->ncols; col++) {
+		double z = glp_get_col_prim(g->lp, col);
+		struct zorder *e = &zo[g->col_order[col]];
+		if (z > e->z + 1e-9)
+			e->z = z, e->col = col;
+	}
+	qsort(zo, (size_t)O, sizeof(*zo), zorder_cmp);
+	reset_stock(c);
+	for (int a = 0; a < O && !rc; a++) {
+		int i = zo[a].i;
+		if (zo[a].col && zo[a].z > 1e-6) {
+			const struct slv_wave_order *o = &w->orders[i];
+			const struct slv_problem *p = &o->cand->prob;
+			const struct slv_result *r = &c->pool[i].col[g->col_plan[zo[a].col]];
+			if (fits(c, i, r)) {
+				take(c, i, r, +1);
+				slv_result_release(&plans[i]);
+				if (result_copy(r, p->nitems, &plans[i])) {
+					plans[i] = (struct slv_result){.status = SLV_EMPTY};
+					take(c, i, r, -1);
+					rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+				}
+				continue;
+			}
+		}
+		slv_result_release(&plans[i]);
+		plans[i] = (struct slv_result){.status = SLV_EMPTY};
+		rc = decide_one(c, i, plans, err);
+	}
+	free(zo);
+	if (!rc)
+		rc = improve(c, plans, err);
+	for (int i = 0; !rc && i < O; i++)
+		pool_add(c, i, &plans[i]);
+	return rc;
+}
+
+#define LNS_ORDERS 24 /* orders re-decided together by one exact model: at most */
+#define LNS_FIRST 6   /* at first; a pass that finds nothing adds LNS_STEP */
+#define LNS_STEP 6
+#define LNS_MS 15 /* and the time it may take */
+
+/*
+ * Large-neighbourhood search on the best plan. An order that pays more than it would
+ * alone (its regret, a lost unit counting M) is re-decided together with the orders
+ * that hold the stock its own plan wanted, by the exact model over those orders and the
+ * stock the others leave them: never worse. Seeds go by regret, pass after pass, until
+ * a pass improves nothing or until_ms.
+ */
+static int lns(struct cg *g, struct slv_result *best, double until_ms, struct fl_err *err)
+{
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	int O = w->norders, G = w->nskus, rc = 0, clock = 0;
+	size_t NG = (size_t)w->nnodes * (size_t)G;
+	struct zorder *seed = malloc(sizeof(*seed) * (size_t)O);
+	struct zorder *near = malloc(sizeof(*near) * (size_t)O);
+	unsigned char *wanted = calloc(NG, 1);
+	/* when an order's plan last changed, and when a seed was last tried in vain */
+	int *changed = calloc((size_t)O, sizeof(int)), *tried = calloc((size_t)O, sizeof(int));
+	int set[LNS_ORDERS];
+	if (!seed || !near || !wanted || !changed || !tried) {
+		rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+		goto out;
+	}
+	for (int size = LNS_FIRST; size <= LNS_ORDERS && !rc;) {
+		bool better = false;
+		int ns = 0;
+		bool fill_max = c->bfill == c->fill_bound; /* then a lost unit is no one's fault */
+		for (int i = 0; i < O; i++) {
+			if (g->solo_col[i] < 0)
+				continue;
+			double regret = cost_of(&best[i]) - g->solo[i];
+			if (!fill_max)
+				regret += g->M * (double)(g->solo_fill[i] - fill_of(&best[i]));
+			if (regret > 1e-6)
+				seed[ns++] = (struct zorder){regret, i, 0, false};
+		}
+		qsort(seed, (size_t)ns, sizeof(*seed), zorder_cmp);
+		for (int a = 0; a < ns && !rc; a++) {
+			if (elapsed_ms(&c->t0) > until_ms)
+				goto out;
+			int i = seed[a].i;
+			const struct slv_wave_order *o = &w->orders[i];
+			const struct slv_problem *p = &o->cand->prob;
+			const struct slv_result *r = &c->pool[i].col[g->solo_col[i]];
+			for (int s = 0; s < r->nshipments; s++)
+				for (int k = 0; k < p->nitems; k++)
+					if (r->ship[s].qty[k])
+						wanted[(size_t)o->cand->node_of
+								       [p->options[r->ship[s]
+											   .option]
+										.node] *
+							       (size_t)G +
+						       (size_t)o->sku[k]] = 1;
+			/* the orders holding that stock, most units first */
+			int nn = 0;
+			for (int j = 0; j < O; j++) {
+				const struct slv_wave_order *oj = &w->orders[j];
+				const struct slv_problem *pj = &oj->cand->prob;
+				const struct slv_result *rj = &best[j];
+				long held = 0;
+				for (int s = 0;
+				     j != i && rj->status != SLV_EMPTY && s < rj->nshipments; s++) {
+					size_t n = (size_t)oj->cand->node_of
+							   [pj->options[rj->ship[s].option].node];
+					for (int k = 0; k < pj->nitems; k++)
+						if (wanted[n * (size_t)G + (size_t)oj->sku[k]])
+							held += rj->ship[s].qty[k];
+				}
+				if (held)
+					near[nn++] = (struct zorder){(double)held, j, 0, false};
+			}
+			for (int s = 0; s < r->nshipments; s++) /* the marks off again */
+				for (int k = 0; k < p->nitems; k++)
+					if (r->ship[s].qty[k])
+						wanted[(size_t)o->cand->node_of
+								       [p->options[r->ship[s]
+											   .option]
+										.node] *
+							       (size_t)G +
+						       (size_t)o->sku[k]] = 0;
+			if (!nn)
+				continue;
+			qsort(near, (size_t)nn, sizeof(*near), zorder_cmp);
+			int nset = 0;
+			bool fresh = !tried[i] || changed[i] >= tried[i];
+			set[nset++] = i;
+			for (int b = 0; b < nn && nset < size; b++) {
+				set[nset++] = near[b].i;
+				fresh |= changed[near[b].i] >= tried[i];
+			}
+			if (!fresh)
+				continue; /* tried, and nothing in it changed since */
+			/* the stock the other orders leave these */
+			reset_stock(c);
+			for (int j = 0; j < O; j++)
+				take(c, j, &best[j], +1);
+			for (int b = 0; b < nset; b++)
+				take(c, set[b], &best[set[b]], -1);
+			long f0 = c->bfill;
+			double c0 = c->bcost;
+			struct model_run run = {.plans = best,
+						.bfill = &c->bfill,
+						.bcost = &c->bcost,
+						.set = set,
+						.nset = nset,
+						.atp = c->rem_atp,
+						.cap = c->rem_cap,
+						.until_ms =
+							fmin(until_ms, elapsed_ms(&c->t0) + LNS_MS),
+						.fill_max = c->bfill == c->fill_bound};
+			rc = run_model(c, exact_body, &run, "neighbourhood model", err);
+			clock++;
+			if (c->bfill > f0 || c->bcost < c0 - 1e-9 * c0) {
+				better = true;
+				for (int b = 0; b < nset; b++)
+					changed[set[b]] = clock;
+			} else {
+				tried[i] = clock;
+			}
+		}
+		if (!better) { /* a local optimum for this size: larger neighbourhoods */
+			size += LNS_STEP;
+			memset(tried, 0, sizeof(int) * (size_t)O);
+		}
+	}
+out:
+	free(seed), free(near), free(wanted), free(changed), free(tried);
+	return rc;
+}
+
+#define CUT_ROUNDS 8 /* separation rounds */
+#define CUT_MMAX 8   /* right-hand sides 1 … CUT_MMAX */
+
+/*
+ * Rank-1 Chvátal–Gomory cuts on the master's stock rows: Σ_j a_j z_j <= atp over whole z
+ * gives Σ_j floor(a_j/d) z_j <= floor(atp/d). Adds those the LP solution violates (at
+ * most 4 per order in all); returns how many, or a negative error.
+ */
+static int cg_separate(struct cg *g)
+{
+	const struct slv_wave *w = g->c->w;
+	size_t NG = (size_t)w->nnodes * (size_t)w->nskus;
+	int *ind = malloc(sizeof(int) * (size_t)(g->ncols + 2)), added = 0;
+	double *val = malloc(sizeof(double) * (size_t)(g->ncols + 2));
+	double *x = malloc(sizeof(double) * (size_t)(g->ncols + 2));
+	if (!ind || !val || !x) {
+		added = FL_ENOMEM;
+		goto out;
+	}
+	for (int col = 1; col <= g->ncols; col++)
+		x[col] = glp_get_col_prim(g->lp, col);
+	for (size_t ng = 0; ng < NG && g->ncuts < 4 * w->norders; ng++) {
+		if (!g->row_ng[ng] || w->atp[ng] < 2)
+			continue;
+		int len = glp_get_mat_row(g->lp, g->row_ng[ng], ind, val);
+		for (int m = 1; m <= CUT_MMAX && m < w->atp[ng]; m++) {
+			struct cut k = {.ng = (long)ng, .atp = w->atp[ng], .m = m};
+			bool have = false;
+			for (int ci = g->cut_of[ng]; ci >= 0 && !have; ci = g->cuts[ci].next)
+				have = g->cuts[ci].m == m;
+			double lhs = 0;
+			for (int e = 1; e <= len; e++)
+				lhs += (double)cut_coef(&k, lround(val[e])) * x[ind[e]];
+			if (have || lhs <= m + 1e-6)
+				continue;
+			if (g->ncuts == g->cutcap) {
+				int ncap = g->cutcap ? 2 * g->cutcap : 256;
+				struct cut *nc = realloc(g->cuts, sizeof(*nc) * (size_t)ncap);
+				if (!nc) {
+					added = FL_ENOMEM;
+					goto out;
+				}
+				g->cuts = nc, g->cutcap = ncap;
+			}
+			int l2 = 0;
+			for (int e = 1; e <= len; e++)
+				if (cut_coef(&k, lround(val[e])) > 0)
+					ind[++l2] = ind[e],
+					val[l2] = (double)cut_coef(&k, lround(val[e]));
+			k.row = glp_add_rows(g->lp, 1);
+			k.next = g->cut_of[ng];
+			glp_set_row_bnds(g->lp, k.row, GLP_UP, 0, m);
+			glp_set_mat_row(g->lp, k.row, l2, ind, val);
+			g->cuts[g->ncuts] = k;
+			g->cut_of[ng] = g->ncuts++;
+			added++;
+			len = glp_get_mat_row(g->lp, g->row_ng[ng], ind, val);
+		}
+	}
+out:
+	free(ind), free(val), free(x);
+	return added;
+}
+
+#define CG_LP_ORDERS 1000 /* larger waves move their duals by subgradient steps alone */
+
+/*
+ * One subgradient step on the stock and capacity duals (waves whose LP is too slow): g =
+ * what the last priced plans take − what there is; Polyak's step towards the best plan's
+ * value. Returns 1 when there is nowhere to go.
+ */
+static int subgradient_step(struct cg *g, double theta, double lbm)
+{
+	const struct slv_wave *w = g->c->w;
+	size_t NG = (size_t)w->nnodes * (size_t)w->nskus;
+	memset(g->glam, 0, sizeof(double) * NG);
+	memset(g->gmu, 0, sizeof(double) * (size_t)w->nnodes);
+	for (int i = 0; i < w->norders; i++) {
+		const struct slv_wave_order *o = &w->orders[i];
+		const struct slv_problem *p = &o->cand->prob;
+		const struct slv_result *r = &g->sub[i];
+		for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+			int n = o->cand->node_of[p->options[r->ship[s].option].node];
+			for (int k = 0; k < p->nitems; k++)
+				g->glam[(size_t)n * (size_t)w->nskus + (size_t)o->sku[k]] +=
+					(double)r->ship[s].qty[k];
+			g->gmu[n] += (double)r->ship[s].units;
+		}
+	}
+	/* deflected: half the last direction added, against zigzags */
+	double norm = 0;
+	for (size_t j = 0; j < NG; j++) {
+		g->glam[j] += -(double)w->atp[j] + 0.5 * g->dlam[j];
+		if (g->lam_new[j] <= 0 && g->glam[j] < 0)
+			g->glam[j] = 0;
+		norm += g->glam[j] * g->glam[j];
+		g->dlam[j] = g->glam[j];
+	}
+	for (int n = 0; n < w->nnodes; n++) {
+		g->gmu[n] = w->cap[n] == FL_UNLIMITED
+				    ? 0
+				    : g->gmu[n] - (double)w->cap[n] + 0.5 * g->dmu[n];
+		if (g->mu_new[n] <= 0 && g->gmu[n] < 0)
+			g->gmu[n] = 0;
+		norm += g->gmu[n] * g->gmu[n];
+		g->dmu[n] = g->gmu[n];
+	}
+	double target = g->c->bcost - g->M * (double)g->c->bfill; /* the best plan's value */
+	if (norm == 0 || !(target > lbm))
+		return 1;
+	double step = theta * (target - lbm) / norm;
+	for (size_t j = 0; j < NG; j++)
+		g->lam_new[j] = fmax(0, g->lam_new[j] + step * g->glam[j]);
+	for (int n = 0; n < w->nnodes; n++)
+		g->mu_new[n] = fmax(0, g->mu_new[n] + step * g->gmu[n]);
+	return 0;
+}
+
+/*
+ * Column generation: each round prices every order whose duals moved (the others'
+ * priced minimum is unchanged), adds the plans that price out and re-solves the master
+ * LP from its last basis. A complete round gives the Lagrangian bound
+ *   Σ_i v_i − Σ λ·atp − Σ μ·cap  ≤  min Σ (cost − M · fill) over every wave plan,
+ * v_i being order i's least priced value over all its plans (slv_source's bound; the
+ * empty plan is one), valid for any λ, μ >= 0. Stops when no plan prices out (the LP is
+ * then the bound), the bound meets the incumbent, or at until_ms.
+ */
+static int cg_body(struct cg *g, struct slv_result *best, struct slv_result *plans, double until_ms,
+		   struct fl_err *err)
+{
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	int O = w->norders, N = w->nnodes, rc;
+	size_t NG = (size_t)N * (size_t)w->nskus;
+	glp_smcp sm;
+	glp_init_smcp(&sm);
+	sm.msg_lev = GLP_MSG_OFF;
+	int cut_rounds = 0, stall = 0;
+	bool sg = false; /* subgradient steps instead of the LP (too slow for this wave) */
+	double theta = 1, sg_best = -INFINITY;
+	for (bool first = true;; first = false) {
+		g->nlist = 0;
+		for (int i = 0; i < O; i++)
+			if (first || cg_changed(g, i))
+				g->list[g->nlist++] = i;
+		for (int j = 0; j < g->nlist; j++)
+			g->priced[g->list[j]] = false;
+		reset_stock(c);
+		if ((rc = cg_price(g, until_ms, err)) < 0)
+			return rc;
+		bool complete = rc == 0;
+		int added = 0;
+		for (int j = 0; j < g->nlist; j++) {
+			int i = g->list[j];
+			if (!g->priced[i])
+				continue;
+			g->v[i] = fmin(0, g->sub[i].bound);
+			if (first) {
+				g->solo[i] = cost_of(&g->sub[i]);
+				g->solo_fill[i] = fill_of(&g->sub[i]);
+				pool_add(c, i, &g->sub[i]);
+				g->solo_col[i] = pool_find(c, i, &g->sub[i]);
+				added++;
+				continue;
+			}
+			if (g->sub[i].status != SLV_EMPTY &&
+			    (sg || cg_reduced(g, i, &g->sub[i]) < -1e-7 * (1 + fabs(g->pi[i]))))
+				added += pool_add(c, i, &g->sub[i]) >= 0;
+		}
+		if (!complete)
+			break; /* the orders not priced would leave the bound stale */
+		double lbm = 0;
+		for (int i = 0; i < O; i++)
+			lbm += g->v[i];
+		for (size_t j = 0; j < NG; j++)
+			lbm -= g->lam_new[j] * (double)w->atp[j];
+		for (int n = 0; n < N; n++)
+			if (w->cap[n] != FL_UNLIMITED)
+				lbm -= g->mu_new[n] * (double)w->cap[n];
+		for (int ci = 0; ci < g->ncuts; ci++) {
+			lbm -= g->cuts[ci].sigma_new * g->cuts[ci].m;
+			g->cuts[ci].sigma = g->cuts[ci].sigma_new;
+		}
+		if (first || lbm > g->best_lbm)
+			g->best_lbm = lbm;
+		g->have_lbm = true;
+		memcpy(g->lam, g->lam_new, sizeof(double) * NG);
+		memcpy(g->mu, g->mu_new, sizeof(double) * (size_t)N);
+		g->rounds++;
+		if (g->best_lbm + g->M * (double)c->bfill >= c->bcost - 1e-9 * c->bcost)
+			break;
+		if (first && O > CG_LP_ORDERS) { /* no LP: subgradient steps from the fill's cut */
+			sg = true;
+			for (size_t j = 0; j < NG; j++)
+				g->lam_new[j] = g->cut_ng[j] ? g->M : 0;
+			for (int n = 0; n < N; n++)
+				g->mu_new[n] = g->cut_n[n] ? g->M : 0;
+			continue;
+		}
+		if (sg) {
+			if (!isfinite(sg_best) || lbm > sg_best + 1e-9 * fabs(sg_best))
+				sg_best = lbm, stall = 0;
+			else if (++stall >= 2)
+				theta /= 2, stall = 0;
+			if (theta < 1e-4 || subgradient_step(g, theta, lbm))
+				break;
+			continue;
+		}
+		if (!first && added == 0) { /* the LP is optimal: a plan from it, then cut it */
+			if (cut_rounds == 0) {
+				bool have = true;
+				if ((rc = cg_round(g, plans, err)))
+					return rc;
+				glp_error_hook(on_glp_error, g->guard); /* slv_source reset it */
+				keep_best(w, best, &have, plans, &c->bfill, &c->bcost);
+			}
+			int nc = cut_rounds++ < CUT_ROUNDS ? cg_separate(g) : 0;
+			if (nc < 0)
+				return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+			if (nc == 0)
+				break;
+			sm.meth = GLP_DUALP; /* the cut rows leave the basis primal infeasible */
+		}
+		if (cg_sync(g))
+			return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+		if (first) /* start from the best plan: its columns basic, their orders' rows tight */
+			for (int col = 1; col <= g->ncols; col++) {
+				int i = g->col_order[col];
+				if (g->col_plan[col] == pool_find(c, i, &best[i])) {
+					glp_set_col_stat(g->lp, col, GLP_BS);
+					glp_set_row_stat(g->lp, i + 1, GLP_NU);
+				}
+			}
+		double left = until_ms - elapsed_ms(&c->t0);
+		if (left < 1)
+			break;
+		sm.tm_lim = (int)left;
+		double t_lp = elapsed_ms(&c->t0);
+		int src = glp_simplex(g->lp, &sm);
+		sm.meth = GLP_PRIMAL;
+		if (src || glp_get_status(g->lp) != GLP_OPT)
+			break;
+		g->have_lp = true;
+		cg_duals(g);
+		/* an LP that takes much of the time left: move the duals by subgradient steps */
+		sg = elapsed_ms(&c->t0) - t_lp > 0.3 * (until_ms - elapsed_ms(&c->t0));
+		if (sg) { /* start where the fill's minimum cut puts a unit at M */
+			for (size_t j = 0; j < NG; j++)
+				g->lam_new[j] = g->cut_ng[j] ? g->M : 0;
+			for (int n = 0; n < N; n++)
+				g->mu_new[n] = g->cut_n[n] ? g->M : 0;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The integer master: the master's columns made binary, a fill row added; the most fill
+ * (only when the best plan may not fill the most), then the least cost at that fill,
+ * from the best plan as incumbent. Replaces best[] when it finds better.
+ */
+static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bcost,
+		  double until_ms, struct fl_err *err)
+{
+	struct wctx *c = g->c;
+	const struct slv_wave *w = c->w;
+	int O = w->norders, rc = 0;
+	for (int i = 0; i < O; i++) /* the incumbent's plans must be columns */
+		pool_add(c, i, &best[i]);
+	if (cg_sync(g))
+		return fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+	int ncols = g->ncols;
+	double *x = calloc((size_t)ncols + 2, sizeof(double));
+	double *fillc = calloc((size_t)ncols + 2, sizeof(double));
+	int *ind = calloc((size_t)ncols + 2, sizeof(int));
+	struct slv_result *chosen = calloc((size_t)O, sizeof(*chosen));
+	if (!x || !fillc || !ind || !chosen) {
+		rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+		goto out;
+	}
+	for (int col = 1; col <= ncols; col++) {
+		int i = g->col_order[col];
+		const struct slv_result *r = &c->pool[i].col[g->col_plan[col]];
+		ind[col] = col;
+		fillc[col] = (double)fill_of(r);
+		glp_set_col_kind(g->lp, col, GLP_BV);
+		glp_set_obj_coef(g->lp, col, fillc[col]);
+		if (same_plan(r, &best[i], w->orders[i].cand->prob.nitems))
+			x[col] = 1;
+	}
+	int fill_row = glp_add_rows(g->lp, 1);
+	glp_set_mat_row(g->lp, fill_row, ncols, ind, fillc);
+	glp_smcp sm;
+	glp_iocp io;
+	struct master_cb cb = {x};
+	quiet_params(&sm, &io, &cb);
+	double fbest = (double)*bfill, left;
+	if (*bfill < c->fill_bound) { /* phase 1: the most fill */
+		glp_set_row_bnds(g->lp, fill_row, GLP_FR, 0, 0);
+		glp_set_obj_dir(g->lp, GLP_MAX);
+		left = until_ms - elapsed_ms(&c->t0);
+		sm.tm_lim = io.tm_lim = (int)left;
+		if (left < 1 || glp_simplex(g->lp, &sm) || glp_get_status(g->lp) != GLP_OPT)
+			goto out;
+		glp_intopt(g->lp, &io);
+		if (glp_mip_status(g->lp) != GLP_OPT && glp_mip_status(g->lp) != GLP_FEAS)
+			goto out;
+		if (round(glp_mip_obj_val(g->lp)) > fbest) {
+			fbest = round(glp_mip_obj_val(g->lp));
+			for (int col = 1; col <= ncols; col++)
+				x[col] = round(glp_mip_col_val(g->lp, col));
+		}
+	}
+	/* phase 2: the least cost at that fill */
+	glp_set_row_bnds(g->lp, fill_row, GLP_LO, fbest, 0);
+	glp_set_obj_dir(g->lp, GLP_MIN);
+	for (int col = 1; col <= ncols; col++)
+		glp_set_obj_coef(g->lp, col,
+				 cost_of(&c->pool[g->col_order[col]].col[g->col_plan[col]]));
+	left = until_ms - elapsed_ms(&c->t0);
+	sm.tm_lim = io.tm_lim = (int)left;
+	if (left < 1 || glp_simplex(g->lp, &sm) || glp_get_status(g->lp) != GLP_OPT)
+		goto out;
+	glp_intopt(g->lp, &io);
+	if (glp_mip_status(g->lp) != GLP_OPT && glp_mip_status(g->lp) != GLP_FEAS)
+		goto out;
+	if (fbest == (double)*bfill && glp_mip_obj_val(g->lp) >= *bcost - 1e-9 * *bcost)
+		goto out;
+	for (int col = 1; col <= ncols; col++)
+		x[col] = glp_mip_col_val(g->lp, col);
+	for (int col = 1; col <= ncols; col++) {
+		int i = g->col_order[col];
+		if (x[col] > 0.5 && !chosen[i].ship &&
+		    result_copy(&c->pool[i].col[g->col_plan[col]], w->orders[i].cand->prob.nitems,
+				&chosen[i])) {
+			rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
+			goto out;
+		}
+	}
+	for (int i = 0; i < O; i++)
+		if (!chosen[i].ship)
+			chosen[i].status = SLV_EMPTY;
+	bool have = true;
+	keep_best(w, best, &have, chosen, bfill, bcost);
+out:
+	for (int i = 0; chosen && i < O; i++)
+		slv_result_release(&chosen[i]);
+	free(x), free(fillc), free(ind), free(chosen);
+	return rc;
+}
+
+/* Column generation, a plan rounded from its LP, then the integer master, under GLPK's
+ * error hook (a GLPK fault becomes FL_ESOLVER). */
+static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *plans, long *bfill,
+		    double *bcost, double cg_until, double dive_until, double mip_until,
+		    struct fl_err *err)
+{
+	struct guard gd;
+	volatile int rc = 0;
+	g->guard = &gd;
+	glp_term_out(GLP_OFF);
+	glp_error_hook(on_glp_error, &gd);
+	if (setjmp(gd.jb)) {
+		glp_free_env(); /* frees the master too */
+		g->lp = NULL;
+		rc = fl_err_set(err, FL_ESOLVER, "wave: GLPK failed in the master");
+	} else {
+		g->lp = glp_create_prob();
+		glp_add_rows(g->lp, g->c->w->norders);
+		for (int i = 1; i <= g->c->w->norders; i++)
+			glp_set_row_bnds(g->lp, i, GLP_UP, 0, 1);
+		rc = cg_body(g, best, plans, cg_until, err);
+		if (!rc && g->have_lp && elapsed_ms(&g->c->t0) < mip_until) {
+			bool have = true;
+			rc = cg_round(g, plans, err);
+			glp_error_hook(on_glp_error, &gd); /* slv_source set it back to none */
+			if (!rc)
+				keep_best(g->c->w, best, &have, plans, bfill, bcost);
+		}
+		if (!rc && elapsed_ms(&g->c->t0) < dive_until)
+			rc = lns(g, best, dive_until, err);
+		glp_error_hook(on_glp_error, &gd);
+		if (!rc && elapsed_ms(&g->c->t0) < mip_until)
+			rc = cg_mip(g, best, bfill, bcost, mip_until, err);
+		if (rc == FL_ESOLVER)
+			g->lp = NULL; /* a GLPK fault in slv_source freed this thread's problems */
+	}
+	glp_error_hook(NULL, NULL);
+	if (g->lp)
+		glp_delete_prob(g->lp);
+	g->lp = NULL;
+	return rc;
+}
+
 int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_err *err)
 {
 	struct wctx c = {.w = w};
+	struct cg g = {.c = &c};
 	int N = w->nnodes, G = w->nskus, O = w->norders, rc = 0;
 	size_t NG = (size_t)N * (size_t)G;
 
@@ -773,211 +1761,103 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	c.deadline_ms = w->time_limit_ms;
 	c.rem_atp = malloc(sizeof(long) * NG);
 	c.rem_cap = malloc(sizeof(long) * (size_t)N);
+	c.pool = calloc((size_t)O, sizeof(*c.pool));
 	struct slv_result *plans = calloc((size_t)O, sizeof(*plans));
 	struct slv_result *best = calloc((size_t)O, sizeof(*best));
-	struct slv_result *sub = calloc((size_t)O, sizeof(*sub));
 	int *perm = malloc(sizeof(int) * (size_t)O);
-	double *lam = calloc(NG, sizeof(double)), *mu = calloc((size_t)N, sizeof(double));
-	double *glam = calloc(NG, sizeof(double)), *gmu = calloc((size_t)N, sizeof(double));
-	double *val = calloc((size_t)O, sizeof(double));
-	int maxpk = 1;
-	for (int i = 0; i < O; i++) {
-		int pk = w->orders[i].cand->prob.nnodes * w->orders[i].cand->prob.nitems;
-		maxpk = pk > maxpk ? pk : maxpk;
-	}
-	double *price = calloc((size_t)maxpk, sizeof(double));
-	c.pool = calloc((size_t)O, sizeof(*c.pool));
+	g.row_ng = calloc(NG, sizeof(int));
+	g.row_n = calloc((size_t)N, sizeof(int));
+	g.pooled = calloc((size_t)O, sizeof(int));
+	g.lam = calloc(NG, sizeof(double));
+	g.lam_new = calloc(NG, sizeof(double));
+	g.mu = calloc((size_t)N, sizeof(double));
+	g.mu_new = calloc((size_t)N, sizeof(double));
+	g.pi = calloc((size_t)O, sizeof(double));
+	g.v = calloc((size_t)O, sizeof(double));
+	g.sub = calloc((size_t)O, sizeof(*g.sub));
+	g.list = malloc(sizeof(int) * (size_t)O);
+	g.priced = calloc((size_t)O, sizeof(bool));
+	g.solo = calloc((size_t)O, sizeof(double));
+	g.solo_fill = calloc((size_t)O, sizeof(long));
+	g.solo_col = malloc(sizeof(int) * (size_t)O);
+	g.cut_of = malloc(sizeof(int) * NG);
+	g.glam = malloc(sizeof(double) * NG);
+	g.dlam = calloc(NG, sizeof(double));
+	g.dmu = calloc((size_t)N, sizeof(double));
+	g.cut_ng = malloc(NG);
+	g.cut_n = malloc((size_t)N);
+	g.gmu = malloc(sizeof(double) * (size_t)N);
+	g.threads = w->threads < 1 ? 1 : w->threads > 16 ? 16 : w->threads;
 	bool have = false;
-	long bfill = 0;
-	double bcost = 0;
-	if (!c.rem_atp || !c.rem_cap || !plans || !best || !sub || !perm || !lam || !mu || !glam ||
-	    !gmu || !val || !price || !c.pool) {
+	if (!c.rem_atp || !c.rem_cap || !c.pool || !plans || !best || !perm || !g.row_ng ||
+	    !g.row_n || !g.pooled || !g.lam || !g.lam_new || !g.mu || !g.mu_new || !g.pi || !g.v ||
+	    !g.sub || !g.list || !g.priced || !g.solo || !g.solo_fill || !g.solo_col || !g.cut_of ||
+	    !g.glam || !g.gmu || !g.dlam || !g.dmu || !g.cut_ng || !g.cut_n) {
 		rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
 		goto out;
 	}
-	if ((rc = fill_bound(w, &out->fill_bound))) {
+	if ((rc = fill_bound(w, &c.fill_bound, g.cut_ng, g.cut_n))) {
 		fl_err_set(err, rc, "wave: out of memory");
 		goto out;
 	}
+	out->fill_bound = c.fill_bound;
+	for (int i = 0; i < O; i++)
+		g.solo_col[i] = -1;
+	for (size_t j = 0; j < NG; j++)
+		g.cut_of[j] = -1;
 
-	/* plans: as given, then the scarcest orders (least stock per unit asked) first */
+	/* a first plan: the orders one by one as given, then each re-decided */
 	for (int i = 0; i < O; i++)
 		perm[i] = i;
 	if ((rc = sequential(&c, perm, plans, err)))
 		goto out;
-	keep_best(w, best, &have, plans, &bfill, &bcost);
+	keep_best(w, best, &have, plans, &c.bfill, &c.bcost);
+
+	/* M: more than a unit's share of any shipment, so that filling comes first */
+	double most = 0;
 	for (int i = 0; i < O; i++) {
 		const struct slv_problem *p = &w->orders[i].cand->prob;
-		double want = 0, avail = 0;
-		for (int k = 0; k < p->nitems; k++) {
-			want += (double)p->items[k].qty;
-			for (int pn = 0; pn < p->nnodes; pn++)
-				avail += (double)w->atp[w->orders[i].cand->node_of[pn] * G +
-							w->orders[i].sku[k]];
+		int pk = p->nnodes * p->nitems;
+		g.maxpk = pk > g.maxpk ? pk : g.maxpk;
+		for (int o = 0; o < p->noptions; o++) {
+			const struct slv_node *nd = &p->nodes[p->options[o].node];
+			double unit = 0;
+			for (int k = 0; k < p->nitems; k++)
+				unit = fmax(unit, p->options[o].per_kg * p->items[k].weight_kg);
+			most = fmax(most, p->options[o].base_cost + nd->handling_cost +
+						  p->split_penalty + unit + nd->pick_cost);
 		}
-		val[i] = avail / (want > 0 ? want : 1);
 	}
-	for (int a = 1; a < O; a++) /* insertion sort by scarcity; stable */
-		for (int b = a; b > 0 && val[perm[b]] < val[perm[b - 1]]; b--) {
-			int t = perm[b];
-			perm[b] = perm[b - 1], perm[b - 1] = t;
-		}
-	if (elapsed_ms(&c.t0) < c.deadline_ms) {
-		if ((rc = sequential(&c, perm, plans, err)))
-			goto out;
-		keep_best(w, best, &have, plans, &bfill, &bcost);
-	}
+	g.M = 1 + 5 * most;
+	double cg_until = 0.55 * c.deadline_ms, dive_until = 0.93 * c.deadline_ms,
+	       mip_until = 0.97 * c.deadline_ms;
+	if ((rc = cg_solve(&g, best, plans, &c.bfill, &c.bcost, cg_until, dive_until, mip_until,
+			   err)))
+		goto out;
+	double lb = g.have_lbm ? g.best_lbm + g.M * (double)c.bfill : -INFINITY;
+	out->iterations = g.rounds;
 
-	/*
-	 * A first bound: each order alone, with all the stock. When the plan fills every
-	 * order as much as it could fill alone, any plan with that fill does too, so each
-	 * order costs at least its own optimum and their sum bounds the wave.
-	 */
-	double lb = -INFINITY;
-	{
-		long solo_fill = 0;
-		double solo_cost = 0;
-		reset_stock(&c);
-		for (int i = 0; i < O && rc == 0; i++) {
-			struct slv_result r;
-			order_stock(&c, i);
-			w->orders[i].cand->prob.price = NULL;
-			if ((rc = slv_source(&w->orders[i].cand->prob, &r, err)))
-				goto out;
-			solo_fill += fill_of(&r);
-			solo_cost += cost_of(&r);
-			pool_add(&c, i, &r);
-			slv_result_release(&r);
-		}
-		if (solo_fill == bfill)
-			lb = solo_cost;
-	}
-
-	/* the Lagrangian bound */
-	double nu = bfill > 0 ? 1.5 * bcost / (double)bfill : 1.0, theta = 0.25;
-	/* the bound gets 60% of the time; the master and the exact model the rest */
-	double lag_deadline = 0.6 * c.deadline_ms;
-	int stall = 0;
-	for (int it = 0; it < 500; it++) {
-		if (elapsed_ms(&c.t0) > lag_deadline || bcost - lb <= 1e-9 * fabs(bcost))
-			break;
-		double L = 0;
-		long sub_fill = 0;
-		memset(glam, 0, sizeof(double) * NG);
-		memset(gmu, 0, sizeof(double) * (size_t)N);
-		reset_stock(&c);
-		bool timed_out = false;
-		for (int i = 0; i < O && !(timed_out = elapsed_ms(&c.t0) > lag_deadline); i++) {
-			struct slv_wave_order *o = &w->orders[i];
-			struct slv_problem *p = &o->cand->prob;
-			int K = p->nitems;
-			order_stock(&c, i);
-			for (int pn = 0; pn < p->nnodes; pn++) {
-				int n = o->cand->node_of[pn];
-				for (int k = 0; k < K; k++)
-					price[pn * K + k] =
-						lam[(size_t)n * (size_t)G + (size_t)o->sku[k]] +
-						mu[n];
-			}
-			p->price = price;
-			p->fill_reward = nu;
-			slv_result_release(&sub[i]);
-			rc = slv_source(p, &sub[i], err);
-			p->price = NULL;
-			if (rc)
-				goto out;
-			L += sub[i].bound;
-			val[i] = sub[i].objective;
-			pool_add(&c, i, &sub[i]);
-			sub_fill += fill_of(&sub[i]);
-			for (int s = 0; sub[i].status != SLV_EMPTY && s < sub[i].nshipments; s++) {
-				int n = o->cand->node_of[p->options[sub[i].ship[s].option].node];
-				for (int k = 0; k < K; k++)
-					glam[(size_t)n * (size_t)G + (size_t)o->sku[k]] +=
-						(double)sub[i].ship[s].qty[k];
-				gmu[n] += (double)sub[i].ship[s].units;
-			}
-		}
-		if (timed_out)
-			break;
-		out->iterations = it + 1;
-		double norm = 0;
-		for (size_t j = 0; j < NG; j++) {
-			L -= lam[j] * (double)w->atp[j];
-			glam[j] -= (double)w->atp[j];
-			if (lam[j] > 0 || glam[j] > 0)
-				norm += glam[j] * glam[j];
-		}
-		for (int n = 0; n < N; n++) {
-			if (w->cap[n] == FL_UNLIMITED) {
-				gmu[n] = 0;
-				continue;
-			}
-			L -= mu[n] * (double)w->cap[n];
-			gmu[n] -= (double)w->cap[n];
-			if (mu[n] > 0 || gmu[n] > 0)
-				norm += gmu[n] * gmu[n];
-		}
-		L += nu * (double)bfill;
-		double gnu = (double)bfill - (double)sub_fill;
-		if (nu > 0 || gnu > 0)
-			norm += gnu * gnu;
-		if (!isfinite(lb) || L > lb + 1e-9 * fabs(lb)) {
-			lb = L;
-			stall = 0;
-		} else if (++stall >= 2) {
-			theta /= 2;
-			stall = 0;
-		}
-		/* every few rounds, repair the priced plans into a wave plan */
-		if (it % 3 == 2 && elapsed_ms(&c.t0) < c.deadline_ms) {
-			for (int i = 0; i < O; i++)
-				perm[i] = i;
-			for (int a = 1; a < O; a++)
-				for (int b = a; b > 0 && val[perm[b]] < val[perm[b - 1]]; b--) {
-					int t = perm[b];
-					perm[b] = perm[b - 1], perm[b - 1] = t;
-				}
-			if ((rc = sequential(&c, perm, plans, err)))
-				goto out;
-			keep_best(w, best, &have, plans, &bfill, &bcost);
-		}
-		double gap = bcost > 0 ? (bcost - lb) / bcost : 0;
-		if (gap <= 1e-9 || theta < 1e-4 || norm == 0)
-			break;
-		double t = theta * (bcost - lb) / norm;
-		if (!(t > 0))
-			t = theta * 1e-3;
-		for (size_t j = 0; j < NG; j++)
-			lam[j] = fmax(0, lam[j] + t * glam[j]);
-		for (int n = 0; n < N; n++)
-			mu[n] = fmax(0, mu[n] + t * gmu[n]);
-		nu = fmax(0, nu + t * gnu);
-	}
-	/* the master over every plan seen: the best combination of them */
-	if (elapsed_ms(&c.t0) < c.deadline_ms && !(bcost - lb <= 1e-9 * fabs(bcost))) {
-		for (int i = 0; i < O; i++)
-			pool_add(&c, i, &best[i]);
-		struct model_run run = {best, &bfill, &bcost, NULL};
-		if ((rc = run_model(&c, master_body, &run, "master", err)))
-			goto out;
-		totals(w, best, &bfill, &bcost);
-	}
 	/* small waves: the exact whole-wave model closes what the bound leaves open */
 	bool proved = false;
-	struct model_run exact_run = {best, &bfill, &bcost, &proved};
-	if (elapsed_ms(&c.t0) < c.deadline_ms && (bcost - (isfinite(lb) ? lb : 0)) > 1e-9 * bcost &&
+	struct model_run exact_run = {.plans = best,
+				      .bfill = &c.bfill,
+				      .bcost = &c.bcost,
+				      .proved = &proved,
+				      .until_ms = c.deadline_ms,
+				      .fill_max = c.bfill == c.fill_bound};
+	if (elapsed_ms(&c.t0) < c.deadline_ms &&
+	    (c.bcost - (isfinite(lb) ? lb : 0)) > 1e-9 * c.bcost &&
 	    (rc = run_model(&c, exact_body, &exact_run, "exact model", err)))
 		goto out;
 	if (proved)
-		lb = bcost;
+		lb = c.bcost;
 	out->plans = best;
 	best = NULL;
-	out->filled = bfill;
-	out->cost = bcost;
+	out->filled = c.bfill;
+	out->cost = c.bcost;
 	/* costs are never negative: 0 bounds every wave */
-	out->bound = lb > bcost ? bcost : (isfinite(lb) && lb > 0 ? lb : 0);
-	out->gap = bcost > 0 ? fmax(0, (bcost - out->bound) / bcost) : 0;
+	out->bound = lb > c.bcost ? c.bcost : (isfinite(lb) && lb > 0 ? lb : 0);
+	out->gap = c.bcost > 0 ? fmax(0, (c.bcost - out->bound) / c.bcost) : 0;
 	out->status =
 		out->filled == out->fill_bound && out->gap <= 1e-9 ? SLV_OPTIMAL : SLV_FEASIBLE;
 	/* leave each order's candidates with the stock its final plan was decided against */
@@ -988,16 +1868,21 @@ out:
 	out->time_ms = elapsed_ms(&c.t0);
 	for (int i = 0; plans && i < O; i++)
 		slv_result_release(&plans[i]);
-	for (int i = 0; sub && i < O; i++)
-		slv_result_release(&sub[i]);
+	for (int i = 0; g.sub && i < O; i++)
+		slv_result_release(&g.sub[i]);
 	for (int i = 0; best && i < O; i++)
 		slv_result_release(&best[i]);
 	for (int i = 0; c.pool && i < O; i++)
 		for (int j = 0; j < c.pool[i].n; j++)
 			slv_result_release(&c.pool[i].col[j]);
-	free(c.pool);
-	free(plans), free(best), free(sub), free(perm), free(lam), free(mu), free(glam), free(gmu),
-		free(val), free(price), free(c.rem_atp), free(c.rem_cap);
+	free(c.pool), free(c.rem_atp), free(c.rem_cap);
+	free(plans), free(best), free(perm);
+	free(g.row_ng), free(g.row_n), free(g.pooled), free(g.col_order), free(g.col_plan);
+	free(g.ind), free(g.val), free(g.lam), free(g.lam_new), free(g.mu), free(g.mu_new);
+	free(g.pi), free(g.v), free(g.sub), free(g.list), free(g.priced);
+	free(g.solo), free(g.solo_fill), free(g.solo_col), free(g.cut_of), free(g.cuts);
+	free(g.ung), free(g.ua), free(g.glam), free(g.gmu), free(g.dlam), free(g.dmu);
+	free(g.cut_ng), free(g.cut_n);
 	return rc;
 }
 

@@ -120,6 +120,14 @@ check_eq "a bad order in a wave: 422 with its path" "$(http POST /v1/fulfillment
 	-d '{"orders":[{"order_id":"E","destination":{"lat":1,"lon":1},"lines":[{"sku":"NOPE","qty":1}]}]}')" 422
 check "… orders[0].lines[0].sku" grep -q '"detail":"orders\[0\].lines\[0\].sku' "$BODY_FILE"
 check_eq "no orders: 422" "$(http POST /v1/fulfillment/waves "${O[@]}" -d '{"orders":[]}')" 422
+check_eq "every unit or none in a wave: 200" "$(http POST /v1/fulfillment/waves "${O[@]}" \
+	-d '{"orders":[{"order_id":"AP-1","destination":{"lat":41.88,"lon":-87.63},"lines":[{"sku":"SKU-00002","qty":99999}],"allow_partial":false},{"order_id":"AP-2","destination":{"lat":41.88,"lon":-87.63},"lines":[{"sku":"SKU-00002","qty":1}],"allow_partial":false}]}')" 200
+check_eq "… the order that cannot be whole gets nothing, and says why" "$(js '
+  const a = d.decisions.find(x => x.order_id === "AP-1");
+  console.log(a.status, a.shipments.length, a.unfilled[0].reason)')" "unfulfillable 0 partial_not_allowed"
+check_eq "… the one that can is filled whole" "$(js '
+  const b = d.decisions.find(x => x.order_id === "AP-2");
+  console.log(b.shipments.reduce((u, s) => u + s.lines.reduce((v, l) => v + l.qty, 0), 0), b.unfilled.length)')" "1 0"
 node -e 'const o=[];for(let i=0;i<5;i++)o.push({order_id:"C"+i,destination:{lat:40,lon:-80},lines:[{sku:"SKU-00005",qty:1}]});console.log(JSON.stringify({orders:o}))' >"$dir/wave2.json"
 "$FULCRUM" wave "$dir/wave2.json" --db "$dir/t.db" >"$dir/wave2.out.json" 2>/dev/null
 check_eq "fulcrum wave (CLI) exits 0" "$?" 0

@@ -36,7 +36,14 @@ check_eq "the explanation gives those nodes the reason rule" "$(js '
   const ex = d.rules.filter(x => x.kind === "exclude_node").map(x => x.node);
   console.log(ex.every(n => d.explanation.excluded.some(x => x.node === n && x.reason === "rule")))')" true
 
-# an upload with a syntax error on line 7: 422 naming line 7, version 1 stays active
+# the same rules steer every order of a wave, and each decision says so
+check_eq "a wave with the hazmat order: 200" "$(http POST /v1/fulfillment/waves "${O[@]}" -d '{"orders":['"$order"',{"order_id":"R-2","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}]}')" 200
+check_eq "… no shipment from a node the rule excluded, the effects listed" "$(js '
+  const h = d.decisions.find(x => x.order_id === "R-1");
+  const ex = new Set(h.rules.filter(x => x.kind === "exclude_node").map(x => x.node));
+  console.log(ex.size > 0 && h.shipments.length > 0 && h.shipments.every(s => !ex.has(s.node)) &&
+    h.explanation.excluded.some(x => ex.has(x.node) && x.reason === "rule"))')" true
+: 422 naming line 7, version 1 stays active
 printf -- '-- 1\n-- 2\n-- 3\n-- 4\n-- 5\n-- 6\nrules = {{name = "x" before_sourcing = 1}}\n' >"$dir/bad.lua"
 check_eq "syntax error: 422" "$(http PUT /v1/rules/default "${A[@]}" -H "Content-Type: text/x-lua" --data-binary @"$dir/bad.lua")" 422
 check_eq "the error names line 7" "$(js 'console.log(d.errors[0].line)')" 7
@@ -130,6 +137,32 @@ check_eq "the node is out of sourcing" "$(js "console.log(d.shipments.every(s =>
 http POST /v1/events "${O[@]}" -d '{"event_id":"ev-7","type":"node.restored","node":"'"$node"'"}' >/dev/null
 http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"N-3","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}' >/dev/null
 check_eq "restored: back in sourcing" "$(js "console.log(d.shipments[0].node)")" "$node"
+# … in waves too
+http POST /v1/events "${O[@]}" -d '{"event_id":"ev-8","type":"node.outage","node":"'"$node"'"}' >/dev/null
+http POST /v1/fulfillment/waves "${O[@]}" -d '{"orders":[{"order_id":"N-4","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]},{"order_id":"N-5","destination":{"lat":34.1,"lon":-118.3},"lines":[{"sku":"SKU-00003","qty":1}]}]}' >/dev/null
+check_eq "a wave during the outage leaves the node out" "$(js "console.log(d.decisions.every(x => x.shipments.length > 0 && x.shipments.every(s => s.node !== '$node') && x.explanation.excluded.some(e => e.node === '$node' && e.reason === 'rule')))")" true
+http POST /v1/events "${O[@]}" -d '{"event_id":"ev-9","type":"node.restored","node":"'"$node"'"}' >/dev/null
+# after_sourcing rejects a wave's plan: that order is decided again without those nodes
+cat >"$dir/veto.lua" <<LUA
+rules = {
+  {
+    name = "veto_node",
+    after_sourcing = function(order, decision, ctx)
+      if order.order_id ~= "V-1" then return end
+      for _, s in ipairs(decision.shipments) do
+        if s.node == "$node" then ctx:reject("not from $node") end
+      end
+    end,
+  },
+}
+LUA
+check_eq "a vetoing set uploads" "$(http PUT /v1/rules/veto "${A[@]}" -H "Content-Type: text/x-lua" --data-binary @"$dir/veto.lua")" 201
+"$FULCRUM" rules activate veto 1 --db "$dir/t.db" >/dev/null
+sleep 0.3
+http POST /v1/fulfillment/waves "${O[@]}" -d '{"orders":[{"order_id":"V-1","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]},{"order_id":"V-2","destination":{"lat":34.1,"lon":-118.3},"lines":[{"sku":"SKU-00003","qty":1}]}]}' >/dev/null
+check_eq "the vetoed order ships elsewhere, the veto listed" "$(js "const v = d.decisions.find(x => x.order_id === 'V-1'); console.log(v.shipments.length > 0 && v.shipments.every(s => s.node !== '$node') && v.rules.some(x => x.set === 'veto' && x.kind === 'reject'))")" true
+check_eq "the other order keeps its best node" "$(js "console.log(d.decisions.find(x => x.order_id === 'V-2').shipments[0].node)")" "$node"
+"$FULCRUM" rules activate veto 0 --db "$dir/t.db" >/dev/null
 # bad events
 bad() { check_eq "$1: 422" "$(http POST /v1/events "${O[@]}" -d "$2")" 422; check "$1: names $3" grep -q "$3" "$BODY_FILE"; }
 bad "no event_id" '{"type":"shipment.delivered","order_id":"E-1"}' event_id

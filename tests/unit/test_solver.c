@@ -329,7 +329,8 @@ static void test_time_limit_answers_feasible(void **state)
 			opts[n * PER + j] =
 				(struct slv_option){n, 3 + urand() * 10, urand() * 2, true};
 	}
-	struct slv_problem p = {K, items, NN, nodes, NN * PER, opts, true, 0.5, 1, NULL, 0};
+	struct slv_problem p = {K,   items, NN,	  nodes, NN * PER, opts, true,
+				0.5, 1,	    NULL, 0,	 NULL,	   NULL};
 	struct slv_result r;
 	struct fl_err err = {0};
 	assert_int_equal(slv_source(&p, &r, &err), 0);

@@ -2,7 +2,7 @@
 /*
  * Waves against an independent exact formulation. Random small waves (≤ 15 orders on
  * small networks, shared scarce stock, capacities, promises, hazmat, no-split orders,
- * split penalties) are solved by slv_wave_solve and by one monolithic GLPK MIP written
+ * split penalties, orders that take every unit or none) are solved by slv_wave_solve and by one monolithic GLPK MIP written
  * here from DATA.md's raw tables: first the most units in all, then the least cost with
  * that fill. The wave's plan must fill as much and cost as little; its bound must not
  * exceed the optimum; every plan keeps every rule.
@@ -30,7 +30,7 @@ struct tw {
 	struct {
 		double lat, lon;
 		int promise, nk;
-		bool split;
+		bool split, whole; /* whole: every unit or none */
 		double penalty;
 		int sku[MAXG];
 		struct slv_item items[MAXG];
@@ -78,6 +78,7 @@ static void make_wave(struct tw *t)
 		t->ord[i].lon = -90 + (urand() - 0.5) * 10;
 		t->ord[i].promise = urand() < 0.4 ? -1 : irand(1, 4);
 		t->ord[i].split = urand() < 0.7;
+		t->ord[i].whole = urand() < 0.2;
 		t->ord[i].penalty = urand() < 0.6 ? 0 : round(urand() * 500) / 100;
 		int first = irand(0, t->ng - 1);
 		t->ord[i].nk = irand(1, t->ng);
@@ -179,6 +180,19 @@ static void exact(const struct tw *t, long *fill, double *cost)
 			ROW(GLP_UP, 0, 1);
 		ind[++len] = zc[i], val[len] = -1;
 		ROW(GLP_LO, 0, 0);
+		if (t->ord[i].whole) { /* every unit or none: Σ x = want · z */
+			long want = 0;
+			len = 0;
+			for (int k = 0; k < t->ord[i].nk; k++) {
+				want += t->ord[i].items[k].qty;
+				for (int n = 0; n < t->nn; n++)
+					for (int r = 0; r < t->nr; r++)
+						if (xc[i][n][r][k])
+							ind[++len] = xc[i][n][r][k], val[len] = 1;
+			}
+			ind[++len] = zc[i], val[len] = -(double)want;
+			ROW(GLP_FX, 0, 0);
+		}
 	}
 	for (int n = 0; n < t->nn; n++) { /* shared stock and capacity */
 		int len = 0, clen;
@@ -272,9 +286,9 @@ static void test_small_waves_against_exact(void **state)
 			assert_int_equal(
 				slv_candidates_build(&net, &so, atp, t.cap, NULL, &cand[i], &err),
 				0);
-			orders[i] = (struct slv_wave_order){&cand[i], t.ord[i].sku};
+			orders[i] = (struct slv_wave_order){&cand[i], t.ord[i].sku, t.ord[i].whole};
 		}
-		struct slv_wave w = {t.no, orders, t.nn, t.ng, t.atp, t.cap, 5000};
+		struct slv_wave w = {t.no, orders, t.nn, t.ng, t.atp, t.cap, 5000, 2};
 		struct slv_wave_result r;
 		if (slv_wave_solve(&w, &r, &err))
 			fail_msg("wave %d: %s", wv, err.msg);
@@ -302,6 +316,11 @@ static void test_small_waves_against_exact(void **state)
 				continue;
 			if (!t.ord[i].split)
 				assert_true(p->nshipments <= 1);
+			long want = 0;
+			for (int k = 0; k < t.ord[i].nk; k++)
+				want += t.ord[i].items[k].qty;
+			if (t.ord[i].whole)
+				assert_int_equal(p->filled, want);
 			for (int s = 0; s < p->nshipments; s++) {
 				int o = p->ship[s].option,
 				    n = cand[i].node_of[cand[i].prob.options[o].node];
@@ -328,7 +347,7 @@ static void test_small_waves_against_exact(void **state)
 			slv_candidates_release(&cand[i]);
 	}
 	print_message("%d small waves: %d plans optimal, %d proved optimal by the bound, "
-		      "%d ran the Lagrangian\n",
+		      "%d ran column generation\n",
 		      WAVES, optimal, proved, hard);
 	assert_int_equal(optimal, WAVES);
 }
