@@ -225,19 +225,18 @@ struct slv_wave_result {
 	double bound;		  /* proved: no plan filling >= filled costs less */
 	double gap;		  /* (cost − bound) / cost */
 	enum slv_status status;	  /* OPTIMAL: fill proved max and gap <= 1e-9 */
-	int iterations;		  /* Lagrangian iterations */
+	int iterations;		  /* pricing rounds of the bound */
 	double time_ms;
 };
 
 /*
  * Decide a wave: the most units in all, then the least total cost, with every order
- * keeping its own rules (promise, hazmat, no split) and all sharing ATP and capacity.
- * Method: a max-flow bounds the fill; sequential exact decisions (several orders of
- * processing, then re-optimising each order against the others) give plans; the
- * Lagrangian relaxation of the shared stock, capacity and fill rows, with every order's
- * priced subproblem solved exactly (slv_source in priced mode) and subgradient steps,
- * gives the proved lower bound and prices that steer a repair heuristic. Honours
- * time_limit_ms; the best plan found is returned with its gap.
+ * keeping its own rules (promise, hazmat, no split, every unit or none) and all sharing
+ * ATP and capacity. Method (solver/wave.c): a max-flow bounds the fill; column
+ * generation over per-order plans with cuts gives the proved cost bound; plans from
+ * sequential decisions, the master LP rounded, a neighbourhood search with an exact
+ * model, and the master as a MIP. Honours time_limit_ms; the best plan found is
+ * returned with its gap.
  */
 int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_err *err);
 void slv_wave_result_release(struct slv_wave_result *r, int norders);

@@ -850,7 +850,7 @@ static int solve_priced(struct ctx *c, struct slv_result *out, struct fl_err *er
 	}
 	free(qty);
 	bool exact = true; /* the search priced the extras too */
-	if (!p->allow_split || c->nkept <= 1) {
+	if (!p->allow_split || (c->nkept <= 1 && !p->extra)) {
 		out->status = SLV_OPTIMAL;
 		if ((rc = set_plan(c, c->inc, out)))
 			return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");

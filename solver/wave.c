@@ -1,24 +1,38 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Waves: many orders decided together under shared ATP and node capacity.
+ * Waves: many orders decided together under shared ATP and node capacity; the most
+ * units in all, then the least total cost.
  *
- * Bounds. The fill: a max-flow from (order, line) through (node, SKU) stock and node
- * capacity (splits relaxed, so it bounds no-split orders too). The cost: for prices
- * λ ≥ 0 on stock rows, μ ≥ 0 on capacity rows and ν ≥ 0 on the fill row Σ fill ≥ F,
- *   L = Σ_i min_plan_i [cost_i − penalties + Σ (λ + μ) x_i − ν fill_i]
- *       − Σ λ·atp − Σ μ·cap + ν F  ≤  the least cost of any plan filling ≥ F,
- * each order's minimum taken over its own plans (its own rules, the full stock) by
- * slv_source in priced mode, whose bound is exact or its LP's. Subgradient steps move
- * the prices; the best L is the proved bound.
- * Plans. Sequential exact decisions in a few orders (as given, scarcest first, and
- * repairs of the priced plans), each followed by a pass that re-decides every order
- * with the others fixed (never worse). The best plan (most fill, then least cost) wins.
+ * The fill: a max-flow from (order, line) through (node, SKU) stock and node capacity
+ * bounds it (splits relaxed, so it bounds no-split orders too); its minimum cut names the
+ * rows that limit it.
+ *
+ * The bound: a Dantzig–Wolfe master, one column per plan of an order, rows for the
+ * shared stock and capacity. With each filled unit earning M (more than a unit's share
+ * of any shipment, so filling comes first), for duals λ, μ >= 0 on those rows and σ >= 0
+ * on valid cuts,
+ *   L = Σ_i min over order i's plans [cost − M·fill + Σ (λ + μ)·x + Σ σ·f(x)]
+ *       − Σ λ·atp − Σ μ·cap − Σ σ·rhs,    and   cost >= L + M·F
+ * for every plan that fills F units. Each order's minimum is slv_source's priced mode
+ * (exact: a dynamic programme for small orders, else the MIP, whose bound stands). The
+ * duals come from the master LP by column generation, warm-started and priced on
+ * `threads` threads, only orders whose duals moved priced again; at the LP's optimum
+ * rank-1 Chvátal–Gomory cuts on single stock rows tighten it. Waves of more than
+ * CG_LP_ORDERS orders, whose LP is slow, take subgradient steps from the fill's cut.
+ *
+ * The plans: sequential exact decisions first; a plan rounded from the master LP (its
+ * most whole columns, exact decisions for the rest, a pass re-deciding each order with
+ * the others fixed); then a large-neighbourhood search: an order that pays more than it
+ * would alone is re-decided together with the orders holding the stock it wanted, by the
+ * exact model over them (never worse); then the master over every plan seen as a MIP.
+ * Small waves end with the exact whole-wave model, which proves the optimum. Every phase
+ * keeps time_limit_ms; the best plan found is returned with its proved gap.
  */
 #include <glpk.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

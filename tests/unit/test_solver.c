@@ -240,6 +240,108 @@ static void test_against_enumeration(void **state)
 	assert_true(mip > 300 && split > 100 && nosplit > 500 && partial > 300 && hazard > 500);
 }
 
+/*
+ * Priced mode (the waves' subproblem) against enumeration: small orders with random
+ * prices, a fill reward and step costs on the units taken from a node (the waves' cuts).
+ * With one option per node the dynamic programme answers and must be exact; with two it
+ * may not apply, and the answer must still bracket the optimum (bound <= it <= plan).
+ */
+struct steps {
+	double at2[MAXN * MAXK]; /* the cost of taking 2 or more units of item k at node n */
+};
+
+static double step_cost(const void *ctx, int node, int item, long a)
+{
+	const struct steps *st = ctx;
+	return a >= 2 ? st->at2[node * MAXK + item] : 0;
+}
+
+static void test_priced_against_enumeration(void **state)
+{
+	(void)state;
+	int exact_cases = 0;
+	for (int c = 0; c < 400; c++) {
+		int K = irand(1, MAXK), NN = irand(1, 3), per = c % 4 == 3 ? 2 : 1;
+		struct slv_item items[MAXK];
+		struct slv_node nodes[MAXN];
+		struct slv_option opts[MAXN * 2];
+		long atp[MAXN * MAXK];
+		double price[MAXN * MAXK];
+		struct steps st;
+		for (int k = 0; k < K; k++)
+			items[k] = (struct slv_item){irand(1, 2), urand() * 3, false};
+		for (int n = 0; n < NN; n++) {
+			for (int k = 0; k < K; k++) {
+				atp[n * K + k] = irand(0, 3);
+				price[n * K + k] = urand() < 0.5 ? 0 : urand() * 8;
+				st.at2[n * MAXK + k] = urand() < 0.5 ? 0 : urand() * 6;
+			}
+			nodes[n] = (struct slv_node){FL_UNLIMITED, true, urand() * 3, urand(),
+						     &atp[n * K]};
+			for (int j = 0; j < per; j++)
+				opts[n * per + j] =
+					(struct slv_option){n, 2 + urand() * 8, urand() * 2, true};
+		}
+		double reward = urand() * 20;
+		struct slv_problem p = {K,   items, NN,	   nodes,  NN * per,  opts, true,
+					0.0, 1000,  price, reward, step_cost, &st};
+		/* every plan: units of each item on each option, within its line and stock */
+		int O = NN * per, combos = 1, radix = 1;
+		for (int k = 0; k < K; k++)
+			radix *= 3; /* 0, 1 or 2 units of each item on one option */
+		for (int o = 0; o < O; o++)
+			combos *= radix;
+		double best = 0; /* the empty plan */
+		for (int code = 0; code < combos; code++) {
+			long x[MAXN * 2][MAXK], line[MAXK] = {0}, took[MAXN][MAXK] = {{0}};
+			int rest = code;
+			bool ok = true;
+			double v = 0;
+			for (int o = 0; o < O && ok; o++) {
+				bool any = false;
+				for (int k = 0; k < K; k++) {
+					x[o][k] = rest % 3, rest /= 3;
+					line[k] += x[o][k];
+					took[opts[o].node][k] += x[o][k];
+					any |= x[o][k] > 0;
+				}
+				if (any)
+					v += opts[o].base_cost + nodes[opts[o].node].handling_cost;
+			}
+			for (int k = 0; k < K && ok; k++) {
+				ok = line[k] <= items[k].qty;
+				for (int n = 0; n < NN && ok; n++)
+					ok = took[n][k] <= atp[n * K + k];
+			}
+			if (!ok)
+				continue;
+			for (int o = 0; o < O; o++)
+				for (int k = 0; k < K; k++)
+					v += (double)x[o][k] *
+					     (opts[o].per_kg * items[k].weight_kg +
+					      nodes[opts[o].node].pick_cost +
+					      price[opts[o].node * K + k] - reward);
+			for (int n = 0; n < NN; n++)
+				for (int k = 0; k < K; k++)
+					v += step_cost(&st, n, k, took[n][k]);
+			best = v < best ? v : best;
+		}
+		struct slv_result r;
+		struct fl_err err = {0};
+		assert_int_equal(slv_source(&p, &r, &err), 0);
+		assert_true(r.bound <= best + 1e-6);
+		assert_true(r.objective >= best - 1e-6);
+		if (per == 1) {
+			if (fabs(r.objective - best) > 1e-6 || fabs(r.bound - best) > 1e-6)
+				fail_msg("case %d: priced %.6f (bound %.6f), enumeration %.6f", c,
+					 r.objective, r.bound, best);
+			exact_cases++;
+		}
+		slv_result_release(&r);
+	}
+	print_message("priced mode: %d cases exact against enumeration\n", exact_cases);
+}
+
 static void test_exclusion_reasons(void **state)
 {
 	(void)state;
@@ -409,6 +511,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_enumeration),
+		cmocka_unit_test(test_priced_against_enumeration),
 		cmocka_unit_test(test_exclusion_reasons),
 		cmocka_unit_test(test_time_limit_answers_feasible),
 		cmocka_unit_test(test_bad_problems),
