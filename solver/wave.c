@@ -887,22 +887,31 @@ static int plan_usage(const struct slv_wave *w, int i, const struct slv_result *
 	return nu;
 }
 
+/* Two parallel arrays (elements of asz and bsz bytes) grown to hold `need`; *cap kept. */
+static int grow_pair(void **a, size_t asz, void **b, size_t bsz, int need, int *cap)
+{
+	if (need <= *cap)
+		return 0;
+	void *na = realloc(*a, asz * (size_t)need);
+	if (na)
+		*a = na;
+	void *nb = realloc(*b, bsz * (size_t)need);
+	if (nb)
+		*b = nb;
+	if (!na || !nb)
+		return FL_ENOMEM;
+	*cap = need;
+	return 0;
+}
+
 /* Room in the usage scratch for plan r of order i. */
 static int usage_reserve(struct cg *g, int i, const struct slv_result *r)
 {
-	int need = r->nshipments * g->c->w->orders[i].cand->prob.nitems + 1;
-	if (need <= g->ucap)
-		return 0;
-	long *a = realloc(g->ung, sizeof(long) * (size_t)need);
-	if (a)
-		g->ung = a;
-	long *b = realloc(g->ua, sizeof(long) * (size_t)need);
-	if (b)
-		g->ua = b;
-	if (!a || !b)
-		return FL_ENOMEM;
-	g->ucap = need;
-	return 0;
+	void *a = g->ung, *b = g->ua;
+	int rc = grow_pair(&a, sizeof(long), &b, sizeof(long),
+			   r->nshipments * g->c->w->orders[i].cand->prob.nitems + 1, &g->ucap);
+	g->ung = a, g->ua = b;
+	return rc;
 }
 
 /*
@@ -940,30 +949,14 @@ static int cg_add_column(struct cg *g, int i, int j)
 	for (int u = 0; u < nu; u++)
 		for (int ci = g->cut_of[g->ung[u]]; ci >= 0; ci = g->cuts[ci].next)
 			ncut++;
-	int need = 2 + r->nshipments * (p->nitems + 1) + ncut;
-	if (need > g->scratch) {
-		int *ni = realloc(g->ind, sizeof(int) * (size_t)(need + 1));
-		if (ni)
-			g->ind = ni;
-		double *nv = realloc(g->val, sizeof(double) * (size_t)(need + 1));
-		if (nv)
-			g->val = nv;
-		if (!ni || !nv)
-			return FL_ENOMEM;
-		g->scratch = need;
-	}
-	if (g->ncols + 1 >= g->colcap) {
-		int ncap = g->colcap ? 2 * g->colcap : 1024;
-		int *a = realloc(g->col_order, sizeof(int) * (size_t)ncap);
-		if (a)
-			g->col_order = a;
-		int *b = realloc(g->col_plan, sizeof(int) * (size_t)ncap);
-		if (b)
-			g->col_plan = b;
-		if (!a || !b)
-			return FL_ENOMEM;
-		g->colcap = ncap;
-	}
+	void *a = g->ind, *b = g->val, *x = g->col_order, *y = g->col_plan;
+	int rc = grow_pair(&a, sizeof(int), &b, sizeof(double),
+			   3 + r->nshipments * (p->nitems + 1) + ncut, &g->scratch);
+	if (!rc && g->ncols + 2 > g->colcap)
+		rc = grow_pair(&x, sizeof(int), &y, sizeof(int), 2 * g->colcap + 1024, &g->colcap);
+	g->ind = a, g->val = b, g->col_order = x, g->col_plan = y;
+	if (rc)
+		return rc;
 	int len = 1;
 	g->ind[1] = i + 1;
 	g->val[1] = 1;

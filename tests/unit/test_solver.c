@@ -261,7 +261,7 @@ static void test_priced_against_enumeration(void **state)
 	(void)state;
 	int exact_cases = 0;
 	for (int c = 0; c < 400; c++) {
-		int K = irand(1, MAXK), NN = irand(1, 3), per = c % 4 == 3 ? 2 : 1;
+		int K = irand(1, MAXK), per = c % 4 == 3 ? 2 : 1, NN = irand(1, 4 - per);
 		struct slv_item items[MAXK];
 		struct slv_node nodes[MAXN];
 		struct slv_option opts[MAXN * 2];
