@@ -1229,6 +1229,20 @@ static int cg_round(struct cg *g, struct slv_result *plans, struct fl_err *err)
 #define LNS_STEP 6
 #define LNS_MS 15 /* and the time it may take */
 
+/* Set the stock rows plan r of order i takes from to v in mark[] (nodes × SKUs). */
+static void mark_rows(const struct slv_wave *w, int i, const struct slv_result *r,
+		      unsigned char *mark, unsigned char v)
+{
+	const struct slv_wave_order *o = &w->orders[i];
+	const struct slv_problem *p = &o->cand->prob;
+	for (int s = 0; r->status != SLV_EMPTY && s < r->nshipments; s++) {
+		size_t n = (size_t)o->cand->node_of[p->options[r->ship[s].option].node];
+		for (int k = 0; k < p->nitems; k++)
+			if (r->ship[s].qty[k])
+				mark[n * (size_t)w->nskus + (size_t)o->sku[k]] = v;
+	}
+}
+
 /*
  * Large-neighbourhood search on the best plan. An order that pays more than it would
  * alone (its regret, a lost unit counting M) is re-decided together with the orders
@@ -1270,18 +1284,8 @@ static int lns(struct cg *g, struct slv_result *best, double until_ms, struct fl
 			if (elapsed_ms(&c->t0) > until_ms)
 				goto out;
 			int i = seed[a].i;
-			const struct slv_wave_order *o = &w->orders[i];
-			const struct slv_problem *p = &o->cand->prob;
 			const struct slv_result *r = &c->pool[i].col[g->solo_col[i]];
-			for (int s = 0; s < r->nshipments; s++)
-				for (int k = 0; k < p->nitems; k++)
-					if (r->ship[s].qty[k])
-						wanted[(size_t)o->cand->node_of
-								       [p->options[r->ship[s]
-											   .option]
-										.node] *
-							       (size_t)G +
-						       (size_t)o->sku[k]] = 1;
+			mark_rows(w, i, r, wanted, 1);
 			/* the orders holding that stock, most units first */
 			int nn = 0;
 			for (int j = 0; j < O; j++) {
@@ -1300,15 +1304,7 @@ static int lns(struct cg *g, struct slv_result *best, double until_ms, struct fl
 				if (held)
 					near[nn++] = (struct zorder){(double)held, j, 0, false};
 			}
-			for (int s = 0; s < r->nshipments; s++) /* the marks off again */
-				for (int k = 0; k < p->nitems; k++)
-					if (r->ship[s].qty[k])
-						wanted[(size_t)o->cand->node_of
-								       [p->options[r->ship[s]
-											   .option]
-										.node] *
-							       (size_t)G +
-						       (size_t)o->sku[k]] = 0;
+			mark_rows(w, i, r, wanted, 0); /* the marks off again */
 			if (!nn)
 				continue;
 			qsort(near, (size_t)nn, sizeof(*near), zorder_cmp);
@@ -1421,6 +1417,17 @@ static int cg_separate(struct cg *g)
 out:
 	free(ind), free(val), free(x);
 	return added;
+}
+
+/* Duals to start subgradient steps from: a unit of a row in the fill's minimum cut is
+ * worth a filled unit (M), every other row nothing. */
+static void from_fill_cut(struct cg *g)
+{
+	const struct slv_wave *w = g->c->w;
+	for (size_t j = 0; j < (size_t)w->nnodes * (size_t)w->nskus; j++)
+		g->lam_new[j] = g->cut_ng[j] ? g->M : 0;
+	for (int n = 0; n < w->nnodes; n++)
+		g->mu_new[n] = g->cut_n[n] ? g->M : 0;
 }
 
 #define CG_LP_ORDERS 1000 /* larger waves move their duals by subgradient steps alone */
@@ -1552,10 +1559,7 @@ static int cg_body(struct cg *g, struct slv_result *best, struct slv_result *pla
 			break;
 		if (first && O > CG_LP_ORDERS) { /* no LP: subgradient steps from the fill's cut */
 			sg = true;
-			for (size_t j = 0; j < NG; j++)
-				g->lam_new[j] = g->cut_ng[j] ? g->M : 0;
-			for (int n = 0; n < N; n++)
-				g->mu_new[n] = g->cut_n[n] ? g->M : 0;
+			from_fill_cut(g);
 			continue;
 		}
 		if (sg) {
@@ -1605,14 +1609,20 @@ static int cg_body(struct cg *g, struct slv_result *best, struct slv_result *pla
 		cg_duals(g);
 		/* an LP that takes much of the time left: move the duals by subgradient steps */
 		sg = elapsed_ms(&c->t0) - t_lp > 0.3 * (until_ms - elapsed_ms(&c->t0));
-		if (sg) { /* start where the fill's minimum cut puts a unit at M */
-			for (size_t j = 0; j < NG; j++)
-				g->lam_new[j] = g->cut_ng[j] ? g->M : 0;
-			for (int n = 0; n < N; n++)
-				g->mu_new[n] = g->cut_n[n] ? g->M : 0;
-		}
+		if (sg)
+			from_fill_cut(g);
 	}
 	return 0;
+}
+
+/* The LP relaxation, then branch and bound, within left ms: an integer solution? */
+static bool mip_within(glp_prob *lp, glp_smcp *sm, glp_iocp *io, double left)
+{
+	sm->tm_lim = io->tm_lim = (int)left;
+	if (left < 1 || glp_simplex(lp, sm) || glp_get_status(lp) != GLP_OPT)
+		return false;
+	glp_intopt(lp, io);
+	return glp_mip_status(lp) == GLP_OPT || glp_mip_status(lp) == GLP_FEAS;
 }
 
 /*
@@ -1655,16 +1665,11 @@ static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bc
 	glp_iocp io;
 	struct master_cb cb = {x};
 	quiet_params(&sm, &io, &cb);
-	double fbest = (double)*bfill, left;
+	double fbest = (double)*bfill;
 	if (*bfill < c->fill_bound) { /* phase 1: the most fill */
 		glp_set_row_bnds(g->lp, fill_row, GLP_FR, 0, 0);
 		glp_set_obj_dir(g->lp, GLP_MAX);
-		left = until_ms - elapsed_ms(&c->t0);
-		sm.tm_lim = io.tm_lim = (int)left;
-		if (left < 1 || glp_simplex(g->lp, &sm) || glp_get_status(g->lp) != GLP_OPT)
-			goto out;
-		glp_intopt(g->lp, &io);
-		if (glp_mip_status(g->lp) != GLP_OPT && glp_mip_status(g->lp) != GLP_FEAS)
+		if (!mip_within(g->lp, &sm, &io, until_ms - elapsed_ms(&c->t0)))
 			goto out;
 		if (round(glp_mip_obj_val(g->lp)) > fbest) {
 			fbest = round(glp_mip_obj_val(g->lp));
@@ -1678,12 +1683,7 @@ static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bc
 	for (int col = 1; col <= ncols; col++)
 		glp_set_obj_coef(g->lp, col,
 				 cost_of(&c->pool[g->col_order[col]].col[g->col_plan[col]]));
-	left = until_ms - elapsed_ms(&c->t0);
-	sm.tm_lim = io.tm_lim = (int)left;
-	if (left < 1 || glp_simplex(g->lp, &sm) || glp_get_status(g->lp) != GLP_OPT)
-		goto out;
-	glp_intopt(g->lp, &io);
-	if (glp_mip_status(g->lp) != GLP_OPT && glp_mip_status(g->lp) != GLP_FEAS)
+	if (!mip_within(g->lp, &sm, &io, until_ms - elapsed_ms(&c->t0)))
 		goto out;
 	if (fbest == (double)*bfill && glp_mip_obj_val(g->lp) >= *bcost - 1e-9 * *bcost)
 		goto out;
