@@ -1713,7 +1713,7 @@ out:
 /* Column generation, a plan rounded from its LP, then the integer master, under GLPK's
  * error hook (a GLPK fault becomes FL_ESOLVER). */
 static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *plans, long *bfill,
-		    double *bcost, double cg_until, double dive_until, double mip_until,
+		    double *bcost, double cg_until, double lns_until, double mip_until,
 		    struct fl_err *err)
 {
 	struct guard gd;
@@ -1738,8 +1738,8 @@ static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *pl
 			if (!rc)
 				keep_best(g->c->w, best, &have, plans, bfill, bcost);
 		}
-		if (!rc && elapsed_ms(&g->c->t0) < dive_until)
-			rc = lns(g, best, dive_until, err);
+		if (!rc && elapsed_ms(&g->c->t0) < lns_until)
+			rc = lns(g, best, lns_until, err);
 		glp_error_hook(on_glp_error, &gd);
 		if (!rc && elapsed_ms(&g->c->t0) < mip_until)
 			rc = cg_mip(g, best, bfill, bcost, mip_until, err);
@@ -1813,7 +1813,7 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	for (size_t j = 0; j < NG; j++)
 		g.cut_of[j] = -1;
 
-	/* a first plan: the orders one by one as given, then each re-decided */
+	/* a first plan: the orders one by one as given, each exactly on the stock left */
 	for (int i = 0; i < O; i++)
 		perm[i] = i;
 	if ((rc = sequential(&c, perm, plans, err)))
@@ -1836,9 +1836,9 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 		}
 	}
 	g.M = 1 + 5 * most;
-	double cg_until = 0.55 * c.deadline_ms, dive_until = 0.93 * c.deadline_ms,
+	double cg_until = 0.55 * c.deadline_ms, lns_until = 0.93 * c.deadline_ms,
 	       mip_until = 0.97 * c.deadline_ms;
-	if ((rc = cg_solve(&g, best, plans, &c.bfill, &c.bcost, cg_until, dive_until, mip_until,
+	if ((rc = cg_solve(&g, best, plans, &c.bfill, &c.bcost, cg_until, lns_until, mip_until,
 			   err)))
 		goto out;
 	double lb = g.have_lbm ? g.best_lbm + g.M * (double)c.bfill : -INFINITY;
