@@ -40,8 +40,8 @@
 #include "flow.h"
 #include "solver.h"
 
-#define POOL_MAX 128	 /* plans kept per order for the master */
-#define EXACT_COLS 20000 /* the whole-wave model is tried up to this many columns */
+#define POOL_MAX 128	/* plans kept per order for the master */
+#define EXACT_COLS 6000 /* the whole-wave model is tried up to this many columns */
 
 struct pool {
 	struct slv_result col[POOL_MAX];
@@ -796,6 +796,7 @@ struct cut {
 	long ng;		 /* the stock row */
 	long atp;		 /* its right-hand side before rounding */
 	int m, row, next;	 /* the cut's right-hand side, master row, the row's next cut */
+	int special;		 /* -1; or the one order whose units count rounded up (cut_coef) */
 	double sigma, sigma_new; /* its dual last priced and now (>= 0, as a cost) */
 };
 
@@ -915,23 +916,28 @@ static int usage_reserve(struct cg *g, int i, const struct slv_result *r)
 }
 
 /*
- * A stock row Σ_j a_j z_j <= atp over whole z, times u just below (m + 1)/atp and
- * rounded down, gives Σ_j f(a_j) z_j <= m with f(a) = ceil(a (m + 1) / atp) − 1 (a
- * rank-1 Chvátal–Gomory cut; m = 1 … atp − 1). For atp = 4, m = 2: an order taking 3
- * units counts 2, one taking 2 counts 1, so two orders of 2 fit and 3 + 2 does not.
+ * Rank-1 Chvátal–Gomory cuts on a stock row Σ_j a_j z_j <= atp over whole z (m = 1 …
+ * atp − 1), f(a) the coefficient of a plan of order i taking a units:
+ *  - the row times u just below (m + 1)/atp, rounded down: Σ f(a) z <= m with
+ *    f(a) = ceil(a (m + 1) / atp) − 1. For atp = 4, m = 2: an order taking 3 units counts
+ *    2, one taking 2 counts 1: two orders of 2 fit, 3 + 2 does not;
+ *  - the row times m/atp plus order s's own row (Σ z <= 1) times just below 1: s counts
+ *    ceil(a m / atp), every other order floor(a m / atp), and the sum is <= m. For atp = 4,
+ *    m = 2: if s takes one unit, no two others take 2 each.
  */
-static long cut_coef(const struct cut *k, long a)
+static long cut_coef(const struct cut *k, long a, int i)
 {
-	return (a * (k->m + 1) + k->atp - 1) / k->atp - 1;
+	if (k->special < 0)
+		return (a * (k->m + 1) + k->atp - 1) / k->atp - 1;
+	return i == k->special ? (a * k->m + k->atp - 1) / k->atp : a * k->m / k->atp;
 }
 
-/* Σ σ·f(a) over the cuts on stock row ng, for a units taken from it. */
-static double cut_cost(const struct cg *g, long ng, long a, bool now)
+/* Σ σ·f(a) over the cuts on stock row ng, for a units order i takes from it. */
+static double cut_cost(const struct cg *g, long ng, long a, int i)
 {
 	double e = 0;
 	for (int ci = g->cut_of[ng]; ci >= 0; ci = g->cuts[ci].next)
-		e += (now ? g->cuts[ci].sigma_new : g->cuts[ci].sigma) *
-		     (double)cut_coef(&g->cuts[ci], a);
+		e += g->cuts[ci].sigma_new * (double)cut_coef(&g->cuts[ci], a, i);
 	return e;
 }
 
@@ -971,9 +977,9 @@ static int cg_add_column(struct cg *g, int i, int j)
 	}
 	for (int u = 0; u < nu; u++)
 		for (int ci = g->cut_of[g->ung[u]]; ci >= 0; ci = g->cuts[ci].next)
-			if (cut_coef(&g->cuts[ci], g->ua[u]) > 0) {
+			if (cut_coef(&g->cuts[ci], g->ua[u], i) > 0) {
 				g->ind[++len] = g->cuts[ci].row;
-				g->val[len] = (double)cut_coef(&g->cuts[ci], g->ua[u]);
+				g->val[len] = (double)cut_coef(&g->cuts[ci], g->ua[u], i);
 			}
 	int col = glp_add_cols(g->lp, 1);
 	glp_set_col_bnds(g->lp, col, GLP_LO, 0, 0);
@@ -1013,7 +1019,7 @@ static double cg_reduced(struct cg *g, int i, const struct slv_result *r)
 		return 0; /* out of memory: not taken as a column (the bound stands) */
 	int nu = plan_usage(w, i, r, g->ung, g->ua);
 	for (int u = 0; u < nu; u++)
-		d += cut_cost(g, g->ung[u], g->ua[u], true);
+		d += cut_cost(g, g->ung[u], g->ua[u], i);
 	return d;
 }
 
@@ -1021,13 +1027,14 @@ static double cg_reduced(struct cg *g, int i, const struct slv_result *r)
 struct extra_ctx {
 	const struct cg *g;
 	const struct slv_wave_order *o;
+	int i;
 };
 
 static double cut_extra(const void *ctx, int node, int item, long a)
 {
 	const struct extra_ctx *x = ctx;
 	long ng = (long)x->o->cand->node_of[node] * x->g->c->w->nskus + x->o->sku[item];
-	return cut_cost(x->g, ng, a, true);
+	return cut_cost(x->g, ng, a, x->i);
 }
 
 struct pricer {
@@ -1071,7 +1078,7 @@ static void *price_run(void *arg)
 						    g->mu_new[n];
 		}
 		struct slv_result r;
-		struct extra_ctx xc = {g, o};
+		struct extra_ctx xc = {g, o, i};
 		p->price = price;
 		p->fill_reward = g->M;
 		p->extra = g->ncuts ? cut_extra : NULL;
@@ -1380,14 +1387,35 @@ static int cg_separate(struct cg *g)
 		if (!g->row_ng[ng] || w->atp[ng] < 2)
 			continue;
 		int len = glp_get_mat_row(g->lp, g->row_ng[ng], ind, val);
-		for (int m = 1; m <= CUT_MMAX && m < w->atp[ng]; m++) {
-			struct cut k = {.ng = (long)ng, .atp = w->atp[ng], .m = m};
+		for (int t = 0; t < 2 * CUT_MMAX; t++) {
+			int m = 1 + t / 2; /* each m: the first kind, then the second */
+			if (m >= w->atp[ng])
+				break;
+			struct cut k = {.ng = (long)ng, .atp = w->atp[ng], .m = m, .special = -1};
+			if (t % 2) { /* the order whose rounding up adds the most */
+				double most = 0;
+				for (int e = 1; e <= len; e++) {
+					int s = g->col_order[ind[e]];
+					double up = 0;
+					for (int f = 1; f <= len; f++)
+						if (g->col_order[ind[f]] == s)
+							up += (double)((lround(val[f]) * m + k.atp -
+									1) / k.atp -
+								       lround(val[f]) * m / k.atp) *
+							      x[ind[f]];
+					if (up > most + 1e-9)
+						most = up, k.special = s;
+				}
+				if (k.special < 0)
+					continue;
+			}
 			bool have = false;
 			for (int ci = g->cut_of[ng]; ci >= 0 && !have; ci = g->cuts[ci].next)
-				have = g->cuts[ci].m == m;
+				have = g->cuts[ci].m == m && g->cuts[ci].special == k.special;
 			double lhs = 0;
 			for (int e = 1; e <= len; e++)
-				lhs += (double)cut_coef(&k, lround(val[e])) * x[ind[e]];
+				lhs += (double)cut_coef(&k, lround(val[e]), g->col_order[ind[e]]) *
+				       x[ind[e]];
 			if (have || lhs <= m + 1e-6)
 				continue;
 			if (g->ncuts == g->cutcap) {
@@ -1400,10 +1428,11 @@ static int cg_separate(struct cg *g)
 				g->cuts = nc, g->cutcap = ncap;
 			}
 			int l2 = 0;
-			for (int e = 1; e <= len; e++)
-				if (cut_coef(&k, lround(val[e])) > 0)
-					ind[++l2] = ind[e],
-					val[l2] = (double)cut_coef(&k, lround(val[e]));
+			for (int e = 1; e <= len; e++) {
+				long f = cut_coef(&k, lround(val[e]), g->col_order[ind[e]]);
+				if (f > 0)
+					ind[++l2] = ind[e], val[l2] = (double)f;
+			}
 			k.row = glp_add_rows(g->lp, 1);
 			k.next = g->cut_of[ng];
 			glp_set_row_bnds(g->lp, k.row, GLP_UP, 0, m);
@@ -1836,8 +1865,8 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 		}
 	}
 	g.M = 1 + 5 * most;
-	double cg_until = 0.55 * c.deadline_ms, lns_until = 0.93 * c.deadline_ms,
-	       mip_until = 0.97 * c.deadline_ms;
+	double cg_until = 0.55 * c.deadline_ms, lns_until = 0.9 * c.deadline_ms,
+	       mip_until = 0.95 * c.deadline_ms;
 	if ((rc = cg_solve(&g, best, plans, &c.bfill, &c.bcost, cg_until, lns_until, mip_until,
 			   err)))
 		goto out;
