@@ -34,17 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(o);
 		result = NULL;
 	}
-	int status = api_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
-	if (status != 0 && status != 400)
-		abort();
-	if (status)
+	if (!(body = fuzz_body(data, size)))
 		return 0;
-	status = api_event(st, body, &result, detail, sizeof(detail));
-	if (status != 0 && (status < 400 || status > 599))
-		abort();
-	if (!status && !result)
-		abort();
-	json_decref(result);
-	json_decref(body);
+	int status = api_event(st, body, &result, detail, sizeof(detail));
+	fuzz_answered(status, result, body);
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* seed.h — shared by the fuzz targets: load one CSV file into a store or abort. */
+/* seed.h — shared by the fuzz targets: a seeded store, cycled; a body in, an answer out. */
 #ifndef FULCRUM_FUZZ_SEED_H
 #define FULCRUM_FUZZ_SEED_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,28 @@ static inline bool fuzz_store_cycle(struct store **st, unsigned *runs)
 	store_close(*st);
 	*st = fuzz_network_store();
 	return true;
+}
+
+/* The JSON body the input parses to, or NULL when it does not (which must be a 400). */
+static inline json_t *fuzz_body(const uint8_t *data, size_t size)
+{
+	char detail[1024];
+	json_t *body = NULL;
+	int status = api_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
+	if (status != 0 && status != 400)
+		abort();
+	return status ? NULL : body;
+}
+
+/* A flow's answer must be 0 with a result, or an HTTP error; both are released. */
+static inline void fuzz_answered(int status, json_t *result, json_t *body)
+{
+	if (status != 0 && (status < 400 || status > 599))
+		abort();
+	if (!status && !result)
+		abort();
+	json_decref(result);
+	json_decref(body);
 }
 
 #endif

@@ -56,7 +56,7 @@ struct wctx {
 	struct timespec t0;
 	double deadline_ms;
 	long fill_bound; /* no plan fills more */
-	long bfill;	 /* the best plan's fill and cost */
+	long bfill;	 /* the best plan's fill (-1 before the first) and cost */
 	double bcost;
 };
 
@@ -272,35 +272,34 @@ static void totals(const struct slv_wave *w, const struct slv_result *plans, lon
 	}
 }
 
-/* Keep cand as the best if it fills more, or as much for less. */
-static void keep_best(const struct slv_wave *w, struct slv_result *best, bool *have,
-		      struct slv_result *cand, long *bfill, double *bcost)
+/* Keep cand as the best (c->bfill, c->bcost) if it fills more, or as much for less. */
+static void keep_best(struct wctx *c, struct slv_result *best, struct slv_result *cand)
 {
+	const struct slv_wave *w = c->w;
 	long f;
 	double cst;
 	totals(w, cand, &f, &cst);
-	if (!*have || f > *bfill || (f == *bfill && cst < *bcost - 1e-9)) {
+	if (f > c->bfill || (f == c->bfill && cst < c->bcost - 1e-9)) {
 		for (int i = 0; i < w->norders; i++) {
 			slv_result_release(&best[i]);
 			best[i] = cand[i];
 			cand[i] = (struct slv_result){0};
 		}
-		*have = true;
-		*bfill = f;
-		*bcost = cst;
+		c->bfill = f;
+		c->bcost = cst;
 	} else {
 		for (int i = 0; i < w->norders; i++)
 			slv_result_release(&cand[i]);
 	}
 }
 
-/* Sequential decisions in `perm` order (the plan to start from). */
-static int sequential(struct wctx *c, const int *perm, struct slv_result *plans, struct fl_err *err)
+/* The orders one by one as given, each exactly on the stock left: the plan to start from. */
+static int sequential(struct wctx *c, struct slv_result *plans, struct fl_err *err)
 {
 	int rc;
 	reset_stock(c);
-	for (int j = 0; j < c->w->norders; j++)
-		if ((rc = decide_one(c, perm[j], plans, err)))
+	for (int i = 0; i < c->w->norders; i++)
+		if ((rc = decide_one(c, i, plans, err)))
 			return rc;
 	for (int i = 0; i < c->w->norders; i++)
 		pool_add(c, i, &plans[i]);
@@ -396,11 +395,9 @@ static int nz_add(struct mbuf *m, int r, int col, double v)
 
 /* What a whole-wave model reads and improves: the plan and its fill and cost. */
 struct model_run {
-	struct slv_result *plans; /* every order's */
-	long *bfill;		  /* the wave's totals, updated */
-	double *bcost;
-	bool *proved;	/* whole wave: fill and cost proved optimal */
-	const int *set; /* a subset of the orders (NULL: all) ... */
+	struct slv_result *plans; /* every order's; c->bfill and c->bcost follow them */
+	bool *proved;		  /* whole wave: fill and cost proved optimal */
+	const int *set;		  /* a subset of the orders (NULL: all) ... */
 	int nset;
 	const long *atp, *cap; /* ... and the stock the others leave it */
 	double until_ms;
@@ -689,7 +686,7 @@ static int exact_body(struct wctx *c, struct mbuf *m, struct model_run *run, str
 		plans[i] = r;
 		off += p->noptions;
 	}
-	totals(w, plans, run->bfill, run->bcost);
+	totals(w, plans, &c->bfill, &c->bcost);
 	goto done;
 nomem:
 	rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
@@ -1333,8 +1330,6 @@ static int lns(struct cg *g, struct slv_result *best, double until_ms, struct fl
 			long f0 = c->bfill;
 			double c0 = c->bcost;
 			struct model_run run = {.plans = best,
-						.bfill = &c->bfill,
-						.bcost = &c->bcost,
 						.set = set,
 						.nset = nset,
 						.atp = c->rem_atp,
@@ -1377,7 +1372,8 @@ static int cg_separate(struct cg *g)
 	int *ind = malloc(sizeof(int) * (size_t)(g->ncols + 2)), added = 0;
 	double *val = malloc(sizeof(double) * (size_t)(g->ncols + 2));
 	double *x = malloc(sizeof(double) * (size_t)(g->ncols + 2));
-	if (!ind || !val || !x) {
+	double *up = calloc((size_t)w->norders, sizeof(double)); /* per order, one cut's */
+	if (!ind || !val || !x || !up) {
 		added = FL_ENOMEM;
 		goto out;
 	}
@@ -1393,19 +1389,21 @@ static int cg_separate(struct cg *g)
 				break;
 			struct cut k = {.ng = (long)ng, .atp = w->atp[ng], .m = m, .special = -1};
 			if (t % 2) { /* the order whose rounding up adds the most */
+				for (int e = 1; e <= len; e++) {
+					long a = lround(val[e]);
+					up[g->col_order[ind[e]]] +=
+						(double)((a * m + k.atp - 1) / k.atp -
+							 a * m / k.atp) *
+						x[ind[e]];
+				}
 				double most = 0;
 				for (int e = 1; e <= len; e++) {
 					int s = g->col_order[ind[e]];
-					double up = 0;
-					for (int f = 1; f <= len; f++)
-						if (g->col_order[ind[f]] == s)
-							up += (double)((lround(val[f]) * m + k.atp -
-									1) / k.atp -
-								       lround(val[f]) * m / k.atp) *
-							      x[ind[f]];
-					if (up > most + 1e-9)
-						most = up, k.special = s;
+					if (up[s] > most + 1e-9)
+						most = up[s], k.special = s;
 				}
+				for (int e = 1; e <= len; e++)
+					up[g->col_order[ind[e]]] = 0;
 				if (k.special < 0)
 					continue;
 			}
@@ -1444,7 +1442,7 @@ static int cg_separate(struct cg *g)
 		}
 	}
 out:
-	free(ind), free(val), free(x);
+	free(ind), free(val), free(x), free(up);
 	return added;
 }
 
@@ -1602,11 +1600,10 @@ static int cg_body(struct cg *g, struct slv_result *best, struct slv_result *pla
 		}
 		if (!first && added == 0) { /* the LP is optimal: a plan from it, then cut it */
 			if (cut_rounds == 0) {
-				bool have = true;
 				if ((rc = cg_round(g, plans, err)))
 					return rc;
 				glp_error_hook(on_glp_error, g->guard); /* slv_source reset it */
-				keep_best(w, best, &have, plans, &c->bfill, &c->bcost);
+				keep_best(c, best, plans);
 			}
 			int nc = cut_rounds++ < CUT_ROUNDS ? cg_separate(g) : 0;
 			if (nc < 0)
@@ -1659,8 +1656,7 @@ static bool mip_within(glp_prob *lp, glp_smcp *sm, glp_iocp *io, double left)
  * (only when the best plan may not fill the most), then the least cost at that fill,
  * from the best plan as incumbent. Replaces best[] when it finds better.
  */
-static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bcost,
-		  double until_ms, struct fl_err *err)
+static int cg_mip(struct cg *g, struct slv_result *best, double until_ms, struct fl_err *err)
 {
 	struct wctx *c = g->c;
 	const struct slv_wave *w = c->w;
@@ -1694,8 +1690,8 @@ static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bc
 	glp_iocp io;
 	struct master_cb cb = {x};
 	quiet_params(&sm, &io, &cb);
-	double fbest = (double)*bfill;
-	if (*bfill < c->fill_bound) { /* phase 1: the most fill */
+	double fbest = (double)c->bfill;
+	if (c->bfill < c->fill_bound) { /* phase 1: the most fill */
 		glp_set_row_bnds(g->lp, fill_row, GLP_FR, 0, 0);
 		glp_set_obj_dir(g->lp, GLP_MAX);
 		if (!mip_within(g->lp, &sm, &io, until_ms - elapsed_ms(&c->t0)))
@@ -1714,7 +1710,7 @@ static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bc
 				 cost_of(&c->pool[g->col_order[col]].col[g->col_plan[col]]));
 	if (!mip_within(g->lp, &sm, &io, until_ms - elapsed_ms(&c->t0)))
 		goto out;
-	if (fbest == (double)*bfill && glp_mip_obj_val(g->lp) >= *bcost - 1e-9 * *bcost)
+	if (fbest == (double)c->bfill && glp_mip_obj_val(g->lp) >= c->bcost - 1e-9 * c->bcost)
 		goto out;
 	for (int col = 1; col <= ncols; col++)
 		x[col] = glp_mip_col_val(g->lp, col);
@@ -1730,8 +1726,7 @@ static int cg_mip(struct cg *g, struct slv_result *best, long *bfill, double *bc
 	for (int i = 0; i < O; i++)
 		if (!chosen[i].ship)
 			chosen[i].status = SLV_EMPTY;
-	bool have = true;
-	keep_best(w, best, &have, chosen, bfill, bcost);
+	keep_best(c, best, chosen);
 out:
 	for (int i = 0; chosen && i < O; i++)
 		slv_result_release(&chosen[i]);
@@ -1741,9 +1736,8 @@ out:
 
 /* Column generation, a plan rounded from its LP, then the integer master, under GLPK's
  * error hook (a GLPK fault becomes FL_ESOLVER). */
-static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *plans, long *bfill,
-		    double *bcost, double cg_until, double lns_until, double mip_until,
-		    struct fl_err *err)
+static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *plans,
+		    double cg_until, double lns_until, double mip_until, struct fl_err *err)
 {
 	struct guard gd;
 	volatile int rc = 0;
@@ -1761,17 +1755,16 @@ static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *pl
 			glp_set_row_bnds(g->lp, i, GLP_UP, 0, 1);
 		rc = cg_body(g, best, plans, cg_until, err);
 		if (!rc && g->have_lp && elapsed_ms(&g->c->t0) < mip_until) {
-			bool have = true;
 			rc = cg_round(g, plans, err);
 			glp_error_hook(on_glp_error, &gd); /* slv_source set it back to none */
 			if (!rc)
-				keep_best(g->c->w, best, &have, plans, bfill, bcost);
+				keep_best(g->c, best, plans);
 		}
 		if (!rc && elapsed_ms(&g->c->t0) < lns_until)
 			rc = lns(g, best, lns_until, err);
 		glp_error_hook(on_glp_error, &gd);
 		if (!rc && elapsed_ms(&g->c->t0) < mip_until)
-			rc = cg_mip(g, best, bfill, bcost, mip_until, err);
+			rc = cg_mip(g, best, mip_until, err);
 		if (rc == FL_ESOLVER)
 			g->lp = NULL; /* a GLPK fault in slv_source freed this thread's problems */
 	}
@@ -1800,7 +1793,6 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	c.pool = calloc((size_t)O, sizeof(*c.pool));
 	struct slv_result *plans = calloc((size_t)O, sizeof(*plans));
 	struct slv_result *best = calloc((size_t)O, sizeof(*best));
-	int *perm = malloc(sizeof(int) * (size_t)O);
 	g.row_ng = calloc(NG, sizeof(int));
 	g.row_n = calloc((size_t)N, sizeof(int));
 	g.pooled = calloc((size_t)O, sizeof(int));
@@ -1824,10 +1816,9 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	g.cut_n = malloc((size_t)N);
 	g.gmu = malloc(sizeof(double) * (size_t)N);
 	g.threads = w->threads < 1 ? 1 : w->threads > 16 ? 16 : w->threads;
-	bool have = false;
-	if (!c.rem_atp || !c.rem_cap || !c.pool || !plans || !best || !perm || !g.row_ng ||
-	    !g.row_n || !g.pooled || !g.lam || !g.lam_new || !g.mu || !g.mu_new || !g.pi || !g.v ||
-	    !g.sub || !g.list || !g.priced || !g.solo || !g.solo_fill || !g.solo_col || !g.cut_of ||
+	if (!c.rem_atp || !c.rem_cap || !c.pool || !plans || !best || !g.row_ng || !g.row_n ||
+	    !g.pooled || !g.lam || !g.lam_new || !g.mu || !g.mu_new || !g.pi || !g.v || !g.sub ||
+	    !g.list || !g.priced || !g.solo || !g.solo_fill || !g.solo_col || !g.cut_of ||
 	    !g.glam || !g.gmu || !g.dlam || !g.dmu || !g.cut_ng || !g.cut_n) {
 		rc = fl_err_set(err, FL_ENOMEM, "wave: out of memory");
 		goto out;
@@ -1843,11 +1834,10 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 		g.cut_of[j] = -1;
 
 	/* a first plan: the orders one by one as given, each exactly on the stock left */
-	for (int i = 0; i < O; i++)
-		perm[i] = i;
-	if ((rc = sequential(&c, perm, plans, err)))
+	c.bfill = -1; /* any plan is better than none */
+	if ((rc = sequential(&c, plans, err)))
 		goto out;
-	keep_best(w, best, &have, plans, &c.bfill, &c.bcost);
+	keep_best(&c, best, plans);
 
 	/* M: more than a unit's share of any shipment, so that filling comes first */
 	double most = 0;
@@ -1867,8 +1857,7 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	g.M = 1 + 5 * most;
 	double cg_until = 0.55 * c.deadline_ms, lns_until = 0.9 * c.deadline_ms,
 	       mip_until = 0.95 * c.deadline_ms;
-	if ((rc = cg_solve(&g, best, plans, &c.bfill, &c.bcost, cg_until, lns_until, mip_until,
-			   err)))
+	if ((rc = cg_solve(&g, best, plans, cg_until, lns_until, mip_until, err)))
 		goto out;
 	double lb = g.have_lbm ? g.best_lbm + g.M * (double)c.bfill : -INFINITY;
 	out->iterations = g.rounds;
@@ -1876,8 +1865,6 @@ int slv_wave_solve(struct slv_wave *w, struct slv_wave_result *out, struct fl_er
 	/* small waves: the exact whole-wave model closes what the bound leaves open */
 	bool proved = false;
 	struct model_run exact_run = {.plans = best,
-				      .bfill = &c.bfill,
-				      .bcost = &c.bcost,
 				      .proved = &proved,
 				      .until_ms = c.deadline_ms,
 				      .fill_max = c.bfill == c.fill_bound};
@@ -1912,7 +1899,7 @@ out:
 		for (int j = 0; j < c.pool[i].n; j++)
 			slv_result_release(&c.pool[i].col[j]);
 	free(c.pool), free(c.rem_atp), free(c.rem_cap);
-	free(plans), free(best), free(perm);
+	free(plans), free(best);
 	free(g.row_ng), free(g.row_n), free(g.pooled), free(g.col_order), free(g.col_plan);
 	free(g.ind), free(g.val), free(g.lam), free(g.lam_new), free(g.mu), free(g.mu_new);
 	free(g.pi), free(g.v), free(g.sub), free(g.list), free(g.priced);
