@@ -11,7 +11,7 @@ DB      ?= $(BUILD)/demo.db
 
 # Debian packages: to build, to test, to benchmark. Installed when missing.
 BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-dev \
-             libmicrohttpd-dev libsqlite3-dev libcmocka-dev
+             libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev
 TEST_PKGS  = curl glpk-utils clang-format
 FUZZ_PKGS  = clang libclang-rt-14-dev
 BENCH_PKGS = wrk curl
@@ -22,20 +22,23 @@ CFLAGS ?= -O2 -g
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_FLAGS = $(if $(SANITIZE),$(ASAN_FLAGS))
 # Recursive (=): pkg-config runs when a recipe needs it, after the packages are in.
-PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3)
-PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3) -lglpk -lm -lpthread
+PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle)
+PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3 nettle) -lglpk -lm -lpthread
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -I. -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 
-LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c) \
-           $(filter-out api/main.c,$(wildcard api/*.c))
+# The product library: engines, store, flows and the HTTP door. The CLI links it into
+# build/fulcrum; the benchmarks into build/fulcrum-bench, outside the product.
+LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c flow/*.c http/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o \
            $(BUILD)/obj/gen/default_pack.o
+CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%_replay)
-DEPFILES = $(LIB_OBJ:.o=.d) $(BUILD)/obj/api/main.d $(TEST_BIN:=.d) $(FUZZ_REPLAY:=.d)
+DEPFILES = $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/obj/bench/bench.d $(TEST_BIN:=.d) \
+           $(FUZZ_REPLAY:=.d)
 
 DEPS_STAMP = build/.deps-build
 
@@ -66,14 +69,14 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# api/openapi.json is served from the binary: embed it as a C array.
+# http/openapi.json is served from the binary: embed it as a C array.
 $(BUILD)/embed: tools/embed.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O1 -o $@ $<
 
-$(BUILD)/gen/openapi.c: api/openapi.json $(BUILD)/embed
+$(BUILD)/gen/openapi.c: http/openapi.json $(BUILD)/embed
 	@mkdir -p $(dir $@)
-	$(BUILD)/embed api_openapi_json < $< > $@
+	$(BUILD)/embed http_openapi_json < $< > $@
 
 $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
@@ -82,7 +85,7 @@ $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 # The default rule pack ships inside the binary too (the demo activates it).
 $(BUILD)/gen/default_pack.c: rules/packs/default.lua $(BUILD)/embed
 	@mkdir -p $(dir $@)
-	$(BUILD)/embed api_default_pack < $< > $@
+	$(BUILD)/embed flow_default_pack < $< > $@
 
 $(BUILD)/obj/gen/default_pack.o: $(BUILD)/gen/default_pack.c
 	@mkdir -p $(dir $@)
@@ -92,7 +95,10 @@ $(BUILD)/libfulcrum.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/fulcrum: $(BUILD)/obj/api/main.o $(BUILD)/libfulcrum.a
+$(BUILD)/fulcrum: $(CLI_OBJ) $(BUILD)/libfulcrum.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/fulcrum-bench: $(BUILD)/obj/bench/bench.o $(BUILD)/libfulcrum.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)
@@ -135,7 +141,7 @@ fuzz: build/.deps-test
 
 bench: $(DEPS_STAMP)
 	@sh tools/deps.sh $(BENCH_PKGS)
-	@$(MAKE) --no-print-directory all BUILD=build
+	@$(MAKE) --no-print-directory all build/fulcrum-bench BUILD=build
 	@sh bench/run.sh
 
 run: $(BUILD)/fulcrum

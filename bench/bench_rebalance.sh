@@ -4,6 +4,7 @@
 # fixed costs), each against the greedy baseline (nearest surplus first).
 set -eu
 FULCRUM=${FULCRUM:-build/fulcrum}
+FULCRUM_BENCH=${FULCRUM_BENCH:-build/fulcrum-bench}
 BENCH_DIR=${BENCH_DIR:-build/bench}
 DB="$BENCH_DIR/rebalance.db"
 mkdir -p "$BENCH_DIR"
@@ -23,9 +24,9 @@ echo "warm (forecast cached): $(((e - s) / 1000000)) ms end to end"
 rm -f "$DB" "$DB-wal" "$DB-shm"
 echo
 echo "== rebalancing: generated networks (each node linked to its 12 nearest), $(nproc) cores =="
-echo "\$ fulcrum bench rebalance --nodes 48 --skus 2000 [--coupled]"
-"$FULCRUM" bench rebalance --nodes 48 --skus 2000
-"$FULCRUM" bench rebalance --nodes 48 --skus 2000 --coupled --time-limit-ms 10000
-echo "\$ fulcrum bench rebalance --nodes 200 --skus 20000 [--coupled --time-limit-ms 60000]"
-"$FULCRUM" bench rebalance --nodes 200 --skus 20000
-"$FULCRUM" bench rebalance --nodes 200 --skus 20000 --coupled --time-limit-ms 60000
+echo "\$ fulcrum-bench rebalance --nodes 48 --skus 2000 [--coupled]"
+"$FULCRUM_BENCH" rebalance --nodes 48 --skus 2000
+"$FULCRUM_BENCH" rebalance --nodes 48 --skus 2000 --coupled --time-limit-ms 10000
+echo "\$ fulcrum-bench rebalance --nodes 200 --skus 20000 [--coupled --time-limit-ms 60000]"
+"$FULCRUM_BENCH" rebalance --nodes 200 --skus 20000
+"$FULCRUM_BENCH" rebalance --nodes 200 --skus 20000 --coupled --time-limit-ms 60000

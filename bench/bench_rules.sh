@@ -4,6 +4,7 @@
 # rule-call latency in process.
 set -eu
 FULCRUM=${FULCRUM:-build/fulcrum}
+FULCRUM_BENCH=${FULCRUM_BENCH:-build/fulcrum-bench}
 BENCH_DIR=${BENCH_DIR:-build/bench}
 SECS=${BENCH_SECS:-5}
 DB="$BENCH_DIR/rules.db"
@@ -27,6 +28,6 @@ done
 kill $BENCH_PID 2>/dev/null
 "$FULCRUM" rules activate default 1 --db "$DB" >/dev/null
 echo
-echo "== rule-call latency in process: \$ fulcrum bench rules --db $DB --orders 20000 =="
-"$FULCRUM" bench rules --db "$DB" --orders 20000
+echo "== rule-call latency in process: \$ fulcrum-bench rules --db $DB --orders 20000 =="
+"$FULCRUM_BENCH" rules --db "$DB" --orders 20000
 rm -f "$DB" "$DB-wal" "$DB-shm"

@@ -3,6 +3,7 @@
 # on the same server in the same run (wrk), then optimal vs greedy on 10,000 orders.
 set -eu
 FULCRUM=${FULCRUM:-build/fulcrum}
+FULCRUM_BENCH=${FULCRUM_BENCH:-build/fulcrum-bench}
 BENCH_DIR=${BENCH_DIR:-build/bench}
 SECS=${BENCH_SECS:-5}
 DB="$BENCH_DIR/sourcing.db"
@@ -23,5 +24,5 @@ done
 kill $BENCH_PID 2>/dev/null
 echo
 echo "== optimal vs greedy (nearest node with the stock, cheapest service in the promise) =="
-echo "\$ fulcrum bench sourcing --db $DB --orders 10000"
-"$FULCRUM" bench sourcing --db "$DB" --orders 10000 2>/dev/null
+echo "\$ fulcrum-bench sourcing --db $DB --orders 10000"
+"$FULCRUM_BENCH" sourcing --db "$DB" --orders 10000 2>/dev/null

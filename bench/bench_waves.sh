@@ -4,10 +4,11 @@
 # exact single-order solver, and one by one with the greedy baseline.
 set -eu
 FULCRUM=${FULCRUM:-build/fulcrum}
+FULCRUM_BENCH=${FULCRUM_BENCH:-build/fulcrum-bench}
 BENCH_DIR=${BENCH_DIR:-build/bench}
 DB="$BENCH_DIR/sourcing.db"
 mkdir -p "$BENCH_DIR"
 [ -s "$DB" ] || "$FULCRUM" demo --db "$DB" >/dev/null 2>&1
 echo
-echo "== waves: \$ fulcrum bench waves --db $DB --sizes 100,500,2000 --time-ms 2000 =="
-"$FULCRUM" bench waves --db "$DB" --sizes 100,500,2000 --time-ms 2000
+echo "== waves: \$ fulcrum-bench waves --db $DB --sizes 100,500,2000 --time-ms 2000 =="
+"$FULCRUM_BENCH" waves --db "$DB" --sizes 100,500,2000 --time-ms 2000

@@ -37,7 +37,9 @@
 	X(SOLVER, -9, "solver failure")       \
 	X(TIMEOUT, -10, "time limit reached") \
 	X(RULE, -11, "rule failure")          \
-	X(AUTH, -12, "not authorized")
+	X(AUTH, -12, "not authorized")        \
+	X(TOOBIG, -13, "too large")           \
+	X(INTERNAL, -14, "internal error")
 
 enum fl_status {
 #define FL_STATUS_ENUM(name, val, text) FL_E##name = (val),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Fuzz target: an event body as an orchestrator posts it — the JSON guard and parser,
- * then api_event: normalisation of carrier codes, validation, deduplication, milestone
+ * then flow_event: normalisation of carrier codes, validation, deduplication, milestone
  * order, outages, shipped reservations, the default pack's on_event and its actions
  * (reroutes decide again; notifications go to the outbox), all in one transaction. Any
  * answer is fine except a crash, a leak, undefined behaviour, or a status that is
@@ -20,7 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct store *st;
 	static unsigned runs;
-	char detail[1024];
 	json_t *body = NULL, *result = NULL;
 
 	if (fuzz_store_cycle(&st, &runs)) {
@@ -28,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *o = json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}], s:b}", "order_id", "O1",
 				      "destination", "lat", 40.5, "lon", -74.2, "lines", "sku",
 				      "S1", "qty", 1, "reserve", 1);
-		if (api_decide(st, o, NULL, &result, detail, sizeof(detail)))
+		if (flow_decide(st, o, NULL, &result, NULL))
 			abort();
 		json_decref(result);
 		json_decref(o);
@@ -36,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!(body = fuzz_body(data, size)))
 		return 0;
-	int status = api_event(st, body, &result, detail, sizeof(detail));
+	int status = flow_event(st, body, false, &result, NULL);
 	fuzz_answered(status, result, body);
 	return 0;
 }

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "flow/flow.h"
+#include "http/http.h"
 #include "data/store.h"
 
 static inline void fuzz_seed(struct store *st, enum store_file_kind k, const char *text)
@@ -48,10 +49,9 @@ static inline struct store *fuzz_network_store(void)
 		  "N2,S3,5,0\nN3,S2,4,1\nN3,S3,7,0\n");
 	/* the default rule pack active, so events and decisions run rules */
 	json_t *a = NULL, *b = NULL;
-	char detail[256];
-	if (api_rules_push(st, "default", api_default_pack, api_default_pack_len, "admin", &a,
-			   detail, sizeof(detail)) ||
-	    api_rules_activate(st, "default", 1, &b, detail, sizeof(detail)))
+	if (flow_rules_push(st, "default", flow_default_pack, flow_default_pack_len, "admin", &a,
+			    NULL) ||
+	    flow_rules_activate(st, "default", 1, &b, NULL))
 		abort();
 	json_decref(a);
 	json_decref(b);
@@ -64,8 +64,8 @@ static inline bool fuzz_store_cycle(struct store **st, unsigned *runs)
 {
 	if (*st && ++*runs % 2000 != 0)
 		return false;
-	api_snapshot_drop();
-	api_rules_drop();
+	flow_snapshot_drop();
+	flow_rules_drop();
 	store_close(*st);
 	*st = fuzz_network_store();
 	return true;
@@ -76,16 +76,16 @@ static inline json_t *fuzz_body(const uint8_t *data, size_t size)
 {
 	char detail[1024];
 	json_t *body = NULL;
-	int status = api_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
+	int status = http_json_parse((const char *)data, size, 32, &body, detail, sizeof(detail));
 	if (status != 0 && status != 400)
 		abort();
 	return status ? NULL : body;
 }
 
-/* A flow's answer must be 0 with a result, or an HTTP error; both are released. */
+/* A flow's answer must be 0 with a result, or an FL_E* status; both are released. */
 static inline void fuzz_answered(int status, json_t *result, json_t *body)
 {
-	if (status != 0 && (status < 400 || status > 599))
+	if (status > 0 || (status < 0 && !strcmp(fl_strerror(status), "unknown status")))
 		abort();
 	if (!status && !result)
 		abort();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* embed NAME < FILE > FILE.c: a file's bytes as `const char NAME[]` (NUL-terminated)
- * and `const size_t NAME_len`. Used to build api/openapi.json into the binary. */
+ * and `const size_t NAME_len`. Used to build http/openapi.json into the binary. */
 #include <stdio.h>
 
 int main(int argc, char **argv)

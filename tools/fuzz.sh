@@ -7,7 +7,7 @@ mkdir -p build/libfuzzer
 PKG_CFLAGS=$(pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3)
 PKG_LIBS="$(pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3) -lglpk -lm -lpthread"
 make -s build/gen/openapi.c build/gen/default_pack.c BUILD=build
-srcs="$(ls data/*.c forecast/*.c solver/*.c rules/*.c api/*.c 2>/dev/null | grep -v api/main.c) build/gen/openapi.c build/gen/default_pack.c"
+srcs="$(ls data/*.c forecast/*.c solver/*.c rules/*.c flow/*.c http/*.c 2>/dev/null) build/gen/openapi.c build/gen/default_pack.c"
 only=${2:-}
 for f in fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)

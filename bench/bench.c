@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * `fulcrum bench sourcing --db FILE [--orders N] [--seed S]`: N random orders of 1–5
+ * `fulcrum-bench sourcing --db FILE [--orders N] [--seed S]`: N random orders of 1–5
  * lines on the store's network, each decided twice against the same stock: by the
  * exact solver, and by the greedy baseline of the issue (each line from the nearest
  * node that has the stock, then per node the cheapest service that keeps the promise).
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
+#include "flow/flow.h"
 #include "solver/rebalance.h"
 #include "solver/solver.h"
 
@@ -127,17 +127,17 @@ out:
 }
 
 /* Open the store and its snapshot (which must hold SKUs); NULL after saying why. */
-static struct api_snapshot *bench_open(const char *db, struct store **st)
+static struct flow_snapshot *bench_open(const char *db, struct store **st)
 {
 	struct fl_err err = {0};
 	if (store_open(db, st, &err)) {
 		fprintf(stderr, "fulcrum: %s\n", err.msg);
 		return NULL;
 	}
-	struct api_snapshot *snap = api_snapshot_get(*st, &err);
+	struct flow_snapshot *snap = flow_snapshot_get(*st, &err);
 	if (!snap || snap->nskus == 0) {
 		fprintf(stderr, "fulcrum: bench: %s\n", snap ? "no SKUs in the store" : err.msg);
-		api_snapshot_put(snap);
+		flow_snapshot_put(snap);
 		store_close(*st);
 		return NULL;
 	}
@@ -151,18 +151,12 @@ static double rnd(void)
 	return (double)(rs >> 11) / 9007199254740992.0;
 }
 
-int api_cmd_bench_waves(int argc, char **argv);
-int api_cmd_bench_rebalance(int argc, char **argv);
-int api_cmd_bench_rules(int argc, char **argv);
+static int bench_waves(int argc, char **argv);
+static int bench_rebalance(int argc, char **argv);
+static int bench_rules(int argc, char **argv);
 
-int api_cmd_bench(int argc, char **argv)
+static int bench_sourcing(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "waves") == 0)
-		return api_cmd_bench_waves(argc, argv);
-	if (argc > 1 && strcmp(argv[1], "rebalance") == 0)
-		return api_cmd_bench_rebalance(argc, argv);
-	if (argc > 1 && strcmp(argv[1], "rules") == 0)
-		return api_cmd_bench_rules(argc, argv);
 	const char *db = NULL;
 	long orders = 10000;
 	rs = 20261123;
@@ -180,12 +174,12 @@ int api_cmd_bench(int argc, char **argv)
 	}
 	if (!db || orders < 1 || orders > 10000000) {
 		fprintf(stderr,
-			"usage: fulcrum bench sourcing --db FILE [--orders N] [--seed S]\n");
+			"usage: fulcrum-bench sourcing --db FILE [--orders N] [--seed S]\n");
 		return 2;
 	}
 	struct store *st;
 	struct fl_err err = {0};
-	struct api_snapshot *snap = bench_open(db, &st);
+	struct flow_snapshot *snap = bench_open(db, &st);
 	if (!snap)
 		return 1;
 	size_t N = snap->nnodes;
@@ -214,7 +208,7 @@ int api_cmd_bench(int argc, char **argv)
 				       .lon = -120 + rnd() * 45,
 				       .promise_days = promises[(int)(rnd() * 4)],
 				       .allow_split = true,
-				       .time_limit_ms = API_SOLVE_MS,
+				       .time_limit_ms = FLOW_SOLVE_MS,
 				       .nitems = nk,
 				       .items = items};
 		struct slv_network net = {snap->nodes,	     (int)N,	  snap->zones,
@@ -270,23 +264,23 @@ int api_cmd_bench(int argc, char **argv)
 	       worst_ms);
 	free(atp);
 	free(cap);
-	api_snapshot_put(snap);
-	api_snapshot_drop();
+	flow_snapshot_put(snap);
+	flow_snapshot_drop();
 	slv_thread_release();
 	store_close(st);
 	return infeasible ? 1 : 0;
 }
 
 /*
- * `fulcrum bench waves --db FILE [--sizes 100,500,2000] [--time-ms N]`: random waves of
+ * `fulcrum-bench waves --db FILE [--sizes 100,500,2000] [--time-ms N]`: random waves of
  * 1-5-line orders drawn from the popular SKUs (so that orders compete for stock), each
  * decided (a) as a wave, (b) one by one in sequence with the exact single-order solver on
  * the stock that remains, (c) one by one with the greedy baseline. Read only.
  */
-int api_cmd_bench_waves(int argc, char **argv)
+static int bench_waves(int argc, char **argv)
 {
 	const char *db = NULL, *sizes = "100,500,2000";
-	int time_ms = API_WAVE_MS;
+	int time_ms = FLOW_WAVE_MS;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "waves") == 0)
 			continue;
@@ -300,13 +294,13 @@ int api_cmd_bench_waves(int argc, char **argv)
 			db = NULL, i = argc;
 	}
 	if (!db || time_ms < 1) {
-		fprintf(stderr, "usage: fulcrum bench waves --db FILE [--sizes 100,500,2000] "
+		fprintf(stderr, "usage: fulcrum-bench waves --db FILE [--sizes 100,500,2000] "
 				"[--time-ms N]\n");
 		return 2;
 	}
 	struct store *st;
 	struct fl_err err = {0};
-	struct api_snapshot *snap = bench_open(db, &st);
+	struct flow_snapshot *snap = bench_open(db, &st);
 	if (!snap)
 		return 1;
 	int N = (int)snap->nnodes, G = snap->nskus < 300 ? (int)snap->nskus : 300, rc = 0;
@@ -368,13 +362,13 @@ int api_cmd_bench_waves(int argc, char **argv)
 			for (int n = 0; n < N; n++)
 				for (int k = 0; k < nk[i]; k++)
 					slice[n * nk[i] + k] = atp[n * G + sk[i * 5 + k]];
-			struct slv_order so = {lat[i], lon[i],	     prom[i], true,
-					       0,      API_SOLVE_MS, nk[i],   &items[i * 5]};
+			struct slv_order so = {lat[i], lon[i],	      prom[i], true,
+					       0,      FLOW_SOLVE_MS, nk[i],   &items[i * 5]};
 			slv_candidates_build(&net, &so, slice, cap, NULL, &cand[i], &err);
 			wo[i] = (struct slv_wave_order){&cand[i], &sk[i * 5], false};
 		}
 		/* (a) the wave */
-		struct slv_wave w = {O, wo, N, G, atp, cap, time_ms, api_threads_default()};
+		struct slv_wave w = {O, wo, N, G, atp, cap, time_ms, flow_threads_default()};
 		struct slv_wave_result wr;
 		if (slv_wave_solve(&w, &wr, &err)) {
 			fprintf(stderr, "fulcrum: bench: %s\n", err.msg);
@@ -455,20 +449,20 @@ int api_cmd_bench_waves(int argc, char **argv)
 	}
 done:
 	free(gids), free(atp), free(cap), free(slice);
-	api_snapshot_put(snap);
-	api_snapshot_drop();
+	flow_snapshot_put(snap);
+	flow_snapshot_drop();
 	slv_thread_release();
 	store_close(st);
 	return rc;
 }
 
 /*
- * `fulcrum bench rebalance --nodes N --skus K [--coupled]`: a generated network (nodes
+ * `fulcrum-bench rebalance --nodes N --skus K [--coupled]`: a generated network (nodes
  * on a 1,000 km square, each linked to its 12 nearest; stock and targets drawn so that
  * about a third of the positions are short) solved by the transfer model and by the
  * greedy baseline. Coupled: lanes get capacities and fixed costs.
  */
-int api_cmd_bench_rebalance(int argc, char **argv)
+static int bench_rebalance(int argc, char **argv)
 {
 	int N = 200, K = 20000, tl = 60000;
 	bool coupled = false;
@@ -485,7 +479,7 @@ int api_cmd_bench_rebalance(int argc, char **argv)
 			N = 0, i = argc;
 	}
 	if (N < 2 || N > 2000 || K < 1 || K > 100000 || tl < 1) {
-		fprintf(stderr, "usage: fulcrum bench rebalance [--nodes 200] [--skus 20000] "
+		fprintf(stderr, "usage: fulcrum-bench rebalance [--nodes 200] [--skus 20000] "
 				"[--coupled] [--time-limit-ms N]\n");
 		return 2;
 	}
@@ -531,7 +525,7 @@ int api_cmd_bench_rebalance(int argc, char **argv)
 				   .target = t,
 				   .penalty = 25,
 				   .time_limit_ms = tl,
-				   .threads = api_threads_default()};
+				   .threads = flow_threads_default()};
 	struct slv_rb_result r, g;
 	struct fl_err err = {0};
 	if (slv_rebalance(&p, &r, &err) || slv_rebalance_greedy(&p, &g, &err)) {
@@ -574,10 +568,10 @@ static long bench_atp(void *ctx, const char *node, const char *sku)
 }
 
 /*
- * `fulcrum bench rules --db FILE [--orders N]`: the active rule sets' before_sourcing on
+ * `fulcrum-bench rules --db FILE [--orders N]`: the active rule sets' before_sourcing on
  * random demo orders, in process: per decision (all sets), mean, p50, p99 in µs.
  */
-int api_cmd_bench_rules(int argc, char **argv)
+static int bench_rules(int argc, char **argv)
 {
 	const char *db = NULL;
 	long orders = 20000;
@@ -590,16 +584,16 @@ int api_cmd_bench_rules(int argc, char **argv)
 			db = NULL, i = argc;
 	}
 	if (!db || orders < 1 || orders > 10000000) {
-		fprintf(stderr, "usage: fulcrum bench rules --db FILE [--orders N]\n");
+		fprintf(stderr, "usage: fulcrum-bench rules --db FILE [--orders N]\n");
 		return 2;
 	}
 	struct store *st;
-	struct api_snapshot *snap = bench_open(db, &st);
+	struct flow_snapshot *snap = bench_open(db, &st);
 	if (!snap)
 		return 1;
 	struct fl_err err = {0};
-	struct api_rules *sets = api_rules_get(st, &err);
-	struct rl_engine *e = sets ? api_rules_engine(snap, &err) : NULL;
+	struct flow_rules *sets = flow_rules_get(st, &err);
+	struct rl_engine *e = sets ? flow_rules_engine(snap, &err) : NULL;
 	double *us = malloc(sizeof(double) * (size_t)orders);
 	if (!sets || !e || !us || !sets->n) {
 		fprintf(stderr, "fulcrum: bench rules: %s\n",
@@ -607,8 +601,8 @@ int api_cmd_bench_rules(int argc, char **argv)
 			: err.msg[0]	 ? err.msg
 					 : "out of memory");
 		free(us);
-		api_rules_put(sets);
-		api_snapshot_put(snap);
+		flow_rules_put(sets);
+		flow_snapshot_put(snap);
 		store_close(st);
 		return 1;
 	}
@@ -630,7 +624,7 @@ int api_cmd_bench_rules(int argc, char **argv)
 		struct rl_effects fx = {0};
 		const double t0 = bench_now_ms();
 		for (int r = 0; r < sets->n; r++)
-			if (!api_rules_ensure(e, &sets->v[r], &fx))
+			if (!flow_rules_ensure(e, &sets->v[r], &fx))
 				rl_before_sourcing(e, sets->v[r].key, &o, &host, &fx);
 		us[i] = (bench_now_ms() - t0) * 1000;
 		effects += fx.n;
@@ -647,11 +641,28 @@ int api_cmd_bench_rules(int argc, char **argv)
 	       orders, sets->versions, sum / (double)orders, us[orders / 2],
 	       us[(size_t)((double)orders * 0.99)], (double)effects / (double)orders, failed);
 	free(us);
-	api_rules_put(sets);
-	api_rules_drop();
-	api_rules_thread_release();
-	api_snapshot_put(snap);
-	api_snapshot_drop();
+	flow_rules_put(sets);
+	flow_rules_drop();
+	flow_rules_thread_release();
+	flow_snapshot_put(snap);
+	flow_snapshot_drop();
 	store_close(st);
 	return 0;
+}
+
+/* fulcrum-bench: the benchmarks' own binary, outside the product (bench/run.sh runs it). */
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *what = argc > 1 ? argv[1] : "";
+	if (!strcmp(what, "waves"))
+		return bench_waves(argc, argv);
+	if (!strcmp(what, "rebalance"))
+		return bench_rebalance(argc, argv);
+	if (!strcmp(what, "rules"))
+		return bench_rules(argc, argv);
+	if (!strcmp(what, "sourcing"))
+		return bench_sourcing(argc, argv);
+	fprintf(stderr, "usage: fulcrum-bench sourcing|waves|rebalance|rules --db FILE [...]\n");
+	return 2;
 }

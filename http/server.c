@@ -21,7 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "flow/flow.h"
+#include "http/http.h"
 
 /* ---- metrics: fixed arrays indexed by route and status, all atomic ---- */
 
@@ -46,7 +47,7 @@ static atomic_int shutting_down;
 static const char *const decision_status[] = {"complete", "partial", "unfulfillable"};
 static atomic_ulong decisions[3];
 
-void api_metrics_decision(const char *status)
+void http_metrics_decision(const char *status)
 {
 	for (int i = 0; i < 3; i++)
 		if (strcmp(status, decision_status[i]) == 0)
@@ -74,7 +75,7 @@ static void metrics_record(int route, int status, double seconds)
 		}
 }
 
-char *api_metrics_text(void)
+char *http_metrics_text(void)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -84,10 +85,10 @@ char *api_metrics_text(void)
 	fputs("# HELP fulcrum_http_requests_total HTTP requests by route, method and status.\n"
 	      "# TYPE fulcrum_http_requests_total counter\n",
 	      fp);
-	for (size_t r = 0; r <= api_nroutes; r++) {
-		size_t idx = r < api_nroutes ? r : MAX_ROUTES;
-		const char *route = r < api_nroutes ? api_routes[r].pattern : "unmatched";
-		const char *method = r < api_nroutes ? api_routes[r].method : "any";
+	for (size_t r = 0; r <= http_nroutes; r++) {
+		size_t idx = r < http_nroutes ? r : MAX_ROUTES;
+		const char *route = r < http_nroutes ? http_routes[r].pattern : "unmatched";
+		const char *method = r < http_nroutes ? http_routes[r].method : "any";
 		for (size_t s = 0; s < NSTATUS; s++) {
 			unsigned long v = atomic_load(&metrics[idx].by_status[s]);
 			if (!v)
@@ -108,12 +109,12 @@ char *api_metrics_text(void)
 	      " to the response, by route.\n"
 	      "# TYPE fulcrum_http_request_duration_seconds histogram\n",
 	      fp);
-	for (size_t r = 0; r <= api_nroutes; r++) {
-		size_t idx = r < api_nroutes ? r : MAX_ROUTES;
+	for (size_t r = 0; r <= http_nroutes; r++) {
+		size_t idx = r < http_nroutes ? r : MAX_ROUTES;
 		char label[160];
 		snprintf(label, sizeof(label), "route=\"%s\",method=\"%s\"",
-			 r < api_nroutes ? api_routes[r].pattern : "unmatched",
-			 r < api_nroutes ? api_routes[r].method : "any");
+			 r < http_nroutes ? http_routes[r].pattern : "unmatched",
+			 r < http_nroutes ? http_routes[r].method : "any");
 		unsigned long cum = 0, count = atomic_load(&metrics[idx].count);
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&metrics[idx].le[b]);
@@ -145,7 +146,7 @@ char *api_metrics_text(void)
 /* ---- per-thread state: the store and a PRNG for request ids ---- */
 
 struct server {
-	struct api_config cfg;
+	struct http_config cfg;
 	pthread_t checkpointer;
 	atomic_int stop_checkpointer;
 	struct MHD_Daemon *daemon;
@@ -176,19 +177,19 @@ static struct store *thread_store(struct server *srv, struct fl_err *err)
 	return rc ? NULL : tl_store;
 }
 
-static void new_request_id(char out[API_REQUEST_ID_MAX])
+static void new_request_id(char out[HTTP_REQUEST_ID_MAX])
 {
 	if (!tl_rng && getrandom(&tl_rng, sizeof(tl_rng), 0) != sizeof(tl_rng))
 		tl_rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&tl_rng;
 	tl_rng ^= tl_rng << 13, tl_rng ^= tl_rng >> 7, tl_rng ^= tl_rng << 17;
-	snprintf(out, API_REQUEST_ID_MAX, "req_%016llx", (unsigned long long)tl_rng);
+	snprintf(out, HTTP_REQUEST_ID_MAX, "req_%016llx", (unsigned long long)tl_rng);
 }
 
 /* A caller's id is echoed when it is short and plain: [A-Za-z0-9._:-]{1,64}. */
 static bool request_id_ok(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n >= API_REQUEST_ID_MAX)
+	if (n == 0 || n >= HTTP_REQUEST_ID_MAX)
 		return false;
 	for (; *s; s++)
 		if (!(((*s | 32) >= 'a' && (*s | 32) <= 'z') || (*s >= '0' && *s <= '9') ||
@@ -292,7 +293,7 @@ static const char *problem_type(int status)
 	}
 }
 
-void api_problem(struct api_resp *rs, int status, const char *detail_fmt, ...)
+void http_problem(struct http_resp *rs, int status, const char *detail_fmt, ...)
 {
 	char detail[1024];
 	va_list ap;
@@ -308,8 +309,37 @@ void api_problem(struct api_resp *rs, int status, const char *detail_fmt, ...)
 
 /* ---- JSON bodies ---- */
 
-int api_json_parse(const char *body, size_t len, int max_depth, json_t **out, char *detail,
-		   size_t cap)
+/* One table: a flow's FL_E* status → the HTTP status that answers it. */
+int http_status_of(int fl_status)
+{
+	switch (fl_status) {
+	case FL_EOK: return 200;
+	case FL_EINVAL:
+	case FL_ELIMIT: return 422;
+	case FL_ENOTFOUND: return 404;
+	case FL_ECONFLICT: return 409;
+	case FL_ETOOBIG: return 413;
+	case FL_EAUTH: return 401;
+	case FL_EIO:
+	case FL_EDB:
+	case FL_EBUSY:
+	case FL_ETIMEOUT:
+	case FL_ERULE: return 503;
+	case FL_ENOMEM:
+	case FL_ESOLVER:
+	case FL_EINTERNAL:
+	default: return 500;
+	}
+}
+
+void http_fail(struct http_resp *rs, const struct fl_err *err)
+{
+	const int st = err && err->status ? err->status : FL_EINTERNAL;
+	http_problem(rs, http_status_of(st), "%s", err && err->msg[0] ? err->msg : fl_strerror(st));
+}
+
+int http_json_parse(const char *body, size_t len, int max_depth, json_t **out, char *detail,
+		    size_t cap)
 {
 	int depth = 0;
 	bool in_str = false;
@@ -350,7 +380,7 @@ int api_json_parse(const char *body, size_t len, int max_depth, json_t **out, ch
 	return 0;
 }
 
-const char *api_query(struct api_req *rq, const char *name)
+const char *http_query(struct http_req *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
@@ -358,7 +388,7 @@ const char *api_query(struct api_req *rq, const char *name)
 /* ---- routing ---- */
 
 /* Match path against pattern; captures {x} segments into rq->params. */
-static bool match(const char *pattern, const char *path, struct api_req *rq)
+static bool match(const char *pattern, const char *path, struct http_req *rq)
 {
 	int np = 0;
 	while (*pattern && *path) {
@@ -368,7 +398,7 @@ static bool match(const char *pattern, const char *path, struct api_req *rq)
 		const char *pe = strchrnul(pattern, '/'), *se = strchrnul(path, '/');
 		if (*pattern == '{') {
 			size_t n = (size_t)(se - path);
-			if (n == 0 || n > FL_ID_MAX || np == API_PARAMS_MAX)
+			if (n == 0 || n > FL_ID_MAX || np == HTTP_PARAMS_MAX)
 				return false;
 			if (rq) {
 				memcpy(rq->params[np], path, n);
@@ -395,15 +425,15 @@ static int route_find(const char *method, const char *path, char *allow, size_t 
 	allow[0] = '\0';
 	if (strcmp(method, "HEAD") == 0)
 		method = "GET";
-	for (size_t i = 0; i < api_nroutes; i++) {
-		if (!match(api_routes[i].pattern, path, NULL))
+	for (size_t i = 0; i < http_nroutes; i++) {
+		if (!match(http_routes[i].pattern, path, NULL))
 			continue;
-		if (strcmp(api_routes[i].method, method) == 0)
+		if (strcmp(http_routes[i].method, method) == 0)
 			return (int)i;
 		path_known = true;
-		if (!strstr(allow, api_routes[i].method)) {
+		if (!strstr(allow, http_routes[i].method)) {
 			size_t n = strlen(allow);
-			snprintf(allow + n, cap - n, "%s%s", n ? ", " : "", api_routes[i].method);
+			snprintf(allow + n, cap - n, "%s%s", n ? ", " : "", http_routes[i].method);
 		}
 	}
 	return path_known ? -405 : -404;
@@ -421,7 +451,7 @@ struct request {
 	bool answered;
 	unsigned role;
 	char method[16];
-	char request_id[API_REQUEST_ID_MAX];
+	char request_id[HTTP_REQUEST_ID_MAX];
 };
 
 static double since(const struct timespec *t0)
@@ -432,7 +462,7 @@ static double since(const struct timespec *t0)
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
-				 struct api_resp *rs)
+				 struct http_resp *rs)
 {
 	char *buf;
 	size_t len;
@@ -497,9 +527,9 @@ static bool json_content_type(const char *ct)
 static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn, struct request *r,
 				const char *url)
 {
-	struct api_resp rs = {0};
-	struct api_req rq = {.conn = conn, .method = r->method, .path = url, .cfg = &srv->cfg};
-	const struct api_route *route = &api_routes[r->route];
+	struct http_resp rs = {0};
+	struct http_req rq = {.conn = conn, .method = r->method, .path = url, .cfg = &srv->cfg};
+	const struct http_route *route = &http_routes[r->route];
 	struct fl_err err = {0};
 
 	snprintf(rq.request_id, sizeof(rq.request_id), "%s", r->request_id);
@@ -508,7 +538,7 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
 	match(route->pattern, url, &rq);
 	rq.st = thread_store(srv, &err);
 	if (!rq.st) {
-		api_problem(&rs, 503, "store: %s", err.msg);
+		http_problem(&rs, 503, "store: %s", err.msg);
 		return send_resp(conn, r, &rs);
 	}
 	if (route->roles) {
@@ -516,40 +546,40 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
 			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 		char id[17];
 		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
-			api_problem(&rs, 401, "Authorization: a bearer token is required");
+			http_problem(&rs, 401, "Authorization: a bearer token is required");
 			return send_resp(conn, r, &rs);
 		}
-		int rc = api_token_check(rq.st, auth + 7, &rq.role, id);
+		int rc = http_token_check(rq.st, auth + 7, &rq.role, id);
 		if (rc == FL_EAUTH) {
-			api_problem(&rs, 401, "Authorization: the token is not valid");
+			http_problem(&rs, 401, "Authorization: the token is not valid");
 			return send_resp(conn, r, &rs);
 		} else if (rc) {
-			api_problem(&rs, 503, "store: cannot check the token");
+			http_problem(&rs, 503, "store: cannot check the token");
 			return send_resp(conn, r, &rs);
 		}
 		r->role = rq.role;
 		memcpy(rq.token_id, id, sizeof(id));
-		if (!(rq.role & (route->roles | API_ROLE_ADMIN))) {
-			api_problem(&rs, 403, "role '%s' may not %s %s", api_role_name(rq.role),
-				    route->method, route->pattern);
+		if (!(rq.role & (route->roles | HTTP_ROLE_ADMIN))) {
+			http_problem(&rs, 403, "role '%s' may not %s %s", http_role_name(rq.role),
+				     route->method, route->pattern);
 			return send_resp(conn, r, &rs);
 		}
 		int wait = rate_take(srv, id);
 		if (wait) {
-			api_problem(&rs, 429, "rate limit of %g requests/s for this token",
-				    srv->cfg.rate_limit);
+			http_problem(&rs, 429, "rate limit of %g requests/s for this token",
+				     srv->cfg.rate_limit);
 			rs.retry_after = wait;
 			return send_resp(conn, r, &rs);
 		}
 	}
 	if (route->json_body && !json_content_type(MHD_lookup_connection_value(
 					conn, MHD_HEADER_KIND, "Content-Type"))) {
-		api_problem(&rs, 415, "Content-Type: must be application/json");
+		http_problem(&rs, 415, "Content-Type: must be application/json");
 		return send_resp(conn, r, &rs);
 	}
 	route->fn(&rq, &rs);
 	if (!rs.status) {
-		api_problem(&rs, 500, "handler gave no answer");
+		http_problem(&rs, 500, "handler gave no answer");
 	}
 	return send_resp(conn, r, &rs);
 }
@@ -576,23 +606,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
 		else
 			new_request_id(r->request_id);
-		struct api_resp rs = {0};
+		struct http_resp rs = {0};
 		r->route = route_find(method, url, rs.allow, sizeof(rs.allow));
 		if (r->route == -404) {
-			api_problem(&rs, 404, "no route %s %s", method, url);
+			http_problem(&rs, 404, "no route %s %s", method, url);
 			return send_resp(conn, r, &rs);
 		}
 		if (r->route == -405) {
-			api_problem(&rs, 405, "%s does not take %s (allowed: %s)", url, method,
-				    rs.allow);
+			http_problem(&rs, 405, "%s does not take %s (allowed: %s)", url, method,
+				     rs.allow);
 			return send_resp(conn, r, &rs);
 		}
-		r->limit = api_routes[r->route].large_body ? srv->cfg.import_limit
-							   : srv->cfg.body_limit;
+		r->limit = http_routes[r->route].large_body ? srv->cfg.import_limit
+							    : srv->cfg.body_limit;
 		const char *cl =
 			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > r->limit) {
-			api_problem(&rs, 413, "body: larger than %zu bytes", r->limit);
+			http_problem(&rs, 413, "body: larger than %zu bytes", r->limit);
 			return send_resp(conn, r, &rs);
 		}
 		return MHD_YES;
@@ -626,8 +656,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->answered)
 		return MHD_YES;
 	if (r->too_big) {
-		struct api_resp rs = {0};
-		api_problem(&rs, 413, "body: larger than %zu bytes", r->limit);
+		struct http_resp rs = {0};
+		http_problem(&rs, 413, "body: larger than %zu bytes", r->limit);
 		return send_resp(conn, r, &rs);
 	}
 	return dispatch(srv, conn, r, url);
@@ -655,8 +685,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 "{\"time\":\"%s.%03ldZ\",\"request_id\":\"%s\",\"method\":\"%s\","
 			 "\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,\"role\":\"%s\"%s}\n",
 			 ts, wall.tv_nsec / 1000000, r->request_id, r->method,
-			 r->route >= 0 ? api_routes[r->route].pattern : "unmatched", status,
-			 secs * 1e3, r->role ? api_role_name(r->role) : "none",
+			 r->route >= 0 ? http_routes[r->route].pattern : "unmatched", status,
+			 secs * 1e3, r->role ? http_role_name(r->role) : "none",
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
 		fputs(line, stderr);
 	}
@@ -664,163 +694,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&in_flight, 1);
-}
-
-/* ---- settings ---- */
-
-void api_config_default(struct api_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->host, sizeof(c->host), "127.0.0.1");
-	c->port = 8080;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	c->threads = cores > 0 ? (int)cores : 2;
-	c->connection_limit = 1000;
-	c->connection_timeout = 30;
-	c->body_limit = 1u << 20;
-	c->import_limit = 64u << 20;
-	c->json_depth = 32;
-	c->rate_limit = 0;
-	c->rate_burst = 100;
-	c->access_log = true;
-	c->shutdown_grace = 10;
-}
-
-static int set_num(const char *key, const char *v, double lo, double hi, double *out,
-		   struct fl_err *err)
-{
-	char *end;
-	errno = 0;
-	double d = strtod(v, &end);
-	if (!*v || *end || errno || !(d >= lo && d <= hi))
-		return fl_err_set(err, FL_EINVAL, "%s: '%s' is not a number in [%g, %g]", key, v,
-				  lo, hi);
-	*out = d;
-	return 0;
-}
-
-int api_config_set(struct api_config *c, const char *key, const char *v, struct fl_err *err)
-{
-	double d;
-	int rc = 0;
-	if (strcmp(key, "db") == 0) {
-		if (!*v || strlen(v) >= sizeof(c->db))
-			return fl_err_set(err, FL_EINVAL, "db: empty or too long");
-		snprintf(c->db, sizeof(c->db), "%s", v);
-	} else if (strcmp(key, "host") == 0) {
-		struct in_addr a;
-		if (inet_pton(AF_INET, v, &a) != 1)
-			return fl_err_set(err, FL_EINVAL, "host: '%s' is not an IPv4 address", v);
-		snprintf(c->host, sizeof(c->host), "%s", v);
-	} else if (strcmp(key, "port") == 0) {
-		if (!(rc = set_num(key, v, 0, 65535, &d, err)))
-			c->port = (int)d;
-	} else if (strcmp(key, "threads") == 0) {
-		if (!(rc = set_num(key, v, 1, 128, &d, err)))
-			c->threads = (int)d;
-	} else if (strcmp(key, "connection_limit") == 0) {
-		if (!(rc = set_num(key, v, 1, 100000, &d, err)))
-			c->connection_limit = (unsigned)d;
-	} else if (strcmp(key, "connection_timeout") == 0) {
-		if (!(rc = set_num(key, v, 1, 3600, &d, err)))
-			c->connection_timeout = (unsigned)d;
-	} else if (strcmp(key, "body_limit") == 0) {
-		if (!(rc = set_num(key, v, 1024, 1 << 30, &d, err)))
-			c->body_limit = (size_t)d;
-	} else if (strcmp(key, "import_limit") == 0) {
-		if (!(rc = set_num(key, v, 1024, 4.0 * (1 << 30), &d, err)))
-			c->import_limit = (size_t)d;
-	} else if (strcmp(key, "json_depth") == 0) {
-		if (!(rc = set_num(key, v, 2, 1000, &d, err)))
-			c->json_depth = (int)d;
-	} else if (strcmp(key, "rate_limit") == 0) {
-		if (!(rc = set_num(key, v, 0, 1e9, &d, err)))
-			c->rate_limit = d;
-	} else if (strcmp(key, "rate_burst") == 0) {
-		if (!(rc = set_num(key, v, 1, 1e9, &d, err)))
-			c->rate_burst = d;
-	} else if (strcmp(key, "shutdown_grace") == 0) {
-		if (!(rc = set_num(key, v, 0, 600, &d, err)))
-			c->shutdown_grace = (int)d;
-	} else if (strcmp(key, "access_log") == 0) {
-		if (strcmp(v, "on") && strcmp(v, "off"))
-			return fl_err_set(err, FL_EINVAL, "access_log: 'on' or 'off', not '%s'", v);
-		c->access_log = strcmp(v, "on") == 0;
-	} else if (strcmp(key, "rules_fail") == 0) {
-		if (strcmp(v, "0") && strcmp(v, "1"))
-			return fl_err_set(err, FL_EINVAL, "rules_fail: 0 or 1, not '%s'", v);
-		c->rules_fail = strcmp(v, "1") == 0;
-	} else {
-		return fl_err_set(err, FL_EINVAL, "unknown setting '%s'", key);
-	}
-	return rc;
-}
-
-static const char *const config_keys[] = {"db",
-					  "host",
-					  "port",
-					  "threads",
-					  "connection_limit",
-					  "connection_timeout",
-					  "body_limit",
-					  "import_limit",
-					  "json_depth",
-					  "rate_limit",
-					  "rate_burst",
-					  "access_log",
-					  "shutdown_grace",
-					  "rules_fail"};
-
-int api_config_env(struct api_config *c, struct fl_err *err)
-{
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
-		char name[64];
-		size_t n = (size_t)snprintf(name, sizeof(name), "FULCRUM_%s", config_keys[i]);
-		for (size_t j = 8; j < n; j++)
-			name[j] = (char)(name[j] >= 'a' && name[j] <= 'z' ? name[j] - 32 : name[j]);
-		const char *v = getenv(name);
-		if (v && api_config_set(c, config_keys[i], v, err)) {
-			fl_err_prefix(err, "%s", name);
-			return FL_EINVAL;
-		}
-	}
-	return 0;
-}
-
-int api_config_load(struct api_config *c, const char *path, struct fl_err *err)
-{
-	FILE *fp = fopen(path, "r");
-	char line[2048];
-	int lineno = 0, rc = 0;
-	if (!fp)
-		return fl_err_set(err, FL_EIO, "%s: %s", path, strerror(errno));
-	while (!rc && fgets(line, sizeof(line), fp)) {
-		lineno++;
-		char *p = line, *eq, *k, *v;
-		p[strcspn(p, "#\r\n")] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			continue;
-		eq = strchr(p, '=');
-		if (!eq) {
-			rc = fl_err_set(err, FL_EINVAL, "%s:%d: expected 'key = value'", path,
-					lineno);
-			break;
-		}
-		*eq = '\0';
-		k = p, v = eq + 1;
-		for (char *e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = '\0';
-		while (*v == ' ' || *v == '\t')
-			v++;
-		for (size_t n = strlen(v); n && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
-			v[n - 1] = '\0';
-		if ((rc = api_config_set(c, k, v, err)))
-			fl_err_prefix(err, "%s:%d", path, lineno);
-	}
-	fclose(fp);
-	return rc;
 }
 
 /* WAL checkpoints off the request path: every 200 ms, PASSIVE, on a connection of its own. */
@@ -845,89 +718,17 @@ static void *checkpoint_loop(void *arg)
 
 /* ---- serve ---- */
 
-static void serve_usage(FILE *fp)
-{
-	fprintf(fp, "usage: fulcrum serve --db FILE [--port N] [--host ADDR] [--threads N]\n"
-		    "                     [--config FILE] [--set KEY=VALUE]...\n\n"
-		    "Settings, lowest precedence first: defaults, the --config file (lines\n"
-		    "'key = value', # comments), FULCRUM_<KEY> environment variables, flags.\n\n"
-		    "  db                  the SQLite store (required)\n"
-		    "  host                IPv4 address to listen on (127.0.0.1)\n"
-		    "  port                TCP port (8080; 0 picks a free one and prints it)\n"
-		    "  threads             worker threads (the number of cores)\n"
-		    "  connection_limit    open connections at once (1000)\n"
-		    "  connection_timeout  seconds an idle connection is kept (30)\n"
-		    "  body_limit          bytes of a request body, 413 beyond (1048576)\n"
-		    "  import_limit        bytes of a POST /v1/import body (67108864)\n"
-		    "  json_depth          nesting of a JSON body, 400 beyond (32)\n"
-		    "  rate_limit          requests/s per token, 429 beyond; 0 = off (0)\n"
-		    "  rate_burst          requests a token may burst (100)\n"
-		    "  access_log          on|off: one JSON line per request on stderr (on)\n"
-		    "  shutdown_grace      seconds in-flight requests get on SIGINT/SIGTERM (10)\n"
-		    "  rules_fail          1: a failing rule fails the request (503); 0: it is\n"
-		    "                      skipped and reported in the decision (0)\n");
-}
-
-int api_cmd_serve(int argc, char **argv)
+int http_serve(const struct http_config *cfg, struct fl_err *err)
 {
 	static struct server srv; /* one per process; metrics and limiter are global too */
-	struct fl_err err = {0};
-	const char *config = NULL;
 	int i;
 
-	api_config_default(&srv.cfg);
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[i + 1];
-	if (config && api_config_load(&srv.cfg, config, &err))
-		goto bad;
-	if (api_config_env(&srv.cfg, &err))
-		goto bad;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			serve_usage(stdout);
-			return 0;
-		}
-		if (!v) {
-			serve_usage(stderr);
-			return 2;
-		}
-		i++;
-		if (strcmp(a, "--config") == 0)
-			continue;
-		if (strcmp(a, "--set") == 0) {
-			char kv[2048];
-			snprintf(kv, sizeof(kv), "%s", v);
-			char *eq = strchr(kv, '=');
-			if (!eq) {
-				serve_usage(stderr);
-				return 2;
-			}
-			*eq = '\0';
-			if (api_config_set(&srv.cfg, kv, eq + 1, &err))
-				goto bad;
-		} else if (strncmp(a, "--", 2) == 0) {
-			char key[64];
-			snprintf(key, sizeof(key), "%s", a + 2);
-			for (char *p = key; *p; p++)
-				if (*p == '-')
-					*p = '_';
-			if (api_config_set(&srv.cfg, key, v, &err))
-				goto bad;
-		} else {
-			serve_usage(stderr);
-			return 2;
-		}
-	}
-	if (!srv.cfg.db[0]) {
-		serve_usage(stderr);
-		return 2;
-	}
+	srv.cfg = *cfg;
 	/* the store must open (and migrate) before we listen */
 	struct store *probe;
-	if (store_open(srv.cfg.db, &probe, &err))
-		goto bad;
+	int rc = store_open(srv.cfg.db, &probe, err);
+	if (rc)
+		return rc;
 	store_close(probe);
 
 	/* idle connections hold descriptors: raise the soft limit to the hard one */
@@ -947,8 +748,7 @@ int api_cmd_serve(int argc, char **argv)
 	pthread_mutex_init(&srv.lock, NULL);
 	atomic_store(&srv.stop_checkpointer, 0);
 	if (pthread_create(&srv.checkpointer, NULL, checkpoint_loop, &srv) != 0) {
-		fprintf(stderr, "fulcrum: serve: cannot start the checkpoint thread\n");
-		return 1;
+		return fl_err_set(err, FL_EINTERNAL, "cannot start the checkpoint thread");
 	}
 	struct sockaddr_in addr = {.sin_family = AF_INET,
 				   .sin_port = htons((uint16_t)srv.cfg.port)};
@@ -961,16 +761,14 @@ int api_cmd_serve(int argc, char **argv)
 		MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		1024u, MHD_OPTION_END);
 	if (!srv.daemon) {
-		fprintf(stderr, "fulcrum: serve: cannot listen on %s:%d: %s\n", srv.cfg.host,
-			srv.cfg.port, strerror(errno));
-		return 1;
+		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
+				  srv.cfg.port, strerror(errno));
 	}
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
 	int port = info ? info->port : srv.cfg.port;
 	fprintf(stderr, "fulcrum: serving %s on http://%s:%d with %d threads\n", srv.cfg.db,
 		srv.cfg.host, port, srv.cfg.threads);
-	atomic_store(&api_rules_fail_requests, srv.cfg.rules_fail ? 1 : 0);
 	printf("listening on %s:%d\n", srv.cfg.host, port);
 	fflush(stdout);
 
@@ -992,14 +790,11 @@ int api_cmd_serve(int argc, char **argv)
 	pthread_join(srv.checkpointer, NULL);
 	for (i = 0; i < srv.nstores; i++)
 		store_close(srv.stores[i]);
-	api_snapshot_drop();
-	api_rules_drop();
-	api_rules_thread_release();
+	flow_snapshot_drop();
+	flow_rules_drop();
+	flow_rules_thread_release();
 	srv.nstores = 0;
 	pthread_mutex_destroy(&srv.lock);
 	fprintf(stderr, "fulcrum: stopped\n");
 	return 0;
-bad:
-	fprintf(stderr, "fulcrum: serve: %s\n", err.msg);
-	return 1;
 }

@@ -2,8 +2,7 @@
 /*
  * Rules in the flows: the active rule sets as an immutable snapshot (swapped whole when
  * an activation commits, so a request sees one version of everything), one Lua engine
- * per worker thread, the hooks a decision runs, rule set upload/test/activate/list, and
- * the `fulcrum rules` commands.
+ * per worker thread, the hooks a decision runs, rule set upload/test/activate/list, replay.
  */
 #include <ctype.h>
 #include <math.h>
@@ -14,17 +13,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
-#include "rules/rules.h"
-
-atomic_int api_rules_fail_requests; /* policy: 0 skip a failing rule, 1 fail the request */
+#include "flow/flow.h"
 
 /* ---- the active sets, as one snapshot ---- */
 
 static pthread_mutex_t rs_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct api_rules *rs_current;
+static struct flow_rules *rs_current;
 
-static void rules_free(struct api_rules *r)
+static void rules_free(struct flow_rules *r)
 {
 	if (!r)
 		return;
@@ -33,7 +29,7 @@ static void rules_free(struct api_rules *r)
 	free(r);
 }
 
-void api_rules_put(struct api_rules *r)
+void flow_rules_put(struct flow_rules *r)
 {
 	if (r && atomic_fetch_sub(&r->refs, 1) == 1)
 		rules_free(r);
@@ -41,10 +37,10 @@ void api_rules_put(struct api_rules *r)
 
 static int add_active(void *ctx, const char *name, int version, const char *source)
 {
-	struct api_rules *r = ctx;
+	struct flow_rules *r = ctx;
 	if (r->n >= STORE_RULE_SETS_MAX)
 		return 0;
-	struct api_rule_set *s = &r->v[r->n];
+	struct flow_rule_set *s = &r->v[r->n];
 	s->source = strdup(source);
 	if (!s->source)
 		return FL_ENOMEM;
@@ -57,13 +53,13 @@ static int add_active(void *ctx, const char *name, int version, const char *sour
 	return 0;
 }
 
-struct api_rules *api_rules_get(struct store *st, struct fl_err *err)
+struct flow_rules *flow_rules_get(struct store *st, struct fl_err *err)
 {
 	int64_t gen;
 	if (store_rules_generation(st, &gen, err))
 		return NULL;
 	pthread_mutex_lock(&rs_lock);
-	struct api_rules *r = rs_current;
+	struct flow_rules *r = rs_current;
 	if (r && r->gen == gen) {
 		atomic_fetch_add(&r->refs, 1);
 		pthread_mutex_unlock(&rs_lock);
@@ -83,24 +79,24 @@ struct api_rules *api_rules_get(struct store *st, struct fl_err *err)
 	}
 	pthread_mutex_lock(&rs_lock);
 	if (!rs_current || rs_current->gen < gen) {
-		struct api_rules *old = rs_current;
+		struct flow_rules *old = rs_current;
 		atomic_fetch_add(&r->refs, 1);
 		rs_current = r;
 		pthread_mutex_unlock(&rs_lock);
-		api_rules_put(old);
+		flow_rules_put(old);
 	} else {
 		pthread_mutex_unlock(&rs_lock);
 	}
 	return r;
 }
 
-void api_rules_drop(void)
+void flow_rules_drop(void)
 {
 	pthread_mutex_lock(&rs_lock);
-	struct api_rules *r = rs_current;
+	struct flow_rules *r = rs_current;
 	rs_current = NULL;
 	pthread_mutex_unlock(&rs_lock);
-	api_rules_put(r);
+	flow_rules_put(r);
 }
 
 /* ---- one engine per thread ---- */
@@ -121,7 +117,7 @@ static void eng_key_create(void)
 }
 
 /* The snapshot's nodes as rules see them (ctx.nodes, ctx.stores, ctx.dcs). */
-static int set_network(struct rl_engine *e, const struct api_snapshot *snap, struct fl_err *err)
+static int set_network(struct rl_engine *e, const struct flow_snapshot *snap, struct fl_err *err)
 {
 	struct rl_node *nodes = malloc(sizeof(*nodes) * (snap->nnodes + 1));
 	if (!nodes)
@@ -136,7 +132,7 @@ static int set_network(struct rl_engine *e, const struct api_snapshot *snap, str
 }
 
 /* This thread's engine, with the snapshot's network loaded. */
-struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_err *err)
+struct rl_engine *flow_rules_engine(const struct flow_snapshot *snap, struct fl_err *err)
 {
 	pthread_once(&eng_once, eng_key_create);
 	if (!tl_engine) {
@@ -153,7 +149,7 @@ struct rl_engine *api_rules_engine(const struct api_snapshot *snap, struct fl_er
 	return tl_engine;
 }
 
-void api_rules_thread_release(void)
+void flow_rules_thread_release(void)
 {
 	if (tl_engine) {
 		pthread_once(&eng_once, eng_key_create);
@@ -164,7 +160,7 @@ void api_rules_thread_release(void)
 }
 
 /* Make sure set s is compiled in e; a set that no longer compiles adds a failure. */
-int api_rules_ensure(struct rl_engine *e, const struct api_rule_set *s, struct rl_effects *fx)
+int flow_rules_ensure(struct rl_engine *e, const struct flow_rule_set *s, struct rl_effects *fx)
 {
 	if (rl_loaded(e, s->key))
 		return 0;
@@ -176,7 +172,7 @@ int api_rules_ensure(struct rl_engine *e, const struct api_rule_set *s, struct r
 	return FL_EINVAL;
 }
 
-json_t *api_effects_json(const struct api_rules *rs, const struct rl_effects *fx)
+json_t *flow_effects_json(const struct flow_rules *rs, const struct rl_effects *fx)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < fx->n; i++) {
@@ -230,7 +226,7 @@ json_t *api_effects_json(const struct api_rules *rs, const struct rl_effects *fx
 	return a;
 }
 
-json_t *api_effect_fields(const struct rl_effect *x)
+json_t *flow_effect_fields(const struct rl_effect *x)
 {
 	json_t *o = json_object();
 	const char *p = x->fields;
@@ -276,10 +272,11 @@ static json_t *report_json(const struct rl_test_report *rep)
 
 /*
  * Compile src in a throwaway engine (the live ones are never touched) and run the tests
- * it carries. 0 with *report, or 422 with *errors ([{line, message}]).
+ * it carries. 0 with *report; FL_EINVAL with *errors ([{line, message}]); FL_EINTERNAL
+ * when no engine could be made.
  */
-int api_rules_check(const struct api_snapshot *snap, const char *name, const char *src, size_t len,
-		    json_t **report, json_t **errors)
+int flow_rules_check(const struct flow_snapshot *snap, const char *name, const char *src,
+		     size_t len, json_t **report, json_t **errors)
 {
 	struct rl_engine *e;
 	struct fl_err err = {0};
@@ -287,24 +284,24 @@ int api_rules_check(const struct api_snapshot *snap, const char *name, const cha
 	*report = *errors = NULL;
 	if (rl_engine_new(NULL, &e, &err)) {
 		*errors = json_pack("[{s:i, s:s}]", "line", 0, "message", err.msg);
-		return 500;
+		return FL_EINTERNAL;
 	}
 	if (snap && set_network(e, snap, &err)) {
 		*errors = json_pack("[{s:i, s:s}]", "line", 0, "message", err.msg);
 		rl_engine_free(e);
-		return 500;
+		return FL_EINTERNAL;
 	}
 	int status = 0;
 	if (memchr(src, '\0', len) || rl_load(e, "check", name, src, len, &d)) {
 		if (memchr(src, '\0', len))
 			d = (struct rl_diag){0, "the source contains a NUL byte"};
 		*errors = json_pack("[{s:i, s:s}]", "line", d.line, "message", d.message);
-		status = 422;
+		status = FL_EINVAL;
 		goto out;
 	}
 	struct rl_test_report *rep = malloc(sizeof(*rep));
 	if (!rep) {
-		status = 500;
+		status = FL_ENOMEM;
 		goto out;
 	}
 	if (rl_run_tests(e, "check", src, NULL, rep, &err)) {
@@ -320,7 +317,7 @@ int api_rules_check(const struct api_snapshot *snap, const char *name, const cha
 									 rep->v[i].line, "message",
 									 rep->v[i].name, ": ",
 									 rep->v[i].message));
-		status = 422;
+		status = FL_EINVAL;
 	}
 	free(rep);
 out:
@@ -328,44 +325,41 @@ out:
 	return status;
 }
 
-int api_rules_push(struct store *st, const char *name, const char *src, size_t len,
-		   const char *role, json_t **answer, char *detail, size_t cap)
+int flow_rules_push(struct store *st, const char *name, const char *src, size_t len,
+		    const char *role, json_t **answer, struct fl_err *err)
 {
-	struct fl_err err = {0};
 	*answer = NULL;
-	if (!name_ok(name)) {
-		snprintf(detail, cap, "name: 1 to 63 of A-Z a-z 0-9 _ -");
-		return 422;
-	}
-	if (len > RL_SOURCE_MAX) {
-		snprintf(detail, cap, "the rule set is longer than %u bytes", RL_SOURCE_MAX);
-		return 413;
-	}
-	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	if (!name_ok(name))
+		return fl_err_set(err, FL_EINVAL, "name: 1 to 63 of A-Z a-z 0-9 _ -");
+	if (len > RL_SOURCE_MAX)
+		return fl_err_set(err, FL_ETOOBIG, "the rule set is longer than %u bytes",
+				  RL_SOURCE_MAX);
+	struct flow_snapshot *snap = flow_snapshot_get(st, NULL);
 	json_t *report, *errors;
-	const int status = api_rules_check(snap, name, src, len, &report, &errors);
-	api_snapshot_put(snap);
+	const int status = flow_rules_check(snap, name, src, len, &report, &errors);
+	flow_snapshot_put(snap);
 	if (status) {
 		*answer = json_pack("{s:s, s:o, s:o?}", "name", name, "errors", errors, "tests",
 				    report);
-		snprintf(detail, cap, "the rule set was not stored: %s",
-			 json_string_value(json_object_get(json_array_get(errors, 0), "message")));
-		return status;
+		return fl_err_set(
+			err, status, "the rule set was not stored: %s",
+			json_string_value(json_object_get(json_array_get(errors, 0), "message")));
 	}
 	unsigned char h[32];
 	char hex[65];
-	api_sha256(src, len, h);
+	flow_sha256(src, len, h);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", h[i]);
 	char *text = strndup(src, len);
 	int version = 0;
 	const int passed = (int)json_integer_value(json_object_get(report, "passed"));
-	if (!text || store_rule_put(st, name, text, hex, role, passed, 0, (int64_t)time(NULL),
-				    &version, &err)) {
+	const int rc = !text ? fl_err_set(err, FL_ENOMEM, "out of memory")
+			     : store_rule_put(st, name, text, hex, role, passed, 0,
+					      (int64_t)time(NULL), &version, err);
+	if (rc) {
 		free(text);
 		json_decref(report);
-		snprintf(detail, cap, "store: %s", text ? err.msg : "out of memory");
-		return 503;
+		return rc;
 	}
 	free(text);
 	*answer = json_pack("{s:s, s:i, s:s, s:o}", "name", name, "version", version, "sha256", hex,
@@ -373,22 +367,18 @@ int api_rules_push(struct store *st, const char *name, const char *src, size_t l
 	return 0;
 }
 
-int api_rules_activate(struct store *st, const char *name, int version, json_t **answer,
-		       char *detail, size_t cap)
+int flow_rules_activate(struct store *st, const char *name, int version, json_t **answer,
+			struct fl_err *err)
 {
-	struct fl_err err = {0};
-	if (version < 0) {
-		snprintf(detail, cap, "version: a version number, or 0 to deactivate");
-		return 422;
-	}
-	const int rc = store_rule_activate(st, name, version, (int64_t)time(NULL), &err);
-	if (rc) {
-		snprintf(detail, cap, "%s", err.msg);
-		return rc == FL_ENOTFOUND ? 404 : rc == FL_ELIMIT ? 422 : 503;
-	}
+	*answer = NULL;
+	if (version < 0)
+		return fl_err_set(err, FL_EINVAL, "version: a version number, or 0 to deactivate");
+	const int rc = store_rule_activate(st, name, version, (int64_t)time(NULL), err);
+	if (rc)
+		return rc;
 	*answer = json_pack("{s:s, s:i, s:b}", "name", name, "version", version, "active",
 			    version > 0);
-	return 0;
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }
 
 static json_t *version_json(const struct store_rule_version *v)
@@ -399,23 +389,21 @@ static json_t *version_json(const struct store_rule_version *v)
 			 "active", v->active);
 }
 
-int api_rules_list(struct store *st, const char *name, json_t **answer, char *detail, size_t cap)
+int flow_rules_list(struct store *st, const char *name, json_t **answer, struct fl_err *err)
 {
-	struct fl_err err = {0};
 	struct store_rule_version *v;
 	size_t n;
-	const int rc = name ? store_rule_versions(st, name, &v, &n, &err)
-			    : store_rule_sets(st, &v, &n, &err);
-	if (rc) {
-		snprintf(detail, cap, "%s", err.msg);
-		return rc == FL_ENOTFOUND ? 404 : 503;
-	}
+	const int rc = name ? store_rule_versions(st, name, &v, &n, err)
+			    : store_rule_sets(st, &v, &n, err);
+	*answer = NULL;
+	if (rc)
+		return rc;
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, version_json(&v[i]));
 	free(v);
 	if (!name) { /* the active version of each set, read once */
-		struct api_rules *rs = api_rules_get(st, &err);
+		struct flow_rules *rs = flow_rules_get(st, NULL);
 		json_t *it;
 		size_t i;
 		json_array_foreach(items, i, it)
@@ -429,246 +417,41 @@ int api_rules_list(struct store *st, const char *name, json_t **answer, char *de
 					    active ? json_integer(active) : json_null());
 			json_object_del(it, "active");
 		}
-		api_rules_put(rs);
+		flow_rules_put(rs);
 	}
 	*answer = json_pack("{s:o}", "items", items);
-	return 0;
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }
 
-int api_rules_test(struct store *st, const char *name, int version, json_t **answer, char *detail,
-		   size_t cap)
+int flow_rules_test(struct store *st, const char *name, int version, json_t **answer,
+		    struct fl_err *err)
 {
-	struct fl_err err = {0};
+	int rc;
+	*answer = NULL;
 	if (version <= 0) {
 		struct store_rule_version *v;
 		size_t n;
-		if (store_rule_versions(st, name, &v, &n, &err)) {
-			snprintf(detail, cap, "%s", err.msg);
-			return err.status == FL_ENOTFOUND ? 404 : 503;
-		}
+		if ((rc = store_rule_versions(st, name, &v, &n, err)))
+			return rc;
 		version = v[0].version;
 		free(v);
 	}
 	char *src;
-	if (store_rule_source(st, name, version, &src, &err)) {
-		snprintf(detail, cap, "%s", err.msg);
-		return err.status == FL_ENOTFOUND ? 404 : 503;
-	}
-	struct api_snapshot *snap = api_snapshot_get(st, &err);
+	if ((rc = store_rule_source(st, name, version, &src, err)))
+		return rc;
+	struct flow_snapshot *snap = flow_snapshot_get(st, NULL);
 	json_t *report, *errors;
-	const int status = api_rules_check(snap, name, src, strlen(src), &report, &errors);
-	api_snapshot_put(snap);
+	const int status = flow_rules_check(snap, name, src, strlen(src), &report, &errors);
+	flow_snapshot_put(snap);
 	free(src);
-	if (status == 500) {
+	if (status && status != FL_EINVAL) {
 		json_decref(errors);
-		snprintf(detail, cap, "rules: cannot run the tests");
-		return 500;
+		json_decref(report);
+		return fl_err_set(err, status, "rules: cannot run the tests");
 	}
 	*answer = json_pack("{s:s, s:i, s:o?, s:o?}", "name", name, "version", version, "tests",
 			    report, "errors", errors);
-	return 0;
-}
-
-/* ---- the command line ---- */
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (n == cap) {
-			char *b = cap > RL_SOURCE_MAX ? NULL : realloc(buf, cap *= 2);
-			if (!b) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = b;
-		}
-		const size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (!got)
-			break;
-	}
-	if (f != stdin)
-		fclose(f);
-	*len = n;
-	return buf;
-}
-
-static void print_report(const json_t *rep)
-{
-	size_t i;
-	const json_t *t;
-	json_array_foreach(json_object_get(rep, "results"), i, t)
-	{
-		const bool ok = json_is_true(json_object_get(t, "passed"));
-		printf("%s %s (line %lld)%s%s\n", ok ? "ok  " : "FAIL",
-		       json_string_value(json_object_get(t, "name")),
-		       json_integer_value(json_object_get(t, "line")), ok ? "" : ": ",
-		       ok ? "" : json_string_value(json_object_get(t, "message")));
-	}
-	const json_t *cov = json_object_get(rep, "coverage");
-	printf("%lld passed, %lld failed; %lld of %lld rules fired\n",
-	       json_integer_value(json_object_get(rep, "passed")),
-	       json_integer_value(json_object_get(rep, "failed")),
-	       json_integer_value(json_object_get(cov, "fired")),
-	       json_integer_value(json_object_get(cov, "rules")));
-}
-
-static void print_errors(const char *file, const json_t *errors)
-{
-	size_t i;
-	const json_t *x;
-	json_array_foreach(errors, i, x) fprintf(stderr, "%s:%lld: %s\n", file,
-						 json_integer_value(json_object_get(x, "line")),
-						 json_string_value(json_object_get(x, "message")));
-}
-
-/* The rule set's name: the file's base name without .lua. */
-static void name_of(const char *path, char *name, size_t cap)
-{
-	const char *b = strrchr(path, '/');
-	b = b ? b + 1 : path;
-	snprintf(name, cap, "%s", b);
-	char *dot = strrchr(name, '.');
-	if (dot)
-		*dot = '\0';
-}
-
-int api_cmd_rules(int argc, char **argv)
-{
-	static const char *const usage =
-		"check FILE | test FILE | push FILE --db DB [--name N] [--activate]\n"
-		"       | activate NAME VERSION --db DB | list [NAME] --db DB";
-	const char *db = NULL, *name = NULL, *args[3] = {NULL, NULL, NULL};
-	bool activate = false;
-	int nargs = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--db") && i + 1 < argc)
-			db = argv[++i];
-		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
-			name = argv[++i];
-		else if (!strcmp(argv[i], "--activate"))
-			activate = true;
-		else if (nargs < 3)
-			args[nargs++] = argv[i];
-		else
-			return api_usage("rules", usage);
-	}
-	if (!nargs)
-		return api_usage("rules", usage);
-	const char *cmd = args[0];
-	char set[64];
-	if ((!strcmp(cmd, "check") || !strcmp(cmd, "test")) && nargs == 2) {
-		size_t len;
-		char *src = slurp(args[1], &len);
-		if (!src) {
-			fprintf(stderr, "fulcrum: rules: %s: cannot read\n", args[1]);
-			return 1;
-		}
-		name_of(args[1], set, sizeof(set));
-		json_t *rep, *errors;
-		const int status =
-			api_rules_check(NULL, name ? name : set, src, len, &rep, &errors);
-		free(src);
-		if (rep && !strcmp(cmd, "test"))
-			print_report(rep);
-		if (errors)
-			print_errors(args[1], errors);
-		if (!status && !strcmp(cmd, "check"))
-			printf("%s: compiles; %lld tests pass\n", args[1],
-			       json_integer_value(json_object_get(rep, "passed")));
-		json_decref(rep);
-		json_decref(errors);
-		return status ? 1 : 0;
-	}
-	if (!db)
-		return api_usage("rules", usage);
-	struct store *st;
-	struct fl_err err = {0};
-	if (store_open(db, &st, &err))
-		return api_fail(&err);
-	json_t *answer = NULL;
-	char detail[1024];
-	int status = 0;
-	if (!strcmp(cmd, "push") && nargs == 2) {
-		size_t len;
-		char *src = slurp(args[1], &len);
-		name_of(args[1], set, sizeof(set));
-		if (!src) {
-			snprintf(detail, sizeof(detail), "%s: cannot read", args[1]);
-			status = 1;
-		} else {
-			status = api_rules_push(st, name ? name : set, src, len, "admin", &answer,
-						detail, sizeof(detail));
-			free(src);
-			if (status && answer)
-				print_errors(args[1], json_object_get(answer, "errors"));
-			if (!status) {
-				printf("%s version %lld stored (%lld tests pass)\n",
-				       json_string_value(json_object_get(answer, "name")),
-				       json_integer_value(json_object_get(answer, "version")),
-				       json_integer_value(json_object_get(
-					       json_object_get(answer, "tests"), "passed")));
-				if (activate) {
-					const int v = (int)json_integer_value(
-						json_object_get(answer, "version"));
-					json_decref(answer);
-					answer = NULL;
-					status =
-						api_rules_activate(st, name ? name : set, v,
-								   &answer, detail, sizeof(detail));
-					if (!status)
-						printf("activated\n");
-				}
-			}
-		}
-	} else if (!strcmp(cmd, "activate") && nargs == 3) {
-		status = api_rules_activate(st, args[1], atoi(args[2]), &answer, detail,
-					    sizeof(detail));
-		if (!status)
-			printf("%s version %s %s\n", args[1], args[2],
-			       atoi(args[2]) ? "active" : "deactivated");
-	} else if (!strcmp(cmd, "list") && nargs <= 2) {
-		status = api_rules_list(st, nargs == 2 ? args[1] : NULL, &answer, detail,
-					sizeof(detail));
-		size_t i;
-		json_t *v;
-		json_array_foreach(json_object_get(answer, "items"), i, v)
-		{
-			const json_t *act = json_object_get(v, "active_version");
-			char state[32] = "";
-			if (nargs == 2)
-				snprintf(state, sizeof(state), "%s",
-					 json_is_true(json_object_get(v, "active")) ? "active"
-										    : "");
-			else if (act && !json_is_null(act))
-				snprintf(state, sizeof(state), "active: version %lld",
-					 json_integer_value(act));
-			else
-				snprintf(state, sizeof(state), "inactive");
-			printf("%-24s version %-4lld %s\n",
-			       json_string_value(json_object_get(v, "name")),
-			       json_integer_value(json_object_get(v, "version")), state);
-		}
-	} else {
-		store_close(st);
-		return api_usage("rules", usage);
-	}
-	json_decref(answer);
-	api_snapshot_drop();
-	api_rules_drop();
-	store_close(st);
-	if (status) {
-		if (status != 1)
-			fprintf(stderr, "fulcrum: rules: %s\n", detail);
-		return 1;
-	}
-	return 0;
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }
 
 /* ---- replay: what a candidate version would change ---- */
@@ -678,7 +461,7 @@ int api_cmd_rules(int argc, char **argv)
 
 struct replay {
 	struct store *st;
-	const struct api_rules *active, *candidate;
+	const struct flow_rules *active, *candidate;
 	json_t *changes;
 	int replayed, changed, errors;
 	double delta;
@@ -718,15 +501,14 @@ static int replay_one(void *ctx, const char *id, const char *order_id, const cha
 	struct replay *r = ctx;
 	json_error_t je;
 	json_t *body = json_loads(request, 0, &je), *before = NULL, *after = NULL;
-	char detail[512];
 	if (!body) {
 		r->errors++;
 		return 0;
 	}
-	const struct api_decide_opts ob = {.dry_run = true, .rules = r->active};
-	const struct api_decide_opts oa = {.dry_run = true, .rules = r->candidate};
-	if (api_decide_ex(r->st, body, NULL, &ob, &before, detail, sizeof(detail)) ||
-	    api_decide_ex(r->st, body, NULL, &oa, &after, detail, sizeof(detail))) {
+	const struct flow_decide_opts ob = {.dry_run = true, .rules = r->active};
+	const struct flow_decide_opts oa = {.dry_run = true, .rules = r->candidate};
+	if (flow_decide(r->st, body, &ob, &before, NULL) ||
+	    flow_decide(r->st, body, &oa, &after, NULL)) {
 		r->errors++;
 		json_decref(body), json_decref(before), json_decref(after);
 		return 0;
@@ -757,26 +539,26 @@ static int replay_one(void *ctx, const char *id, const char *order_id, const cha
 	return 0;
 }
 
-int api_rules_replay(struct store *st, const char *name, int version, int limit, json_t **answer,
-		     char *detail, size_t cap)
+int flow_rules_replay(struct store *st, const char *name, int version, int limit, json_t **answer,
+		      struct fl_err *err)
 {
-	struct fl_err err = {0};
-	if (limit < 1 || limit > REPLAY_MAX) {
-		snprintf(detail, cap, "limit: 1 to %d decisions", REPLAY_MAX);
-		return 422;
-	}
+	int rc;
+	*answer = NULL;
+	if (limit < 1 || limit > REPLAY_MAX)
+		return fl_err_set(err, FL_EINVAL, "limit: 1 to %d decisions", REPLAY_MAX);
+	if (version < 1)
+		return fl_err_set(err, FL_EINVAL, "version: required");
 	char *src;
-	if (version < 1 || store_rule_source(st, name, version, &src, &err)) {
-		snprintf(detail, cap, "%s", version < 1 ? "version: required" : err.msg);
-		return version < 1 ? 422 : err.status == FL_ENOTFOUND ? 404 : 503;
-	}
-	struct api_rules *active = api_rules_get(st, &err);
-	struct api_rules *cand = calloc(1, sizeof(*cand));
+	if ((rc = store_rule_source(st, name, version, &src, err)))
+		return rc;
+	struct flow_rules *active = flow_rules_get(st, err);
+	struct flow_rules *cand = calloc(1, sizeof(*cand));
 	if (!active || !cand) {
 		free(src), free(cand);
-		api_rules_put(active);
-		snprintf(detail, cap, "%s", active ? "out of memory" : err.msg);
-		return active ? 500 : 503;
+		flow_rules_put(active);
+		return active		    ? fl_err_set(err, FL_ENOMEM, "out of memory")
+		       : err && err->status ? err->status
+					    : FL_EDB;
 	}
 	/* the candidate: the active sets with this one at the version asked */
 	for (int i = 0; i < active->n; i++)
@@ -786,16 +568,15 @@ int api_rules_replay(struct store *st, const char *name, int version, int limit,
 	add_active(cand, name, version, src);
 	free(src);
 	struct replay r = {.st = st, .active = active, .candidate = cand, .changes = json_array()};
-	const int rc = store_decisions_recent(st, (size_t)limit, replay_one, &r, &err);
+	rc = store_decisions_recent(st, (size_t)limit, replay_one, &r, err);
 	rules_free(cand);
-	api_rules_put(active);
+	flow_rules_put(active);
 	if (rc) {
 		json_decref(r.changes);
-		snprintf(detail, cap, "store: %s", err.msg);
-		return 503;
+		return rc;
 	}
 	*answer = json_pack("{s:s, s:i, s:i, s:i, s:i, s:f, s:o}", "name", name, "version", version,
 			    "replayed", r.replayed, "changed", r.changed, "errors", r.errors,
 			    "cost_delta", r.delta, "changes", r.changes);
-	return *answer ? 0 : 500;
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }

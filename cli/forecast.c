@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* `fulcrum forecast` and `fulcrum backtest`: forecasts and their hold-out scores. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "flow/flow.h"
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int parse_common(const char *name, const char *v, struct fc_opts *o, int *threads)
+{
+	char *end;
+	if (!strcmp(name, "horizon")) {
+		o->horizon = (int)strtol(v, &end, 10);
+		return *end || o->horizon < 1 || o->horizon > FC_HORIZON_MAX ? -1 : 0;
+	}
+	if (!strcmp(name, "level")) {
+		o->level = strtod(v, &end);
+		return *end || !(o->level > 0 && o->level < 1) ? -1 : 0;
+	}
+	if (!strcmp(name, "period")) {
+		o->period = (int)strtol(v, &end, 10);
+		return *end || o->period < 1 || o->period > FC_SEASON_MAX ? -1 : 0;
+	}
+	if (!strcmp(name, "threads")) {
+		*threads = (int)strtol(v, &end, 10);
+		return *end || *threads < 1 || *threads > 64 ? -1 : 0;
+	}
+	if (!strcmp(name, "method")) {
+		const int m = fc_method_parse(v);
+		o->method = (enum fc_method)m;
+		return m < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+static FILE *open_series(const char *path)
+{
+	return strcmp(path, "-") ? fopen(path, "rb") : stdin;
+}
+
+static void print_stats(const struct flow_forecast_stats *s, int threads)
+{
+	fprintf(stderr,
+		"forecast: %zu series in %.2f s (%.0f series/s on %d threads), %zu from "
+		"the cache; methods:",
+		s->series, s->seconds, s->series / (s->seconds > 0 ? s->seconds : 1e-9), threads,
+		s->cached);
+	for (int m = 0; m < FC_METHOD_COUNT; m++)
+		if (s->by_method[m])
+			fprintf(stderr, " %s %zu", fc_method_name(m), s->by_method[m]);
+	fputc('\n', stderr);
+}
+
+static const struct cli_doc forecast_doc = {
+	"forecast",
+	"--input SERIES.csv | --db FILE [--node N] [--sku K]  --horizon H\n"
+	"       [--level 0.9] [--method METHOD] [--period M] [--threads N]\n"
+	"       [--output OUT.csv] [--quiet]",
+	"Forecast demand per series: from a CSV (series_id,date,value) or from a store's\n"
+	"sales history (through its forecast cache). Writes series_id,date,mean,lo,hi,method.\n\n"
+	"  --horizon H    periods ahead (1 to 366)\n"
+	"  --level L      the prediction interval's coverage (0.9)\n"
+	"  --method M     auto|naive|snaive|mean|ma|ses|holt|ets|theta|croston|sba|tsb|\n"
+	"                 adida|imapa|comb|intermittent (auto)\n"
+	"  --period M     the seasonal period (inferred from the dates; 7 for sales)\n"
+	"  --threads N    cores to use (all)\n"
+	"  --output FILE  where the CSV goes (stdout); written whole or not at all\n"
+	"  --quiet        no progress or summary on stderr\n"};
+
+int cli_cmd_forecast(int argc, char **argv)
+{
+	static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
+					     {"db", required_argument, NULL, 'd'},
+					     {"node", required_argument, NULL, 'n'},
+					     {"sku", required_argument, NULL, 'k'},
+					     {"output", required_argument, NULL, 'o'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"horizon", required_argument, NULL, 'H'},
+					     {"level", required_argument, NULL, 'L'},
+					     {"method", required_argument, NULL, 'M'},
+					     {"period", required_argument, NULL, 'P'},
+					     {"threads", required_argument, NULL, 'T'},
+					     CLI_OPT_HELP,
+					     {NULL, 0, NULL, 0}};
+	const char *input = NULL, *db = NULL, *node = NULL, *sku = NULL, *output = "-";
+	struct fc_opts o = {.horizon = 0, .level = 0.9, .period = 0, .method = FC_AUTO};
+	int threads = flow_threads_default(), c, ix;
+	bool quiet = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, &ix)) != -1) {
+		switch (c) {
+		case 'h': return cli_help(&forecast_doc);
+		case 'i': input = optarg; break;
+		case 'd': db = optarg; break;
+		case 'n': node = optarg; break;
+		case 'k': sku = optarg; break;
+		case 'o': output = optarg; break;
+		case 'q': quiet = true; break;
+		case 'H':
+		case 'L':
+		case 'M':
+		case 'P':
+		case 'T':
+			if (parse_common(opts[ix].name, optarg, &o, &threads))
+				return cli_usage(&forecast_doc);
+			break;
+		default: return cli_usage(&forecast_doc);
+		}
+	}
+	if (optind != argc || !o.horizon || !!input == !!db || (input && (node || sku)))
+		return cli_usage(&forecast_doc);
+
+	struct fl_err err = {0};
+	struct store_series_set set;
+	struct store *st = NULL;
+	int64_t gen = -1;
+	int rc;
+	if (input) {
+		FILE *fp = open_series(input);
+		if (!fp) {
+			fl_err_set(&err, FL_EIO, "%s: cannot open", input);
+			return cli_fail(&forecast_doc, &err);
+		}
+		rc = store_series_read_csv(fp, input, &set, &err);
+		if (fp != stdin)
+			fclose(fp);
+	} else {
+		rc = cli_store_open(db, false, &st, &err);
+		if (!rc)
+			rc = store_import_generation(st, &gen, &err);
+		if (!rc)
+			rc = store_sales_series(st, node, sku, &set, &err);
+	}
+	if (rc) {
+		store_close(st);
+		return cli_fail(&forecast_doc, &err);
+	}
+	if (db && o.period == 0)
+		o.period = 7; /* sales history is daily */
+	const bool infer = o.period == 0;
+	struct cli_out out;
+	if (cli_out_open(&out, output, &err)) {
+		store_series_release(&set);
+		store_close(st);
+		return cli_fail(&forecast_doc, &err);
+	}
+	fprintf(out.fp, "series_id,date,mean,lo,hi,method\n");
+	struct flow_forecast_stats stats;
+	rc = flow_forecast_many(st, &set, &o, infer, threads, !quiet, NULL, NULL, out.fp, &stats,
+				&err);
+	rc = cli_out_close(&out, rc == 0, rc ? NULL : &err) || rc;
+	if (!rc && st && !node && !sku) { /* every series: a complete batch at gen */
+		char spec[96];
+		flow_forecast_spec(&o, spec, sizeof(spec));
+		rc = store_forecast_batch_set(st, spec, gen, &err);
+	}
+	store_series_release(&set);
+	store_close(st);
+	if (rc)
+		return cli_fail(&forecast_doc, &err);
+	if (!quiet)
+		print_stats(&stats, threads);
+	return 0;
+}
+
+/* ---- backtest: hold out the last H points of each series, score each method ---- */
+
+#define BT_METHODS_MAX 16
+
+struct bt {
+	const struct store_series_set *set;
+	int nm;
+	enum fc_method methods[BT_METHODS_MAX];
+	struct fc_opts o;
+	bool infer_period;
+	struct fc_score *scores; /* series × methods; mase NaN and smape NaN: not scored */
+	double *cpu;		 /* per thread × method: CPU seconds */
+	atomic_size_t next, skipped;
+	atomic_int thread_ix;
+};
+
+static void *bt_worker(void *arg)
+{
+	struct bt *b = arg;
+	const int me = atomic_fetch_add(&b->thread_ix, 1);
+	const int H = b->o.horizon;
+	double *buf = malloc(sizeof(double) * 3 * (size_t)H);
+	size_t i;
+
+	while (buf && (i = atomic_fetch_add(&b->next, 1)) < b->set->n) {
+		double *v;
+		bool owned;
+		int n;
+		enum fc_step step;
+		struct fl_err err;
+		for (int k = 0; k < b->nm; k++)
+			b->scores[i * b->nm + k].smape = NAN;
+		if (flow_series_values(&b->set->v[i], &v, &owned, &n, &step, &err) || n - H < 3) {
+			atomic_fetch_add(&b->skipped, 1);
+			if (owned)
+				free(v);
+			continue;
+		}
+		struct fc_opts o = b->o;
+		if (b->infer_period)
+			o.period = fc_step_period(step);
+		for (int k = 0; k < b->nm; k++) {
+			struct fc_result r = {.mean = buf, .lo = buf + H, .hi = buf + 2 * H};
+			o.method = b->methods[k];
+			const double t = cpu_s();
+			const int rc = fc_forecast(v, n - H, &o, &r, NULL);
+			b->cpu[me * b->nm + k] += cpu_s() - t;
+			if (!rc)
+				fc_score(v, n - H, v + n - H, r.mean, r.lo, r.hi, H, o.level,
+					 &b->scores[i * b->nm + k]);
+		}
+		if (owned)
+			free(v);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* series_id,weight lines; weights[i] for set->v[i] (0 when absent). */
+static int read_weights(const char *path, const struct store_series_set *set, double *w,
+			struct fl_err *err)
+{
+	FILE *fp = fopen(path, "r");
+	char line[512];
+	if (!fp)
+		return fl_err_set(err, FL_EIO, "%s: cannot open", path);
+	for (unsigned long ln = 1; fgets(line, sizeof(line), fp); ln++) {
+		char *comma = strchr(line, ',');
+		if (!comma)
+			continue;
+		*comma = '\0';
+		char *end;
+		const double x = strtod(comma + 1, &end);
+		if (end == comma + 1) {
+			if (ln == 1)
+				continue; /* the header */
+			fclose(fp);
+			return fl_err_set(err, FL_EINVAL, "%s:%lu: weight: not a number", path, ln);
+		}
+		for (size_t i = 0; i < set->n; i++)
+			if (!strcmp(set->v[i].id, line))
+				w[i] = x;
+	}
+	fclose(fp);
+	return 0;
+}
+
+static const struct cli_doc backtest_doc = {
+	"backtest",
+	"--input SERIES.csv --horizon H [--level 0.95] [--period M] [--threads N]\n"
+	"       [--methods auto,naive,snaive,ses,ets,croston] [--weights WEIGHTS.csv]",
+	"Hold out the last H points of each series, forecast them with each method and\n"
+	"score them side by side: MASE, RMSSE, sMAPE, bias, interval coverage and score.\n"
+	"--weights: a series_id,weight CSV for weighted means (the M5 convention).\n"};
+
+int cli_cmd_backtest(int argc, char **argv)
+{
+	static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
+					     {"methods", required_argument, NULL, 'm'},
+					     {"weights", required_argument, NULL, 'w'},
+					     {"horizon", required_argument, NULL, 'H'},
+					     {"level", required_argument, NULL, 'L'},
+					     {"period", required_argument, NULL, 'P'},
+					     {"threads", required_argument, NULL, 'T'},
+					     CLI_OPT_HELP,
+					     {NULL, 0, NULL, 0}};
+	const char *input = NULL, *methods = "auto,naive,snaive,ses,ets,croston", *wpath = NULL;
+	struct bt b = {.o = {.horizon = 0, .level = 0.95, .period = 0, .method = FC_AUTO}};
+	int threads = flow_threads_default(), c, ix;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, &ix)) != -1) {
+		switch (c) {
+		case 'h': return cli_help(&backtest_doc);
+		case 'i': input = optarg; break;
+		case 'm': methods = optarg; break;
+		case 'w': wpath = optarg; break;
+		case 'H':
+		case 'L':
+		case 'P':
+		case 'T':
+			if (parse_common(opts[ix].name, optarg, &b.o, &threads))
+				return cli_usage(&backtest_doc);
+			break;
+		default: return cli_usage(&backtest_doc);
+		}
+	}
+	if (optind != argc || !input || !b.o.horizon)
+		return cli_usage(&backtest_doc);
+	char list[256];
+	snprintf(list, sizeof(list), "%s", methods);
+	for (char *save, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const int m = fc_method_parse(tok);
+		if (m < 0 || b.nm == BT_METHODS_MAX) {
+			fprintf(stderr, "fulcrum: backtest: --methods: '%s' %s\n", tok,
+				m < 0 ? "is not a method" : "is one too many");
+			return 2;
+		}
+		b.methods[b.nm++] = (enum fc_method)m;
+	}
+	struct fl_err err = {0};
+	struct store_series_set set;
+	FILE *fp = open_series(input);
+	if (!fp) {
+		fprintf(stderr, "fulcrum: %s: cannot open\n", input);
+		return 1;
+	}
+	int rc = store_series_read_csv(fp, input, &set, &err);
+	if (fp != stdin)
+		fclose(fp);
+	if (rc)
+		return cli_fail(&backtest_doc, &err);
+	double *w = calloc(set.n ? set.n : 1, sizeof(double));
+	b.set = &set;
+	b.infer_period = b.o.period == 0;
+	b.scores = calloc(set.n * b.nm + 1, sizeof(*b.scores));
+	b.cpu = calloc((size_t)threads * b.nm, sizeof(double));
+	if (!w || !b.scores || !b.cpu || (wpath && read_weights(wpath, &set, w, &err))) {
+		if (!err.msg[0])
+			fl_err_set(&err, FL_ENOMEM, "out of memory");
+		free(w), free(b.scores), free(b.cpu);
+		store_series_release(&set);
+		return cli_fail(&backtest_doc, &err);
+	}
+	const double t0 = now_s();
+	pthread_t tid[64];
+	int started = 0;
+	for (int t = 1; t < threads; t++)
+		if (pthread_create(&tid[started], NULL, bt_worker, &b) == 0)
+			started++;
+	bt_worker(&b);
+	for (int t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	const double wall = now_s() - t0;
+
+	printf("backtest: %zu series (%zu skipped: shorter than the horizon + 3), horizon %d, "
+	       "level %.2f, %.2f s on %d threads\n",
+	       set.n, (size_t)b.skipped, b.o.horizon, b.o.level, wall, started + 1);
+	printf("%-13s %7s %7s %7s %8s %8s %8s %9s %8s %10s\n", "method", "scored", "MASE", "RMSSE",
+	       wpath ? "wRMSSE" : "-", "sMAPE", "bias", "coverage", "winkler", "series/s");
+	for (int k = 0; k < b.nm; k++) {
+		double mase = 0, rmsse = 0, wr = 0, wsum = 0, sm = 0, bias = 0, cov = 0, wk = 0;
+		size_t nm = 0, nr = 0, ns = 0, cpu_n = 0;
+		for (size_t i = 0; i < set.n; i++) {
+			const struct fc_score *s = &b.scores[i * b.nm + k];
+			if (isnan(s->smape))
+				continue;
+			ns++;
+			sm += s->smape, bias += s->bias, cov += s->coverage, wk += s->winkler;
+			if (!isnan(s->mase))
+				mase += s->mase, nm++;
+			if (!isnan(s->rmsse)) {
+				rmsse += s->rmsse, nr++;
+				wr += w[i] * s->rmsse, wsum += w[i];
+			}
+		}
+		double cpu = 0;
+		for (int t = 0; t <= started; t++)
+			cpu += b.cpu[t * b.nm + k];
+		cpu_n = set.n - b.skipped;
+		char wcol[16] = "-";
+		if (wpath)
+			snprintf(wcol, sizeof(wcol), "%.3f", wsum > 0 ? wr / wsum : NAN);
+		printf("%-13s %7zu %7.3f %7.3f %7s %8.2f %8.3f %8.3f %9.2f %10.0f\n",
+		       fc_method_name(b.methods[k]), ns, nm ? mase / nm : NAN,
+		       nr ? rmsse / nr : NAN, wcol, ns ? sm / ns : NAN, ns ? bias / ns : NAN,
+		       ns ? cov / ns : NAN, ns ? wk / ns : NAN, cpu > 0 ? cpu_n / cpu : NAN);
+	}
+	printf("(means over the scored series; series/s per core from each method's CPU time)\n");
+	free(w), free(b.scores), free(b.cpu);
+	store_series_release(&set);
+	return 0;
+}

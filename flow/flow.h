@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * flow.h — the use cases: decide an order, decide a wave, handle an event, forecast,
+ * rebalance, administer rule sets, import. A flow loads what it needs from the store,
+ * calls the engines (solver/, forecast/, rules/) in order and persists the outcome.
+ *
+ * Every flow returns 0, or a negative FL_E* status with its detail in a caller's
+ * struct fl_err (NULL allowed). A flow speaks no HTTP, prints nothing, reads no global
+ * setting: what a door wants different (rules failing requests, an LP file, progress
+ * lines) is passed in. Both doors, http/ and cli/, call these same functions.
+ *
+ * Answers are jansson objects the caller owns. A failing flow may still hand back an
+ * answer (a rule upload's "errors"); the caller frees it either way.
+ *
+ * Threads: any flow may run on any thread with that thread's own store. The snapshot
+ * and the active rule sets are shared, immutable and reference counted; the rule
+ * engine is per thread (flow_rules_thread_release frees the calling thread's).
+ */
+#ifndef FULCRUM_FLOW_FLOW_H
+#define FULCRUM_FLOW_FLOW_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "data/store.h"
+#include "forecast/forecast.h"
+#include "rules/rules.h"
+
+/* ---- shared basics (flow/util.c) ---- */
+
+/* SHA-256 of data (libnettle). */
+void flow_sha256(const void *data, size_t len, unsigned char out[32]);
+/* bytes random bytes as 2*bytes hex characters plus NUL into out (bytes <= 64). */
+int flow_random_hex(char *out, size_t bytes);
+int flow_threads_default(void); /* the cores online, 1 … 64 */
+
+/* rules/packs/default.lua, built in: the demo data set activates it */
+extern const char flow_default_pack[];
+extern const size_t flow_default_pack_len;
+
+/* ---- the snapshot of reference data (flow/snapshot.c) ---- */
+
+/* Reference data every decision reads: immutable once built, swapped whole. */
+struct flow_snapshot {
+	struct fl_node *nodes; /* sorted by id */
+	size_t nnodes;
+	struct fl_sku *skus; /* sorted by id */
+	size_t nskus;
+	struct fl_zone *zones;
+	size_t nzones;
+	struct fl_rate *rates;
+	size_t nrates;
+	int64_t generation; /* the store's import generation it was built from */
+	atomic_int refs;
+};
+
+int flow_snapshot_load(struct store *st, struct flow_snapshot **out, struct fl_err *err);
+/*
+ * The current snapshot, with a reference the caller puts back. It is (re)built on first
+ * use and whenever an import has committed since (in this process or another).
+ */
+struct flow_snapshot *flow_snapshot_get(struct store *st, struct fl_err *err);
+void flow_snapshot_put(struct flow_snapshot *s);
+/* The index of a node or SKU in the snapshot (both sorted by id), or -1 (NULL id too). */
+long flow_snapshot_node(const struct flow_snapshot *s, const char *id);
+long flow_snapshot_sku(const struct flow_snapshot *s, const char *id);
+/* Forget the current snapshot (at exit). */
+void flow_snapshot_drop(void);
+
+/* ---- fulfilment: one order (flow/decide.c), a wave (flow/wave.c) ---- */
+
+#define FLOW_MAX_LINES 100  /* lines in one order */
+#define FLOW_MAX_QTY 100000 /* units of one SKU in one order */
+#define FLOW_MAX_PROMISE_DAYS 365
+#define FLOW_SOLVE_MS 1000 /* default solver time limit per decision */
+#define FLOW_SOLVE_MS_MAX 10000
+#define FLOW_ALTERNATIVES 3	/* alternatives shown in an explanation */
+#define FLOW_RESERVE_RETRIES 32 /* re-solves when stock moves under a reservation */
+#define FLOW_WAVE_MS 2000	/* default time limit of a wave */
+#define FLOW_WAVE_MS_MAX 60000
+
+struct flow_rules;
+
+/* What a door or another flow asks of the fulfilment flow; all zero is a plain decision. */
+struct flow_decide_opts {
+	const char *lp_path;	  /* also write the model as CPLEX LP here */
+	const char *exclude_node; /* a reroute's exclusions */
+	const char *exclude_carrier;
+	bool dry_run;			/* decide only: nothing recorded or reserved */
+	bool rules_fail;		/* a failing rule fails the decision (FL_ERULE) */
+	const struct flow_rules *rules; /* instead of the active sets (replay) */
+};
+
+/*
+ * Decide one order (a parsed JSON body): 0 with *answer (caller owns), or FL_EINVAL
+ * (bad order), FL_ECONFLICT (order_id reused with another body), FL_EBUSY/FL_EDB (the
+ * store), FL_ERULE (a rule failed and rules_fail), FL_ENOMEM, FL_ESOLVER. opts may be
+ * NULL.
+ */
+int flow_decide(struct store *st, const json_t *body, const struct flow_decide_opts *opts,
+		json_t **answer, struct fl_err *err);
+
+/*
+ * Decide a wave ({"orders": [...], "time_limit_ms", "reserve"}) under shared stock and
+ * capacity; every decision is logged, and with reserve reserved, in one transaction.
+ */
+int flow_wave(struct store *st, const json_t *body, bool rules_fail, json_t **answer,
+	      struct fl_err *err);
+
+/* ---- events (flow/event.c) ---- */
+
+int flow_event(struct store *st, const json_t *body, bool rules_fail, json_t **answer,
+	       struct fl_err *err);
+int flow_outbox_list(struct store *st, size_t limit, json_t **answer, struct fl_err *err);
+
+/* ---- import (flow/import.c) ---- */
+
+/*
+ * A JSON object mapping file names to CSV text (POST /v1/import's body), imported in one
+ * transaction: 0 and *result (rows per file).
+ */
+int flow_import_json(struct store *st, const json_t *map, json_t **result, struct fl_err *err);
+
+/* ---- forecasts (flow/forecast.c) ---- */
+
+/* One series' forecast as a batch hands it on. */
+struct flow_forecast {
+	const struct store_series *series;
+	const struct fc_result *r; /* mean/lo/hi and the horizon's total */
+	int32_t first_point;	   /* the date of the first forecast period */
+	enum fc_step step;
+	bool cached;
+};
+typedef int flow_forecast_fn(void *ctx, const struct flow_forecast *f);
+
+struct flow_forecast_stats {
+	size_t series, cached;
+	size_t by_method[FC_METHOD_COUNT];
+	double seconds;
+};
+
+/* A series as regular values (sparse sales spread over every day); see forecast.c. */
+int flow_series_values(const struct store_series *s, double **dense, bool *owned, int *n,
+		       enum fc_step *step, struct fl_err *err);
+uint64_t flow_series_hash(const double *v, int n, int32_t first_day);
+void flow_forecast_spec(const struct fc_opts *o, char *buf, size_t cap);
+
+/*
+ * Forecast every series of set on `threads` cores, CHUNK series at a time, with a
+ * progress line on stderr each second when progress. With cache (a store), store series
+ * whose history is unchanged come from the cache and new results go into it. Each
+ * result goes to fn (may be NULL) and, as CSV rows, to out (may be NULL). infer_period:
+ * each series' period from its dates (o->period ignored).
+ */
+int flow_forecast_many(struct store *cache, const struct store_series_set *set,
+		       const struct fc_opts *o, bool infer_period, int threads, bool progress,
+		       flow_forecast_fn *fn, void *ctx, FILE *out,
+		       struct flow_forecast_stats *stats, struct fl_err *err);
+
+/*
+ * Every (node, SKU) with sales, forecast through the cache. When no import has happened
+ * since a complete batch under the same options, the cache alone answers: cached_fn gets
+ * each stored forecast and no sales are read; otherwise fn gets each result (as from
+ * flow_forecast_many) and the batch is recorded as complete.
+ */
+int flow_forecast_all(struct store *st, const struct fc_opts *o, bool progress,
+		      flow_forecast_fn *fn, store_forecast_fn *cached_fn, void *ctx,
+		      struct flow_forecast_stats *stats, struct fl_err *err);
+
+/* One (node, SKU), cached, with its hold-out MASE (GET /v1/forecasts). */
+int flow_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
+		      json_t **answer, struct fl_err *err);
+
+/* ---- rule sets (flow/rules.c) ---- */
+
+struct flow_rule_set {
+	char name[64];
+	int version;
+	char key[80]; /* "name@version": the engine's cache key */
+	char *source;
+};
+
+/* The active rule sets: immutable once built, swapped whole on activation. */
+struct flow_rules {
+	int64_t gen;
+	int n;
+	struct flow_rule_set v[STORE_RULE_SETS_MAX];
+	char versions[STORE_RULE_SETS_MAX * 80]; /* "a@3,b@1": logged with each decision */
+	atomic_int refs;
+};
+
+/* The current active sets (a reference the caller puts back), reloaded after activations. */
+struct flow_rules *flow_rules_get(struct store *st, struct fl_err *err);
+void flow_rules_put(struct flow_rules *r);
+void flow_rules_drop(void); /* forget them (at exit) */
+/* This thread's engine with the snapshot's network (NULL snapshot: as it is). */
+struct rl_engine *flow_rules_engine(const struct flow_snapshot *snap, struct fl_err *err);
+void flow_rules_thread_release(void);
+/* Compile s in e if needed; a failure adds an RL_FAILED effect to fx (may be NULL). */
+int flow_rules_ensure(struct rl_engine *e, const struct flow_rule_set *s, struct rl_effects *fx);
+json_t *flow_effects_json(const struct flow_rules *rs, const struct rl_effects *fx);
+json_t *flow_effect_fields(const struct rl_effect *x);
+
+/*
+ * Compile and test a rule set's source. 0 with *report (the tests' outcome); FL_EINVAL
+ * with *errors ([{line, message}]) when it does not compile or a test fails.
+ */
+int flow_rules_check(const struct flow_snapshot *snap, const char *name, const char *src,
+		     size_t len, json_t **report, json_t **errors);
+/* Store a new version (after check): 0 and *answer; on FL_EINVAL *answer has "errors". */
+int flow_rules_push(struct store *st, const char *name, const char *src, size_t len,
+		    const char *role, json_t **answer, struct fl_err *err);
+int flow_rules_activate(struct store *st, const char *name, int version, json_t **answer,
+			struct fl_err *err);
+int flow_rules_list(struct store *st, const char *name, json_t **answer, struct fl_err *err);
+int flow_rules_test(struct store *st, const char *name, int version, json_t **answer,
+		    struct fl_err *err);
+int flow_rules_replay(struct store *st, const char *name, int version, int limit, json_t **answer,
+		      struct fl_err *err);
+
+/* ---- rebalancing (flow/rebalance.c) ---- */
+
+/*
+ * Run a scenario (POST /v1/rebalancing/scenarios's body) and store it: 0 and *answer.
+ * lp_path (may be NULL): also write the model; progress: lines on stderr.
+ */
+int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
+		   json_t **answer, struct fl_err *err);
+int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
+			  struct fl_err *err);
+int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+
+#endif

@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The rebalancing flow (ARCHITECTURE.md "Rebalance"): forecast demand per (node, SKU)
+ * over the horizon (cached) → targets (forecast × multipliers, or the scenario's explicit
+ * demand, plus safety stock) against stock net of transfers in transit → the transfer
+ * model → a stored scenario with transfers, costs, fill rates and the solver's proof.
+ * Compare and accept work on stored scenarios. The HTTP routes and `fulcrum rebalance`
+ * call the same functions.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow/flow.h"
+#include "solver/rebalance.h"
+#include "solver/solver.h"
+
+#define RB_HORIZON_MAX 365
+#define RB_OVERRIDES_MAX 10000 /* entries in one override list */
+#define RB_UNSERVED_SHOWN 50
+
+struct net {
+	struct flow_snapshot *snap; /* nodes and SKUs, sorted by id */
+	const struct fl_node *nodes;
+	size_t nn;
+	const struct fl_sku *skus;
+	size_t nk;
+	double *demand; /* [i * nk + k] over the horizon */
+	double *total_hi;
+	long *avail;
+};
+
+static long node_ix(const struct net *c, const char *id)
+{
+	return flow_snapshot_node(c->snap, id);
+}
+
+static long sku_ix(const struct net *c, const char *id)
+{
+	return flow_snapshot_sku(c->snap, id);
+}
+
+static int collect(void *ctx, const struct flow_forecast *f)
+{
+	struct net *c = ctx;
+	const long i = node_ix(c, f->series->node), k = sku_ix(c, f->series->sku);
+	if (i >= 0 && k >= 0) {
+		c->demand[i * c->nk + k] = f->r->sum_mean;
+		c->total_hi[i * c->nk + k] = f->r->sum_hi;
+	}
+	return 0;
+}
+
+static int collect_cached(void *ctx, const struct store_forecast *f)
+{
+	struct net *c = ctx;
+	const long i = node_ix(c, f->node), k = sku_ix(c, f->sku);
+	if (i >= 0 && k >= 0) {
+		c->demand[i * c->nk + k] = f->sum_mean;
+		c->total_hi[i * c->nk + k] = f->sum_hi;
+	}
+	return 0;
+}
+
+static int in_transit(void *ctx, const struct store_transfer *t)
+{
+	struct net *c = ctx;
+	const long from = node_ix(c, t->from), to = node_ix(c, t->to), k = sku_ix(c, t->sku);
+	if (k < 0)
+		return 0;
+	if (from >= 0)
+		c->avail[from * c->nk + k] -= t->qty;
+	if (to >= 0)
+		c->avail[to * c->nk + k] += t->qty;
+	return 0;
+}
+
+static double fill_rate(const struct net *c, const long *a, const char *region)
+{
+	double served = 0, total = 0;
+	for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
+		if (region && strcmp(c->nodes[ik / c->nk].region, region))
+			continue;
+		served += fmin(c->demand[ik], (double)(a[ik] > 0 ? a[ik] : 0));
+		total += c->demand[ik];
+	}
+	return total > 0 ? served / total : 1;
+}
+
+/* ---- the request ---- */
+
+struct lane_override {
+	long from, to;
+	double cost, fixed; /* NAN: unchanged */
+	long cap;	    /* -2: unchanged */
+};
+
+struct request {
+	const char *name;
+	int horizon, time_limit_ms;
+	double penalty, service_level; /* service_level 0: the imported safety stock */
+	double *mult;		       /* [i * nk + k] */
+	bool *closed;
+	double *explicit_demand; /* NAN where none */
+	struct lane_override *lanes;
+	size_t nlanes;
+};
+
+#define bad(err, ...) fl_err_set(err, FL_EINVAL, __VA_ARGS__)
+
+static int number(const json_t *o, const char *key, double lo, double hi, double *out,
+		  struct fl_err *err)
+{
+	const json_t *v = json_object_get(o, key);
+	if (!v)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi))
+		return bad(err, "%s: must be a number from %g to %g", key, lo, hi);
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int parse_request(const json_t *body, const struct net *c, struct request *r,
+			 struct fl_err *err)
+{
+	static const char *const known[] = {"name",	     "horizon_days",  "shortage_penalty",
+					    "service_level", "time_limit_ms", "overrides"};
+	const char *key;
+	json_t *v;
+	double h = 14, tl = 10000;
+	int st;
+
+	json_object_foreach((json_t *)body, key, v)
+	{
+		size_t i = 0;
+		while (i < sizeof(known) / sizeof(known[0]) && strcmp(key, known[i]))
+			i++;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return bad(err, "%s: unknown field", key);
+	}
+	r->name = "scenario";
+	if ((v = json_object_get(body, "name"))) {
+		if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) > 128)
+			return bad(err, "name: a string of 1 to 128 bytes");
+		r->name = json_string_value(v);
+	}
+	r->penalty = 25;
+	r->service_level = 0;
+	if ((st = number(body, "horizon_days", 1, RB_HORIZON_MAX, &h, err)) ||
+	    (st = number(body, "shortage_penalty", 1e-9, 1e9, &r->penalty, err)) ||
+	    (st = number(body, "service_level", 0.5, 0.999, &r->service_level, err)) ||
+	    (st = number(body, "time_limit_ms", 1, 60000, &tl, err)))
+		return st;
+	if (h != floor(h))
+		return bad(err, "horizon_days: must be a whole number of days");
+	r->horizon = (int)h;
+	r->time_limit_ms = (int)tl;
+	for (size_t ik = 0; ik < c->nn * c->nk; ik++)
+		r->mult[ik] = 1, r->explicit_demand[ik] = NAN;
+	const json_t *ov = json_object_get(body, "overrides");
+	if (!ov)
+		return 0;
+	if (!json_is_object(ov))
+		return bad(err, "overrides: must be an object");
+	json_object_foreach((json_t *)ov, key, v)
+	{
+		if (strcmp(key, "demand_multiplier") && strcmp(key, "closed_nodes") &&
+		    strcmp(key, "demand") && strcmp(key, "lanes"))
+			return bad(err, "overrides.%s: unknown field", key);
+		if (!json_is_array(v) || json_array_size(v) > RB_OVERRIDES_MAX)
+			return bad(err, "overrides.%s: an array of at most %d entries", key,
+				   RB_OVERRIDES_MAX);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(ov, "demand_multiplier"), i, v)
+	{
+		const char *region = json_string_value(json_object_get(v, "region"));
+		const char *node = json_string_value(json_object_get(v, "node"));
+		const char *sku = json_string_value(json_object_get(v, "sku"));
+		double f = NAN;
+		if ((st = number(v, "factor", 0, 1000, &f, err)))
+			return bad(err,
+				   "overrides.demand_multiplier[%zu].factor: a number "
+				   "from 0 to 1000",
+				   i);
+		if (isnan(f) || (!region && !node && !sku))
+			return bad(err,
+				   "overrides.demand_multiplier[%zu]: needs a factor and a region, "
+				   "node or sku",
+				   i);
+		const long n = node ? node_ix(c, node) : -1, k = sku ? sku_ix(c, sku) : -1;
+		if (node && n < 0)
+			return bad(err, "overrides.demand_multiplier[%zu].node: '%s' not found", i,
+				   node);
+		if (sku && k < 0)
+			return bad(err, "overrides.demand_multiplier[%zu].sku: '%s' not found", i,
+				   sku);
+		bool any = false;
+		for (size_t x = 0; x < c->nn; x++)
+			any |= !region || !strcmp(c->nodes[x].region, region);
+		if (!any)
+			return bad(err,
+				   "overrides.demand_multiplier[%zu].region: no node is in '%s'", i,
+				   region);
+		for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
+			const size_t x = ik / c->nk, y = ik % c->nk;
+			if ((region && strcmp(c->nodes[x].region, region)) ||
+			    (node && (long)x != n) || (sku && (long)y != k))
+				continue;
+			r->mult[ik] *= f;
+		}
+	}
+	json_array_foreach(json_object_get(ov, "closed_nodes"), i, v)
+	{
+		const long n = node_ix(c, json_string_value(v));
+		if (n < 0)
+			return bad(err, "overrides.closed_nodes[%zu]: '%s' is not a node", i,
+				   json_is_string(v) ? json_string_value(v) : "(not a string)");
+		r->closed[n] = true;
+	}
+	json_array_foreach(json_object_get(ov, "demand"), i, v)
+	{
+		const char *node = json_string_value(json_object_get(v, "node"));
+		const char *sku = json_string_value(json_object_get(v, "sku"));
+		const long n = node_ix(c, node), k = sku_ix(c, sku);
+		double q = NAN;
+		if (n < 0 || k < 0)
+			return bad(err, "overrides.demand[%zu].%s: '%s' not found", i,
+				   n < 0 ? "node" : "sku",
+				   (n < 0 ? node : sku) ? (n < 0 ? node : sku) : "");
+		if (number(v, "qty", 0, 1e9, &q, err) || isnan(q))
+			return bad(err, "overrides.demand[%zu].qty: a number >= 0", i);
+		r->explicit_demand[n * c->nk + k] = q;
+	}
+	const json_t *lanes = json_object_get(ov, "lanes");
+	r->nlanes = json_array_size(lanes);
+	json_array_foreach(lanes, i, v)
+	{
+		struct lane_override *o = &r->lanes[i];
+		o->from = node_ix(c, json_string_value(json_object_get(v, "from")));
+		o->to = node_ix(c, json_string_value(json_object_get(v, "to")));
+		if (o->from < 0 || o->to < 0)
+			return bad(err, "overrides.lanes[%zu].%s: not a node", i,
+				   o->from < 0 ? "from" : "to");
+		o->cost = o->fixed = NAN;
+		o->cap = -2;
+		double capv = NAN;
+		if (number(v, "cost_per_unit", 0, 1e9, &o->cost, err) ||
+		    number(v, "fixed_cost", 0, 1e12, &o->fixed, err))
+			return bad(err, "overrides.lanes[%zu]: costs are numbers >= 0", i);
+		const json_t *cv = json_object_get(v, "capacity_units");
+		if (cv && json_is_null(cv))
+			o->cap = FL_UNLIMITED;
+		else if (cv &&
+			 (number(v, "capacity_units", 0, 1e12, &capv, err) || capv != floor(capv)))
+			return bad(err,
+				   "overrides.lanes[%zu].capacity_units: a whole number "
+				   ">= 0 or null",
+				   i);
+		else if (cv)
+			o->cap = (long)capv;
+	}
+	return 0;
+}
+
+/* ---- the flow ---- */
+
+static json_t *transfers_json(const struct net *c, const struct slv_rb_problem *p,
+			      const struct slv_rb_result *r)
+{
+	json_t *a = json_array();
+	for (size_t t = 0; t < r->nt && a; t++) {
+		const struct slv_rb_lane *l = &p->lanes[r->t[t].lane];
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:f}", "from",
+						   c->nodes[l->from].id, "to", c->nodes[l->to].id,
+						   "sku", c->skus[r->t[t].sku].id, "qty",
+						   (json_int_t)r->t[t].qty, "cost",
+						   l->cost * (double)r->t[t].qty));
+	}
+	return a;
+}
+
+/* Everything one scenario holds from its request to its stored answer. */
+struct scenario {
+	struct net c;
+	struct fl_lane *lanes;
+	size_t nl;
+	struct fl_inventory *inv;
+	size_t ni;
+	struct request rq;
+	struct slv_rb_lane *rl;
+	int L;
+	long *target, *after;
+	struct slv_rb_problem p;
+	struct slv_rb_result r;
+	struct flow_forecast_stats fs;
+};
+
+static void scenario_release(struct scenario *sc)
+{
+	slv_rb_release(&sc->r);
+	flow_snapshot_put(sc->c.snap);
+	free(sc->c.demand), free(sc->c.total_hi), free(sc->c.avail);
+	free(sc->lanes), free(sc->inv), free(sc->rl), free(sc->target), free(sc->after);
+	free(sc->rq.mult), free(sc->rq.explicit_demand), free(sc->rq.closed), free(sc->rq.lanes);
+}
+
+/* The network, lanes and stock; the request parsed against them. */
+static int scenario_load(struct store *st, const json_t *body, struct scenario *sc,
+			 struct fl_err *err)
+{
+	struct net *c = &sc->c;
+	bool more;
+	int rc;
+	if (!(c->snap = flow_snapshot_get(st, err)))
+		return err && err->status ? err->status : FL_EDB;
+	if ((rc = store_lanes_load(st, &sc->lanes, &sc->nl, err)) ||
+	    (rc = store_inventory_page(st, NULL, NULL, NULL, NULL, (size_t)1 << 40, &sc->inv,
+				       &sc->ni, &more, err)))
+		return rc;
+	c->nodes = c->snap->nodes, c->nn = c->snap->nnodes;
+	c->skus = c->snap->skus, c->nk = c->snap->nskus;
+	if (!c->nn)
+		return bad(err, "the store has no nodes: import data first");
+	const size_t NK = c->nn * c->nk;
+	c->demand = calloc(NK + 1, sizeof(double));
+	c->total_hi = calloc(NK + 1, sizeof(double));
+	c->avail = calloc(NK + 1, sizeof(long));
+	sc->target = calloc(NK + 1, sizeof(long));
+	sc->after = calloc(NK + 1, sizeof(long));
+	sc->rl = calloc(sc->nl + 1, sizeof(*sc->rl));
+	sc->rq.mult = calloc(NK + 1, sizeof(double));
+	sc->rq.explicit_demand = calloc(NK + 1, sizeof(double));
+	sc->rq.closed = calloc(c->nn + 1, sizeof(bool));
+	sc->rq.lanes = calloc(
+		json_array_size(json_object_get(json_object_get(body, "overrides"), "lanes")) + 1,
+		sizeof(*sc->rq.lanes));
+	if (!c->demand || !c->total_hi || !c->avail || !sc->target || !sc->after || !sc->rl ||
+	    !sc->rq.mult || !sc->rq.explicit_demand || !sc->rq.closed || !sc->rq.lanes)
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	return parse_request(body, c, &sc->rq, err);
+}
+
+/* Demand (the forecast's total over the horizon, cached while the history holds), stock
+ * and targets (forecast + safety stock) per (node, SKU). */
+static int scenario_targets(struct store *st, struct scenario *sc, bool progress,
+			    struct fl_err *err)
+{
+	struct net *c = &sc->c;
+	const struct request *rq = &sc->rq;
+	const double level = rq->service_level > 0 ? 2 * rq->service_level - 1 : 0.9;
+	struct fc_opts fo = {
+		.horizon = rq->horizon, .level = level, .period = 7, .method = FC_AUTO};
+	int rc;
+	if ((rc = flow_forecast_all(st, &fo, progress, collect, collect_cached, c, &sc->fs, err))) {
+		fl_err_prefix(err, "forecast");
+		return rc;
+	}
+	for (size_t x = 0; x < sc->ni; x++) {
+		const long i = node_ix(c, sc->inv[x].node), k = sku_ix(c, sc->inv[x].sku);
+		if (i < 0 || k < 0)
+			continue;
+		const size_t ik = (size_t)i * c->nk + (size_t)k;
+		c->avail[ik] = sc->inv[x].on_hand - sc->inv[x].reserved;
+		if (rq->service_level == 0)
+			sc->target[ik] = sc->inv[x].safety_stock;
+	}
+	if ((rc = store_in_transit(st, in_transit, c, err)))
+		return rc;
+	for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
+		const size_t i = ik / c->nk;
+		double ss = rq->service_level > 0 ? fmax(0, c->total_hi[ik] - c->demand[ik]) : 0;
+		double d = c->demand[ik] * rq->mult[ik];
+		if (!isnan(rq->explicit_demand[ik]))
+			d = rq->explicit_demand[ik],
+			ss *= c->demand[ik] > 0 ? d / c->demand[ik] : 0;
+		if (rq->closed[i]) /* a closed node sells nothing and ships nothing */
+			d = 0, ss = 0, sc->target[ik] = 0;
+		c->demand[ik] = d;
+		sc->target[ik] += (long)ceil(d + ss - 1e-9);
+		if (c->avail[ik] < 0)
+			c->avail[ik] = 0;
+	}
+	return 0;
+}
+
+/* The lanes open to the scenario, with its overrides, that arrive within the horizon. */
+static void scenario_lanes(struct scenario *sc)
+{
+	const struct net *c = &sc->c;
+	const struct request *rq = &sc->rq;
+	sc->L = 0;
+	for (size_t l = 0; l < sc->nl; l++) {
+		const long from = node_ix(c, sc->lanes[l].from), to = node_ix(c, sc->lanes[l].to);
+		if (from < 0 || to < 0 || rq->closed[from] || rq->closed[to])
+			continue;
+		struct slv_rb_lane x = {(int)from, (int)to, sc->lanes[l].cost_per_unit,
+					sc->lanes[l].fixed_cost, sc->lanes[l].capacity_units};
+		for (size_t o = 0; o < rq->nlanes; o++)
+			if (rq->lanes[o].from == from && rq->lanes[o].to == to) {
+				if (!isnan(rq->lanes[o].cost))
+					x.cost = rq->lanes[o].cost;
+				if (!isnan(rq->lanes[o].fixed))
+					x.fixed = rq->lanes[o].fixed;
+				if (rq->lanes[o].cap != -2)
+					x.cap = rq->lanes[o].cap;
+			}
+		if (sc->lanes[l].lead_days <= rq->horizon)
+			sc->rl[sc->L++] = x;
+	}
+}
+
+/*
+ * The largest shortages that remain, and why: no reachable node holds more than its own
+ * target (no_supply), or moving more costs more than the shortage or meets a lane's
+ * capacity (cost_or_capacity).
+ */
+static json_t *scenario_unserved(const struct scenario *sc)
+{
+	const struct net *c = &sc->c;
+	const long *target = sc->target, *after = sc->after;
+	json_t *unserved = json_array();
+	size_t top[RB_UNSERVED_SHOWN], ntop = 0;
+	for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
+		const long s = target[ik] - after[ik];
+		if (s <= 0)
+			continue;
+		size_t at = ntop;
+		while (at > 0 && target[top[at - 1]] - after[top[at - 1]] < s)
+			at--;
+		if (at >= RB_UNSERVED_SHOWN)
+			continue;
+		if (ntop < RB_UNSERVED_SHOWN)
+			ntop++;
+		memmove(&top[at + 1], &top[at], sizeof(top[0]) * (ntop - 1 - at));
+		top[at] = ik;
+	}
+	for (size_t x = 0; x < ntop; x++) {
+		const size_t ik = top[x], j = ik / c->nk, k = ik % c->nk;
+		bool supply = false;
+		for (int l = 0; l < sc->L && !supply; l++)
+			supply = (size_t)sc->rl[l].to == j &&
+				 after[(size_t)sc->rl[l].from * c->nk + k] >
+					 target[(size_t)sc->rl[l].from * c->nk + k];
+		json_array_append_new(unserved,
+				      json_pack("{s:s, s:s, s:I, s:s}", "node", c->nodes[j].id,
+						"sku", c->skus[k].id, "units",
+						(json_int_t)(target[ik] - after[ik]), "reason",
+						supply ? "cost_or_capacity" : "no_supply"));
+	}
+	return unserved;
+}
+
+/* The answer: transfers, costs, fill rates before and after, what remains short. */
+static json_t *scenario_answer(struct scenario *sc, const char *id)
+{
+	const struct net *c = &sc->c;
+	const struct slv_rb_result *r = &sc->r;
+	memcpy(sc->after, c->avail, sizeof(long) * c->nn * c->nk);
+	long units = 0;
+	for (size_t t = 0; t < r->nt; t++) {
+		sc->after[(size_t)sc->rl[r->t[t].lane].from * c->nk + r->t[t].sku] -= r->t[t].qty;
+		sc->after[(size_t)sc->rl[r->t[t].lane].to * c->nk + r->t[t].sku] += r->t[t].qty;
+		units += r->t[t].qty;
+	}
+	json_t *regions = json_object();
+	for (size_t i = 0; i < c->nn; i++)
+		if (!json_object_get(regions, c->nodes[i].region))
+			json_object_set_new(regions, c->nodes[i].region,
+					    json_pack("{s:f, s:f}", "before",
+						      fill_rate(c, c->avail, c->nodes[i].region),
+						      "after",
+						      fill_rate(c, sc->after, c->nodes[i].region)));
+	json_t *solver = json_pack("{s:s, s:f, s:f, s:f, s:s, s:b, s:i}", "status",
+				   r->optimal ? "optimal" : "feasible", "gap", r->gap, "bound",
+				   r->bound, "time_ms", r->ms, "method", r->method, "coupled",
+				   r->coupled, "lanes_used", r->lanes_used);
+	return json_pack(
+		"{s:s, s:s, s:i, s:f, s:o, s:{s:f, s:f, s:f, s:f}, s:{s:f, s:f, s:o}, s:I, "
+		"s:{s:I, s:I, s:o}, s:o, s:{s:f, s:I}, s:{s:I, s:I}}",
+		"scenario_id", id, "name", sc->rq.name, "horizon_days", sc->rq.horizon,
+		"shortage_penalty", sc->rq.penalty, "transfers", transfers_json(c, &sc->p, r),
+		"cost", "total", r->total, "transfer", r->transfer_cost, "fixed", r->fixed_cost,
+		"shortage", r->shortage_cost, "fill_rate", "before", fill_rate(c, c->avail, NULL),
+		"after", fill_rate(c, sc->after, NULL), "by_region", regions, "units_moved",
+		(json_int_t)units, "shortage_units", "before", (json_int_t)r->short_before, "after",
+		(json_int_t)r->short_after, "unserved", scenario_unserved(sc), "solver", solver,
+		"baseline", "greedy_total", r->greedy_total, "greedy_transfers",
+		(json_int_t)r->greedy_transfers, "forecast", "series", (json_int_t)sc->fs.series,
+		"cached", (json_int_t)sc->fs.cached);
+}
+
+int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
+		   json_t **answer, struct fl_err *err)
+{
+	struct scenario sc = {0};
+	char id[19] = "s_";
+	int rc;
+
+	*answer = NULL;
+	if ((rc = scenario_load(st, body, &sc, err)) ||
+	    (rc = scenario_targets(st, &sc, progress, err)))
+		goto out;
+	scenario_lanes(&sc);
+	sc.p = (struct slv_rb_problem){.nnodes = (int)sc.c.nn,
+				       .nskus = (int)sc.c.nk,
+				       .nlanes = sc.L,
+				       .lanes = sc.rl,
+				       .avail = sc.c.avail,
+				       .target = sc.target,
+				       .penalty = sc.rq.penalty,
+				       .time_limit_ms = sc.rq.time_limit_ms,
+				       .threads = flow_threads_default()};
+	if ((lp_path && (rc = slv_rebalance_export_lp(&sc.p, lp_path, err))) ||
+	    (rc = slv_rebalance(&sc.p, &sc.r, err)))
+		goto out;
+	slv_thread_release();
+	flow_random_hex(id + 2, 8);
+	if (!(*answer = scenario_answer(&sc, id))) {
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+		goto out;
+	}
+	char *req = json_dumps(body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
+	rc = !req || !resp ? fl_err_set(err, FL_ENOMEM, "out of memory")
+			   : store_scenario_put(st, id, sc.rq.name, req, resp, err);
+	free(req), free(resp);
+	if (rc) {
+		json_decref(*answer);
+		*answer = NULL;
+	}
+out:
+	scenario_release(&sc);
+	return rc;
+}
+
+int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct fl_err *err)
+{
+	char *text;
+	int64_t accepted;
+	int rc = store_scenario_get(st, id, &text, &accepted, err);
+	*answer = NULL;
+	if (rc)
+		return rc;
+	*answer = json_loads(text, 0, NULL);
+	free(text);
+	if (!*answer)
+		return fl_err_set(err, FL_EDB, "stored scenario unreadable");
+	json_object_set_new(*answer, "accepted_at",
+			    accepted ? json_integer(accepted) : json_null());
+	return 0;
+}
+
+int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
+			  struct fl_err *err)
+{
+	json_t *x = NULL, *y = NULL;
+	int status = flow_scenario_get(st, a, &x, err);
+	if (!status)
+		status = flow_scenario_get(st, b, &y, err);
+	if (status) {
+		json_decref(x);
+		return status;
+	}
+	json_t *rows = json_object();
+#define PAIR(name, jx, jy)                                                          \
+	json_object_set_new(rows, name,                                             \
+			    json_pack("{s:O, s:O, s:f}", "a", jx, "b", jy, "delta", \
+				      json_number_value(jy) - json_number_value(jx)))
+	PAIR("cost_total", json_object_get(json_object_get(x, "cost"), "total"),
+	     json_object_get(json_object_get(y, "cost"), "total"));
+	PAIR("cost_transfer", json_object_get(json_object_get(x, "cost"), "transfer"),
+	     json_object_get(json_object_get(y, "cost"), "transfer"));
+	PAIR("cost_fixed", json_object_get(json_object_get(x, "cost"), "fixed"),
+	     json_object_get(json_object_get(y, "cost"), "fixed"));
+	PAIR("cost_shortage", json_object_get(json_object_get(x, "cost"), "shortage"),
+	     json_object_get(json_object_get(y, "cost"), "shortage"));
+	PAIR("units_moved", json_object_get(x, "units_moved"), json_object_get(y, "units_moved"));
+	PAIR("fill_rate_after", json_object_get(json_object_get(x, "fill_rate"), "after"),
+	     json_object_get(json_object_get(y, "fill_rate"), "after"));
+	json_t *nx = json_integer((json_int_t)json_array_size(json_object_get(x, "transfers")));
+	json_t *ny = json_integer((json_int_t)json_array_size(json_object_get(y, "transfers")));
+	PAIR("transfers", nx, ny);
+	json_decref(nx), json_decref(ny);
+	json_t *regions = json_object();
+	const char *key;
+	json_t *v;
+	json_t *ry = json_object_get(json_object_get(y, "fill_rate"), "by_region");
+	json_object_foreach(json_object_get(json_object_get(x, "fill_rate"), "by_region"), key, v)
+	{
+		json_t *w = json_object_get(ry, key);
+		json_object_set_new(regions, key,
+				    json_pack("{s:O, s:O}", "a", json_object_get(v, "after"), "b",
+					      w ? json_object_get(w, "after") : json_null()));
+	}
+#undef PAIR
+	*answer = json_pack("{s:[{s:O, s:O}, {s:O, s:O}], s:o, s:o}", "scenarios", "scenario_id",
+			    json_object_get(x, "scenario_id"), "name", json_object_get(x, "name"),
+			    "scenario_id", json_object_get(y, "scenario_id"), "name",
+			    json_object_get(y, "name"), "compare", rows, "fill_rate_by_region",
+			    regions);
+	json_decref(x);
+	json_decref(y);
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
+}
+
+int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err)
+{
+	json_t *s = NULL;
+	int rc = flow_scenario_get(st, id, &s, err);
+	if (rc)
+		return rc;
+	const json_t *tr = json_object_get(s, "transfers");
+	const size_t n = json_array_size(tr);
+	struct store_transfer *t = calloc(n + 1, sizeof(*t));
+	long units = 0;
+	if (!t) {
+		json_decref(s);
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *x = json_array_get(tr, i);
+		t[i] = (struct store_transfer){json_string_value(json_object_get(x, "from")),
+					       json_string_value(json_object_get(x, "to")),
+					       json_string_value(json_object_get(x, "sku")),
+					       (long)json_integer_value(json_object_get(x, "qty"))};
+		units += t[i].qty;
+	}
+	const int64_t now = (int64_t)time(NULL);
+	rc = store_scenario_accept(st, id, t, n, now, err);
+	free(t);
+	json_decref(s);
+	if (rc)
+		return rc;
+	*answer =
+		json_pack("{s:s, s:I, s:I, s:I}", "scenario_id", id, "accepted_at", (json_int_t)now,
+			  "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
+}
