@@ -232,8 +232,11 @@ int store_decision_record(struct store *st, const struct store_decision *d, bool
 	if ((rc = store_write_begin(st, err)))
 		return rc;
 	rc = record_one(st, d, NULL, reserve_it, allocs, nallocs, existing, err);
-	store_write_end(st, !rc && !*existing);
-	return rc;
+	if (!rc && *existing) { /* the same request won meanwhile: its answer stands */
+		store_write_abort(st);
+		return 0;
+	}
+	return store_write_end(st, rc, err);
 }
 
 int store_wave_record(struct store *st, const struct store_wave *w, bool reserve_it,
@@ -268,8 +271,7 @@ int store_wave_record(struct store *st, const struct store_wave *w, bool reserve
 		sqlite3_bind_int64(s, 8, w->created_at);
 		rc = step_done(st, s, err, "record wave");
 	}
-	store_write_end(st, !rc);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_decision_get(struct store *st, const char *id, char **response, struct fl_err *err)
@@ -367,6 +369,5 @@ int store_decision_release(struct store *st, const char *id, long *units, struct
 	if (!rc && *units == 0)
 		rc = fl_err_set(err, FL_ECONFLICT, "decision '%s' holds no open reservation", id);
 out:
-	store_write_end(st, !rc);
-	return rc;
+	return store_write_end(st, rc, err);
 }

@@ -57,8 +57,7 @@ int store_rule_put(struct store *st, const char *name, const char *source, const
 	rc = step_done(st, s, err, "store a rule version");
 out:
 	sqlite3_finalize(s);
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_rule_source(struct store *st, const char *name, int version, char **source,
@@ -217,8 +216,7 @@ int store_rule_activate(struct store *st, const char *name, int version, int64_t
 	rc = store_exec(st, "UPDATE meta SET value = value + 1 WHERE key = 'rules_gen'", err);
 out:
 	sqlite3_finalize(s);
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_rules_generation(struct store *st, int64_t *gen, struct fl_err *err)
@@ -373,8 +371,7 @@ int store_event_record(struct store *st, const struct store_event_rec *ev, struc
 	}
 out:
 	sqlite3_finalize(s);
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_outages(struct store *st, char ***nodes, size_t *n, struct fl_err *err)
@@ -449,8 +446,7 @@ int store_outbox_ack(struct store *st, int64_t id, int64_t now, struct fl_err *e
 			rc = fl_err_set(err, FL_ENOTFOUND, "no outbox message %lld", (long long)id);
 		sqlite3_finalize(s);
 	}
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_decision_request(struct store *st, const char *order_id, char **request,

@@ -530,7 +530,7 @@ int store_import(struct store *st, const struct store_import_src *src,
 	}
 out:
 	sqlite3_finalize(s);
-	store_write_end(st, !rc);
+	rc = store_write_end(st, rc, err);
 out_free:
 	if (reindex)
 		sqlite3_exec(st->db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);

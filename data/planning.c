@@ -481,8 +481,7 @@ int store_forecast_put(struct store *st, const char *spec, const struct store_fo
 		sqlite3_reset(s);
 	}
 out:
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 /* ---- rebalancing scenarios ---- */
@@ -507,8 +506,7 @@ int store_scenario_put(struct store *st, const char *id, const char *name, const
 			rc = store_dberr(st, err, "store scenario");
 		sqlite3_finalize(s);
 	}
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
@@ -587,8 +585,7 @@ int store_scenario_accept(struct store *st, const char *id, const struct store_t
 	}
 out:
 	sqlite3_finalize(s);
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err)
@@ -632,8 +629,7 @@ int store_forecast_batch_set(struct store *st, const char *spec, int64_t gen, st
 			rc = store_dberr(st, err, "record forecast batch");
 		sqlite3_finalize(s);
 	}
-	store_write_end(st, rc == 0);
-	return rc;
+	return store_write_end(st, rc, err);
 }
 
 int store_forecast_batch_get(struct store *st, const char *spec, int64_t *gen, struct fl_err *err)

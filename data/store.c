@@ -219,9 +219,21 @@ int store_write_begin(struct store *st, struct fl_err *err)
 	return rc;
 }
 
-void store_write_end(struct store *st, bool commit)
+int store_write_end(struct store *st, int rc, struct fl_err *err)
 {
-	if (!commit || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = store_dberr(st, err, "commit");
+	/* a failed COMMIT may leave the transaction open (busy) or have rolled it back
+	 * (disk full, I/O error): either way nothing of it stays */
+	if (rc != 0 && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_unlock(&write_lock);
+	return rc;
+}
+
+void store_write_abort(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&write_lock);
 }
@@ -233,17 +245,23 @@ int store_schema_version(void)
 
 int store_dberr(struct store *st, struct fl_err *err, const char *what)
 {
-	return fl_err_set(err, FL_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
+	switch (sqlite3_errcode(st->db) & 0xff) { /* the primary code of an extended one */
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+		/* the disk, not the request: the caller must not report success */
+		return fl_err_set(err, FL_EIO, "%s: %s", what, sqlite3_errmsg(st->db));
+	default: return fl_err_set(err, FL_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
+	}
 }
 
 int store_exec(struct store *st, const char *sql, struct fl_err *err)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = fl_err_set(err, FL_EDB, "database: %s", msg ? msg : "unknown error");
-		sqlite3_free(msg);
-		return rc;
-	}
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_dberr(st, err, "database");
 	return 0;
 }
 

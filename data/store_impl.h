@@ -56,7 +56,14 @@ struct store {
  * concurrent write. Other processes still meet the busy timeout.
  */
 int store_write_begin(struct store *st, struct fl_err *err);
-void store_write_end(struct store *st, bool commit);
+/*
+ * End a write transaction: COMMIT when rc is 0, else ROLLBACK. Returns rc, or the
+ * COMMIT's own failure (FL_EIO on a full disk or an I/O error, FL_EDB otherwise) after
+ * rolling back: a caller returns it, so nothing is reported written that was not.
+ */
+int store_write_end(struct store *st, int rc, struct fl_err *err);
+/* Roll the write transaction back (nothing to write after all). */
+void store_write_abort(struct store *st);
 
 int store_dberr(struct store *st, struct fl_err *err, const char *what);
 /*

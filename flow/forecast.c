@@ -274,7 +274,8 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 		for (size_t i = 0; i < n && !rc; i++) {
 			struct job *j = &jobs[i];
 			if (j->rc) {
-				*err = j->err;
+				if (err)
+					*err = j->err;
 				rc = j->rc;
 				break;
 			}

@@ -696,25 +696,35 @@ done:
 }
 
 /*
- * Run one whole-wave GLPK model (the master or the exact model) under GLPK's error hook:
- * a GLPK fault becomes FL_ESOLVER, and the model's buffers are freed on every path.
+ * Run body under GLPK's error hook: a GLPK fault becomes FL_ESOLVER. The model's buffers
+ * live in the caller's frame, not this one: after the longjmp this frame reads only the
+ * volatile rc and the unchanged pointer m (C11 7.13.2.1).
  */
-static int run_model(struct wctx *c, model_body_fn *body, struct model_run *run, const char *what,
-		     struct fl_err *err)
+static int run_guarded(struct wctx *c, model_body_fn *body, struct model_run *run, struct mbuf *m,
+		       const char *what, struct fl_err *err)
 {
-	struct mbuf m = {0};
 	struct guard g;
 	volatile int rc = 0;
 	glp_term_out(GLP_OFF);
 	glp_error_hook(on_glp_error, &g);
 	if (setjmp(g.jb)) {
 		glp_free_env(); /* frees the model's problem too */
-		m.lp = NULL;
+		m->lp = NULL;
 		rc = fl_err_set(err, FL_ESOLVER, "wave: GLPK failed in the %s", what);
 	} else {
-		rc = body(c, &m, run, err);
+		rc = body(c, m, run, err);
 	}
 	glp_error_hook(NULL, NULL);
+	return rc;
+}
+
+/* One whole-wave GLPK model (the master or the exact model); its buffers freed on every
+ * path. */
+static int run_model(struct wctx *c, model_body_fn *body, struct model_run *run, const char *what,
+		     struct fl_err *err)
+{
+	struct mbuf m = {0};
+	const int rc = run_guarded(c, body, run, &m, what, err);
 	mbuf_release(&m);
 	return rc;
 }
@@ -1121,7 +1131,8 @@ static int cg_price(struct cg *g, double deadline_ms, struct fl_err *err)
 	/* slv_source on this thread set GLPK's hook back to none: the master's again */
 	glp_error_hook(on_glp_error, g->guard);
 	if (pr.rc) {
-		*err = pr.err;
+		if (err)
+			*err = pr.err;
 		return pr.rc;
 	}
 	return atomic_load(&pr.late) ? 1 : 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The flows (flow/flow.h) against a store: what they answer is what they record. */
+#include "faultvfs.h"
 #include "helpers.h"
 
 #include <jansson.h>
@@ -17,14 +18,14 @@ static void seed(struct store *st, enum store_file_kind k, const char *text)
 }
 
 /* nn nodes around (40, -74), nk SKUs, `each` units of every SKU at every node. */
-static struct store *network(int nn, int nk, int each)
+static struct store *network_at(const char *path, int nn, int nk, int each)
 {
 	struct store *st;
 	struct fl_err err = {0};
 	size_t cap = 1 << 20, at = 0;
 	char *buf = malloc(cap);
 	assert_non_null(buf);
-	assert_int_equal(store_open(":memory:", &st, &err), 0);
+	assert_int_equal(store_open(path, &st, &err), 0);
 	at = (size_t)snprintf(buf, cap,
 			      "id,name,type,lat,lon,region,capacity_units,"
 			      "handling_cost,pick_cost,processing_days,ships_hazmat\n");
@@ -48,6 +49,18 @@ static struct store *network(int nn, int nk, int each)
 	seed(st, STORE_FILE_INVENTORY, buf);
 	free(buf);
 	return st;
+}
+
+static struct store *network(int nn, int nk, int each)
+{
+	return network_at(":memory:", nn, nk, each);
+}
+
+static void flows_release(void)
+{
+	flow_snapshot_drop();
+	flow_rules_drop();
+	flow_rules_thread_release();
 }
 
 static long reserved_units(struct store *st)
@@ -108,16 +121,101 @@ static void test_reservation_is_the_answer(void **state)
 	assert_int_equal(reserved_units(st), units);
 	json_decref(ans);
 	json_decref(order);
-	flow_snapshot_drop();
-	flow_rules_drop();
-	flow_rules_thread_release();
+	flows_release();
 	store_close(st);
+}
+
+static int count_decision(void *ctx, const char *id, const char *order_id, const char *request)
+{
+	(void)id, (void)order_id, (void)request;
+	++*(int *)ctx;
+	return 0;
+}
+
+static json_t *small_order(const char *id, bool reserve)
+{
+	return json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}], s:b}", "order_id", id, "destination",
+			 "lat", 40.05, "lon", -74.0, "lines", "sku", "S000", "qty", 3, "reserve",
+			 reserve);
+}
+
+/*
+ * Regression: store_write_end rolled a failed COMMIT back and returned nothing, so a
+ * reserving decision on a full disk was answered as recorded. Each write error (disk
+ * full, I/O error) must reach the caller as FL_EIO, leave nothing half-written, and the
+ * store must write again once the disk does.
+ */
+static void test_failed_commit_is_not_success(void **state)
+{
+	(void)state;
+	static const int faults[] = {SQLITE_FULL, SQLITE_IOERR_WRITE};
+	fault_vfs_install();
+	char *dir = tmp_dir(), path[4200];
+	snprintf(path, sizeof(path), "%s/f.db", dir);
+	struct store *st = network_at(path, 3, 2, 10);
+	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
+		struct fl_err err = {0};
+		json_t *ans = NULL, *order = small_order(f ? "IO-1" : "FULL-1", true);
+		fault_vfs_fail = faults[f];
+		assert_int_equal(flow_decide(st, order, NULL, &ans, &err), FL_EIO);
+		assert_non_null(strstr(err.msg, "commit"));
+		assert_null(ans);
+		fault_vfs_fail = 0;
+		assert_int_equal(reserved_units(st), 0); /* nothing half-written */
+		char *text = NULL;
+		int logged = 0;
+		assert_int_equal(store_decisions_recent(st, 100, count_decision, &logged, &err), 0);
+		assert_int_equal(logged, (int)f); /* the failed one was not logged */
+		assert_int_equal(flow_decide(st, order, NULL, &ans, &err), 0); /* resumes */
+		assert_int_equal(reserved_units(st), 3);
+		const char *id = json_string_value(json_object_get(ans, "decision_id"));
+		assert_int_equal(store_decision_get(st, id, &text, &err), 0);
+		free(text);
+		long units;
+		assert_int_equal(store_decision_release(st, id, &units, &err), 0);
+		json_decref(ans);
+		json_decref(order);
+	}
+	flows_release();
+	store_close(st);
+	rm_tree(dir);
+}
+
+/*
+ * Regression: a failing series made flow_forecast_many write through err without the
+ * NULL check model.h promises (err is optional everywhere).
+ */
+static void test_forecast_many_null_err(void **state)
+{
+	(void)state;
+	int32_t days[2] = {0, STORE_SERIES_POINTS_MAX + 10}; /* a span over the ceiling */
+	double values[2] = {1, 2};
+	struct store_series s = {.id = "far",
+				 .days = days,
+				 .values = values,
+				 .n = 2,
+				 .sparse = true,
+				 .first_day = 0,
+				 .last_day = days[1]};
+	struct store_series_set set = {.v = &s, .n = 1};
+	struct fc_opts o = {.horizon = 7, .level = 0.9, .period = 7, .method = FC_AUTO};
+	struct flow_forecast_stats stats;
+	struct fl_err err = {0};
+	assert_int_equal(
+		flow_forecast_many(NULL, &set, &o, false, 2, false, NULL, NULL, NULL, &stats, NULL),
+		FL_ELIMIT);
+	assert_int_equal(
+		flow_forecast_many(NULL, &set, &o, false, 2, false, NULL, NULL, NULL, &stats, &err),
+		FL_ELIMIT);
+	assert_non_null(strstr(err.msg, "far"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reservation_is_the_answer),
+		cmocka_unit_test(test_failed_commit_is_not_success),
+		cmocka_unit_test(test_forecast_many_null_err),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
