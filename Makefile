@@ -105,6 +105,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfulcrum.a $(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# The allocation-failure loop: fulcrum's own calls to the allocator go through wrappers
+# that fail the Nth call (tests/unit/test_alloc.c).
+ALLOC_WRAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
+$(BUILD)/tests/test_alloc: tests/unit/test_alloc.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libfulcrum.a $(ALL_LDFLAGS) $(ALLOC_WRAP) $(PKG_LIBS) -lcmocka
+
 # A fuzz target linked with a plain main() that replays files: the corpus runs in
 # `make test` under every build, with no libFuzzer needed.
 $(BUILD)/fuzz/%_replay: fuzz/%.c fuzz/replay.c $(BUILD)/libfulcrum.a | $(DEPS_STAMP)

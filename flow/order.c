@@ -149,6 +149,55 @@ static json_t *lines_json(const struct flow__order *o, const long *qty)
 	return a;
 }
 
+/*
+ * Up to FLOW_ALTERNATIVES nodes the plan did not use, each with its best single shipment,
+ * most units first then cheapest, and why it lost.
+ */
+static json_t *alternatives(const struct flow__order *o, const struct flow_snapshot *snap,
+			    const struct slv_candidates *c, const bool *chosen, long filled)
+{
+	const struct slv_problem *p = &c->prob;
+	json_t *alts = json_array();
+	struct alt {
+		int node, option;
+		long units;
+		double cost;
+	} best[FLOW_ALTERNATIVES];
+	int nalt = 0;
+	long *q = calloc((size_t)o->nitems, sizeof(long));
+	for (int pn = 0; q && pn < p->nnodes; pn++) {
+		if (chosen[c->node_of[pn]])
+			continue;
+		long units;
+		double cost;
+		int opt = slv_best_single(p, pn, q, &units, &cost);
+		if (opt < 0)
+			continue;
+		struct alt a = {c->node_of[pn], opt, units, cost};
+		int at = nalt < FLOW_ALTERNATIVES ? nalt++ : FLOW_ALTERNATIVES;
+		while (at > 0 && (best[at - 1].units < a.units ||
+				  (best[at - 1].units == a.units && best[at - 1].cost > a.cost))) {
+			if (at < FLOW_ALTERNATIVES)
+				best[at] = best[at - 1];
+			at--;
+		}
+		if (at < FLOW_ALTERNATIVES)
+			best[at] = a;
+	}
+	free(q);
+	for (int i = 0; i < nalt; i++) {
+		const struct fl_rate *rt = &snap->rates[c->rate_of[best[i].option]];
+		json_array_append_new(
+			alts, json_pack("{s:s, s:s, s:s, s:I, s:f, s:s}", "node",
+					snap->nodes[best[i].node].id, "carrier", rt->carrier,
+					"service", rt->service, "units", (json_int_t)best[i].units,
+					"cost", round6(best[i].cost), "why_not",
+					best[i].units < filled ? "fills fewer units in one shipment"
+							       : "costs more"));
+	}
+	return alts;
+}
+
 json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *snap,
 		     const struct slv_candidates *c, const struct slv_result *r,
 		     bool refuse_partial, const char *decision_id, const double *penalty,
@@ -217,44 +266,7 @@ json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *sn
 			json_array_append_new(excluded,
 					      json_pack("{s:s, s:s}", "node", snap->nodes[n].id,
 							"reason", slv_exclusion_name(c->why[n])));
-	json_t *alts = json_array();
-	struct alt {
-		int node, option;
-		long units;
-		double cost;
-	} best[FLOW_ALTERNATIVES];
-	int nalt = 0;
-	long *q = calloc((size_t)o->nitems, sizeof(long));
-	for (int pn = 0; q && pn < p->nnodes; pn++) {
-		if (chosen[c->node_of[pn]])
-			continue;
-		long units;
-		double cost;
-		int opt = slv_best_single(p, pn, q, &units, &cost);
-		if (opt < 0)
-			continue;
-		struct alt a = {c->node_of[pn], opt, units, cost};
-		int at = nalt < FLOW_ALTERNATIVES ? nalt++ : FLOW_ALTERNATIVES;
-		while (at > 0 && (best[at - 1].units < a.units ||
-				  (best[at - 1].units == a.units && best[at - 1].cost > a.cost))) {
-			if (at < FLOW_ALTERNATIVES)
-				best[at] = best[at - 1];
-			at--;
-		}
-		if (at < FLOW_ALTERNATIVES)
-			best[at] = a;
-	}
-	free(q);
-	for (int i = 0; i < nalt; i++) {
-		const struct fl_rate *rt = &snap->rates[c->rate_of[best[i].option]];
-		json_array_append_new(
-			alts, json_pack("{s:s, s:s, s:s, s:I, s:f, s:s}", "node",
-					snap->nodes[best[i].node].id, "carrier", rt->carrier,
-					"service", rt->service, "units", (json_int_t)best[i].units,
-					"cost", round6(best[i].cost), "why_not",
-					best[i].units < filled ? "fills fewer units in one shipment"
-							       : "costs more"));
-	}
+	json_t *alts = alternatives(o, snap, c, chosen, filled);
 	free(got);
 	free(chosen);
 

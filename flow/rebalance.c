@@ -123,6 +123,121 @@ static int number(const json_t *o, const char *key, double lo, double hi, double
 	return 0;
 }
 
+/* overrides.demand_multiplier: a factor on a region's, a node's or a SKU's demand. */
+static int parse_multipliers(const json_t *ov, const struct net *c, struct request *r,
+			     struct fl_err *err)
+{
+	json_t *v;
+	int st;
+	size_t i;
+	json_array_foreach(json_object_get(ov, "demand_multiplier"), i, v)
+	{
+		const char *region = json_string_value(json_object_get(v, "region"));
+		const char *node = json_string_value(json_object_get(v, "node"));
+		const char *sku = json_string_value(json_object_get(v, "sku"));
+		double f = NAN;
+		if ((st = number(v, "factor", 0, 1000, &f, err)))
+			return bad(err,
+				   "overrides.demand_multiplier[%zu].factor: a number "
+				   "from 0 to 1000",
+				   i);
+		if (isnan(f) || (!region && !node && !sku))
+			return bad(err,
+				   "overrides.demand_multiplier[%zu]: needs a factor and a region, "
+				   "node or sku",
+				   i);
+		const long n = node ? node_ix(c, node) : -1, k = sku ? sku_ix(c, sku) : -1;
+		if (node && n < 0)
+			return bad(err, "overrides.demand_multiplier[%zu].node: '%s' not found", i,
+				   node);
+		if (sku && k < 0)
+			return bad(err, "overrides.demand_multiplier[%zu].sku: '%s' not found", i,
+				   sku);
+		bool any = false;
+		for (size_t x = 0; x < c->nn; x++)
+			any |= !region || !strcmp(c->nodes[x].region, region);
+		if (!any)
+			return bad(err,
+				   "overrides.demand_multiplier[%zu].region: no node is in '%s'", i,
+				   region);
+		for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
+			const size_t x = ik / c->nk, y = ik % c->nk;
+			if ((region && strcmp(c->nodes[x].region, region)) ||
+			    (node && (long)x != n) || (sku && (long)y != k))
+				continue;
+			r->mult[ik] *= f;
+		}
+	}
+	return 0;
+}
+
+/* overrides.closed_nodes and overrides.demand. */
+static int parse_demand(const json_t *ov, const struct net *c, struct request *r,
+			struct fl_err *err)
+{
+	json_t *v;
+	size_t i;
+	json_array_foreach(json_object_get(ov, "closed_nodes"), i, v)
+	{
+		const long n = node_ix(c, json_string_value(v));
+		if (n < 0)
+			return bad(err, "overrides.closed_nodes[%zu]: '%s' is not a node", i,
+				   json_is_string(v) ? json_string_value(v) : "(not a string)");
+		r->closed[n] = true;
+	}
+	json_array_foreach(json_object_get(ov, "demand"), i, v)
+	{
+		const char *node = json_string_value(json_object_get(v, "node"));
+		const char *sku = json_string_value(json_object_get(v, "sku"));
+		const long n = node_ix(c, node), k = sku_ix(c, sku);
+		double q = NAN;
+		if (n < 0 || k < 0)
+			return bad(err, "overrides.demand[%zu].%s: '%s' not found", i,
+				   n < 0 ? "node" : "sku",
+				   (n < 0 ? node : sku) ? (n < 0 ? node : sku) : "");
+		if (number(v, "qty", 0, 1e9, &q, err) || isnan(q))
+			return bad(err, "overrides.demand[%zu].qty: a number >= 0", i);
+		r->explicit_demand[n * c->nk + k] = q;
+	}
+	return 0;
+}
+
+/* overrides.lanes: a lane's costs and capacity for this scenario. */
+static int parse_lanes(const json_t *ov, const struct net *c, struct request *r, struct fl_err *err)
+{
+	json_t *v;
+	size_t i;
+	const json_t *lanes = json_object_get(ov, "lanes");
+	r->nlanes = json_array_size(lanes);
+	json_array_foreach(lanes, i, v)
+	{
+		struct lane_override *o = &r->lanes[i];
+		o->from = node_ix(c, json_string_value(json_object_get(v, "from")));
+		o->to = node_ix(c, json_string_value(json_object_get(v, "to")));
+		if (o->from < 0 || o->to < 0)
+			return bad(err, "overrides.lanes[%zu].%s: not a node", i,
+				   o->from < 0 ? "from" : "to");
+		o->cost = o->fixed = NAN;
+		o->cap = -2;
+		double capv = NAN;
+		if (number(v, "cost_per_unit", 0, 1e9, &o->cost, err) ||
+		    number(v, "fixed_cost", 0, 1e12, &o->fixed, err))
+			return bad(err, "overrides.lanes[%zu]: costs are numbers >= 0", i);
+		const json_t *cv = json_object_get(v, "capacity_units");
+		if (cv && json_is_null(cv))
+			o->cap = FL_UNLIMITED;
+		else if (cv &&
+			 (number(v, "capacity_units", 0, 1e12, &capv, err) || capv != floor(capv)))
+			return bad(err,
+				   "overrides.lanes[%zu].capacity_units: a whole number "
+				   ">= 0 or null",
+				   i);
+		else if (cv)
+			o->cap = (long)capv;
+	}
+	return 0;
+}
+
 static int parse_request(const json_t *body, const struct net *c, struct request *r,
 			 struct fl_err *err)
 {
@@ -174,96 +289,9 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 			return bad(err, "overrides.%s: an array of at most %d entries", key,
 				   RB_OVERRIDES_MAX);
 	}
-	size_t i;
-	json_array_foreach(json_object_get(ov, "demand_multiplier"), i, v)
-	{
-		const char *region = json_string_value(json_object_get(v, "region"));
-		const char *node = json_string_value(json_object_get(v, "node"));
-		const char *sku = json_string_value(json_object_get(v, "sku"));
-		double f = NAN;
-		if ((st = number(v, "factor", 0, 1000, &f, err)))
-			return bad(err,
-				   "overrides.demand_multiplier[%zu].factor: a number "
-				   "from 0 to 1000",
-				   i);
-		if (isnan(f) || (!region && !node && !sku))
-			return bad(err,
-				   "overrides.demand_multiplier[%zu]: needs a factor and a region, "
-				   "node or sku",
-				   i);
-		const long n = node ? node_ix(c, node) : -1, k = sku ? sku_ix(c, sku) : -1;
-		if (node && n < 0)
-			return bad(err, "overrides.demand_multiplier[%zu].node: '%s' not found", i,
-				   node);
-		if (sku && k < 0)
-			return bad(err, "overrides.demand_multiplier[%zu].sku: '%s' not found", i,
-				   sku);
-		bool any = false;
-		for (size_t x = 0; x < c->nn; x++)
-			any |= !region || !strcmp(c->nodes[x].region, region);
-		if (!any)
-			return bad(err,
-				   "overrides.demand_multiplier[%zu].region: no node is in '%s'", i,
-				   region);
-		for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
-			const size_t x = ik / c->nk, y = ik % c->nk;
-			if ((region && strcmp(c->nodes[x].region, region)) ||
-			    (node && (long)x != n) || (sku && (long)y != k))
-				continue;
-			r->mult[ik] *= f;
-		}
-	}
-	json_array_foreach(json_object_get(ov, "closed_nodes"), i, v)
-	{
-		const long n = node_ix(c, json_string_value(v));
-		if (n < 0)
-			return bad(err, "overrides.closed_nodes[%zu]: '%s' is not a node", i,
-				   json_is_string(v) ? json_string_value(v) : "(not a string)");
-		r->closed[n] = true;
-	}
-	json_array_foreach(json_object_get(ov, "demand"), i, v)
-	{
-		const char *node = json_string_value(json_object_get(v, "node"));
-		const char *sku = json_string_value(json_object_get(v, "sku"));
-		const long n = node_ix(c, node), k = sku_ix(c, sku);
-		double q = NAN;
-		if (n < 0 || k < 0)
-			return bad(err, "overrides.demand[%zu].%s: '%s' not found", i,
-				   n < 0 ? "node" : "sku",
-				   (n < 0 ? node : sku) ? (n < 0 ? node : sku) : "");
-		if (number(v, "qty", 0, 1e9, &q, err) || isnan(q))
-			return bad(err, "overrides.demand[%zu].qty: a number >= 0", i);
-		r->explicit_demand[n * c->nk + k] = q;
-	}
-	const json_t *lanes = json_object_get(ov, "lanes");
-	r->nlanes = json_array_size(lanes);
-	json_array_foreach(lanes, i, v)
-	{
-		struct lane_override *o = &r->lanes[i];
-		o->from = node_ix(c, json_string_value(json_object_get(v, "from")));
-		o->to = node_ix(c, json_string_value(json_object_get(v, "to")));
-		if (o->from < 0 || o->to < 0)
-			return bad(err, "overrides.lanes[%zu].%s: not a node", i,
-				   o->from < 0 ? "from" : "to");
-		o->cost = o->fixed = NAN;
-		o->cap = -2;
-		double capv = NAN;
-		if (number(v, "cost_per_unit", 0, 1e9, &o->cost, err) ||
-		    number(v, "fixed_cost", 0, 1e12, &o->fixed, err))
-			return bad(err, "overrides.lanes[%zu]: costs are numbers >= 0", i);
-		const json_t *cv = json_object_get(v, "capacity_units");
-		if (cv && json_is_null(cv))
-			o->cap = FL_UNLIMITED;
-		else if (cv &&
-			 (number(v, "capacity_units", 0, 1e12, &capv, err) || capv != floor(capv)))
-			return bad(err,
-				   "overrides.lanes[%zu].capacity_units: a whole number "
-				   ">= 0 or null",
-				   i);
-		else if (cv)
-			o->cap = (long)capv;
-	}
-	return 0;
+	if ((st = parse_multipliers(ov, c, r, err)) || (st = parse_demand(ov, c, r, err)))
+		return st;
+	return parse_lanes(ov, c, r, err);
 }
 
 /* ---- the flow ---- */

@@ -550,6 +550,50 @@ static void build_ctx(lua_State *L)
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX);
 }
 
+/* ---- every allocating call inside lua_pcall ---- */
+
+/*
+ * Lua raises on an allocation failure; outside a protected call that is a panic, and the
+ * panic aborts the process. So every entry point runs its body through protect(): the
+ * body runs in a C function under lua_pcall, and an error it does not catch itself (out
+ * of memory) comes back as FL_ENOMEM.
+ */
+typedef int protected_fn(lua_State *L, void *ud);
+
+struct protected_call {
+	protected_fn *fn;
+	void *ud;
+	int rc;
+};
+
+static int trampoline(lua_State *L)
+{
+	struct protected_call *pc = lua_touserdata(L, 1);
+	lua_pop(L, 1);
+	pc->rc = pc->fn(L, pc->ud);
+	return 0;
+}
+
+static int protect(lua_State *L, protected_fn *fn, void *ud)
+{
+	struct protected_call pc = {fn, ud, 0};
+	const int top = lua_gettop(L);
+	if (!lua_checkstack(L, 4))
+		return FL_ENOMEM;
+	lua_pushcfunction(L, trampoline); /* a light C function: no allocation */
+	lua_pushlightuserdata(L, &pc);
+	const int rc = lua_pcall(L, 1, 0, 0);
+	lua_settop(L, top);
+	return rc == LUA_OK ? pc.rc : FL_ENOMEM;
+}
+
+static int build_state(lua_State *L)
+{
+	build_base(L);
+	build_ctx(L);
+	return 0;
+}
+
 /* ---- the engine ---- */
 
 int rl_engine_new(const struct rl_limits *lim, struct rl_engine **out, struct fl_err *err)
@@ -568,13 +612,12 @@ int rl_engine_new(const struct rl_limits *lim, struct rl_engine **out, struct fl
 		return fl_err_set(err, FL_ENOMEM, "rules: cannot create a Lua state");
 	}
 	*(struct rl_engine **)lua_getextraspace(e->L) = e;
-	lua_pushcfunction(e->L, build_base);
+	lua_pushcfunction(e->L, build_state);
 	if (lua_pcall(e->L, 0, 0, 0) != LUA_OK) {
-		fl_err_set(err, FL_ENOMEM, "rules: %s", lua_tostring(e->L, -1));
+		fl_err_set(err, FL_ENOMEM, "rules: cannot build the sandbox: out of memory");
 		rl_engine_free(e);
 		return FL_ENOMEM;
 	}
-	build_ctx(e->L);
 	*out = e;
 	return 0;
 }
@@ -587,11 +630,18 @@ void rl_engine_free(struct rl_engine *e)
 	free(e);
 }
 
-int rl_set_nodes(struct rl_engine *e, const struct rl_node *nodes, int n, struct fl_err *err)
+struct nodes_arg {
+	const struct rl_node *nodes;
+	int n;
+};
+
+static int set_nodes_body(lua_State *L, void *ud)
 {
-	lua_State *L = e->L;
+	const struct nodes_arg *a = ud;
+	const struct rl_node *nodes = a->nodes;
+	const int n = a->n;
 	if (!lua_checkstack(L, 8))
-		return fl_err_set(err, FL_ENOMEM, "rules: out of memory");
+		return FL_ENOMEM;
 	lua_createtable(L, 0, 3);
 	lua_createtable(L, 0, n);
 	lua_newtable(L); /* stores */
@@ -626,6 +676,14 @@ int rl_set_nodes(struct rl_engine *e, const struct rl_node *nodes, int n, struct
 	return 0;
 }
 
+int rl_set_nodes(struct rl_engine *e, const struct rl_node *nodes, int n, struct fl_err *err)
+{
+	struct nodes_arg a = {nodes, n};
+	return protect(e->L, set_nodes_body, &a)
+		       ? fl_err_set(err, FL_ENOMEM, "rules: out of memory")
+		       : 0;
+}
+
 static struct set *find_set(struct rl_engine *e, const char *key)
 {
 	for (int i = 0; i < e->nsets; i++)
@@ -644,7 +702,8 @@ bool rl_loaded(struct rl_engine *e, const char *key)
 /* "name:7: message" → 7 and "message". */
 static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 {
-	const char *msg = lua_tostring(L, -1);
+	/* lua_tostring would convert a number in place: an allocation */
+	const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 	d->line = fallback_line;
 	if (!msg) {
 		snprintf(d->message, sizeof(d->message), "error object is not a string");
@@ -659,26 +718,23 @@ static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 	snprintf(d->message, sizeof(d->message), "%s", msg);
 }
 
-int rl_load(struct rl_engine *e, const char *key, const char *set_name, const char *src, size_t len,
-	    struct rl_diag *diag)
+struct load_arg {
+	struct rl_engine *e;
+	const char *key, *set_name, *src;
+	size_t len;
+	struct rl_diag *diag;
+};
+
+/* Compile and run the chunk in an environment of its own; check and cache the set. */
+static int load_body(lua_State *L, void *ud)
 {
-	lua_State *L = e->L;
+	const struct load_arg *a = ud;
+	struct rl_engine *e = a->e;
 	char chunk[RL_NAME_MAX + 2];
-	memset(diag, 0, sizeof(*diag));
-	if (len > RL_SOURCE_MAX) {
-		snprintf(diag->message, sizeof(diag->message), "longer than %d bytes",
-			 RL_SOURCE_MAX);
-		return FL_EINVAL;
-	}
-	if (strlen(key) >= sizeof(e->sets[0].key) || strlen(set_name) >= RL_NAME_MAX) {
-		snprintf(diag->message, sizeof(diag->message), "name too long");
-		return FL_EINVAL;
-	}
-	snprintf(chunk, sizeof(chunk), "=%s", set_name);
-	const int top = lua_gettop(L);
+	snprintf(chunk, sizeof(chunk), "=%s", a->set_name);
 	arm(e);
 	/* text only: a bytecode chunk is refused by the "t" mode */
-	int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+	int rc = luaL_loadbufferx(L, a->src, a->len, chunk, "t");
 	if (rc == LUA_OK) {
 		lua_newtable(L); /* the set's environment, reading the frozen base */
 		lua_createtable(L, 0, 2);
@@ -694,8 +750,7 @@ int rl_load(struct rl_engine *e, const char *key, const char *set_name, const ch
 	}
 	disarm(e);
 	if (rc != LUA_OK) {
-		diag_from(L, diag, 0);
-		lua_settop(L, top);
+		diag_from(L, a->diag, 0);
 		lua_gc(L, LUA_GCCOLLECT);
 		return FL_EINVAL;
 	}
@@ -708,32 +763,54 @@ int rl_load(struct rl_engine *e, const char *key, const char *set_name, const ch
 		lua_pop(L, 1);
 	}
 	if (!any) {
-		snprintf(diag->message, sizeof(diag->message),
+		snprintf(a->diag->message, sizeof(a->diag->message),
 			 "defines no rule (a `rules` table or a before_sourcing, after_sourcing or "
 			 "on_event function)");
-		lua_settop(L, top);
 		return FL_EINVAL;
 	}
-	struct set *s = find_set(e, key);
+	struct set *s = find_set(e, a->key);
+	bool fresh = false;
 	if (!s) {
 		if (e->nsets < RL_SETS_CACHED) {
-			s = &e->sets[e->nsets++];
+			s = &e->sets[e->nsets];
+			s->env_ref = LUA_NOREF;
+			fresh = true;
 		} else { /* the least recently used goes */
 			s = &e->sets[0];
 			for (int i = 1; i < e->nsets; i++)
 				if (e->sets[i].used < s->used)
 					s = &e->sets[i];
-			luaL_unref(L, LUA_REGISTRYINDEX, s->env_ref);
 		}
-	} else {
-		luaL_unref(L, LUA_REGISTRYINDEX, s->env_ref);
 	}
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	snprintf(s->name, sizeof(s->name), "%s", set_name);
-	s->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* the reference first (it may fail): the slot changes only once it is had */
+	const int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	luaL_unref(L, LUA_REGISTRYINDEX, s->env_ref);
+	snprintf(s->key, sizeof(s->key), "%s", a->key);
+	snprintf(s->name, sizeof(s->name), "%s", a->set_name);
+	s->env_ref = ref;
 	s->used = ++e->clock;
-	lua_settop(L, top);
+	e->nsets += fresh;
 	return 0;
+}
+
+int rl_load(struct rl_engine *e, const char *key, const char *set_name, const char *src, size_t len,
+	    struct rl_diag *diag)
+{
+	memset(diag, 0, sizeof(*diag));
+	if (len > RL_SOURCE_MAX) {
+		snprintf(diag->message, sizeof(diag->message), "longer than %d bytes",
+			 RL_SOURCE_MAX);
+		return FL_EINVAL;
+	}
+	if (strlen(key) >= sizeof(e->sets[0].key) || strlen(set_name) >= RL_NAME_MAX) {
+		snprintf(diag->message, sizeof(diag->message), "name too long");
+		return FL_EINVAL;
+	}
+	struct load_arg a = {e, key, set_name, src, len, diag};
+	const int rc = protect(e->L, load_body, &a);
+	if (rc == FL_ENOMEM && !diag->message[0])
+		snprintf(diag->message, sizeof(diag->message), "not enough memory");
+	return rc;
 }
 
 /* ---- hooks ---- */
@@ -882,26 +959,29 @@ static int push_args(struct rl_engine *e, enum hook h, const void *a, const void
 	return h == H_AFTER ? 3 : 2;
 }
 
-static int run_hook(struct rl_engine *e, const char *key, enum hook h, const void *a, const void *b,
-		    const struct rl_host *host, struct rl_effects *out)
+struct hook_arg {
+	struct rl_engine *e;
+	struct set *s;
+	enum hook h;
+	const void *a, *b;
+	struct rl_effects *out;
+};
+
+/* The set's global hook, then each rule's, each in a protected call of its own. */
+static int hook_body(lua_State *L, void *ud)
 {
-	lua_State *L = e->L;
-	struct set *s = find_set(e, key);
-	if (!s)
-		return FL_ENOTFOUND;
-	const int top = lua_gettop(L);
+	const struct hook_arg *ha = ud;
+	struct rl_engine *e = ha->e;
+	const struct set *s = ha->s;
+	const enum hook h = ha->h;
 	if (!lua_checkstack(L, 16))
 		return FL_ENOMEM;
-	e->out = out;
-	e->cur_set = s;
-	e->allowed = hook_allowed[h];
-	e->host = host;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
 	const int env = lua_gettop(L);
 	/* a global hook is one rule named after the set */
 	if (rawfield(L, env, hook_names[h]) == LUA_TFUNCTION) {
-		const int n = push_args(e, h, a, b);
-		call_rule(e, s->name, n, out);
+		const int n = push_args(e, h, ha->a, ha->b);
+		call_rule(e, s->name, n, ha->out);
 	} else {
 		lua_pop(L, 1);
 	}
@@ -920,18 +1000,34 @@ static int run_hook(struct rl_engine *e, const char *key, enum hook h, const voi
 				snprintf(name, sizeof(name), "%s#%lld", s->name, (long long)i);
 			lua_pop(L, 1);
 			if (rawfield(L, -1, hook_names[h]) == LUA_TFUNCTION) {
-				const int n = push_args(e, h, a, b);
-				call_rule(e, name, n, out);
+				const int n = push_args(e, h, ha->a, ha->b);
+				call_rule(e, name, n, ha->out);
 			} else {
 				lua_pop(L, 1);
 			}
 			lua_pop(L, 1);
 		}
 	}
-	lua_settop(L, top);
+	return 0;
+}
+
+static int run_hook(struct rl_engine *e, const char *key, enum hook h, const void *a, const void *b,
+		    const struct rl_host *host, struct rl_effects *out)
+{
+	struct set *s = find_set(e, key);
+	if (!s)
+		return FL_ENOTFOUND;
+	e->out = out;
+	e->cur_set = s;
+	e->allowed = hook_allowed[h];
+	e->host = host;
+	struct hook_arg ha = {e, s, h, a, b, out};
+	const int rc = protect(e->L, hook_body, &ha);
+	if (rc == FL_ENOMEM) /* outside any rule: the whole call failed */
+		rl_effects_fail(out, s->name, hook_names[h], 0, "out of memory");
 	e->out = NULL;
 	e->host = NULL;
-	return 0;
+	return rc;
 }
 
 int rl_before_sourcing(struct rl_engine *e, const char *key, const struct rl_order *o,
@@ -1134,22 +1230,30 @@ static bool check_expect(lua_State *L, int idx, const struct rl_effects *fx, cha
 	return true;
 }
 
-int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const struct rl_host *h,
-		 struct rl_test_report *rep, struct fl_err *err)
+struct tests_arg {
+	struct rl_engine *e;
+	const struct set *s;
+	const char *key, *src;
+	const struct rl_host *h;
+	struct rl_test_report *rep;
+	struct rl_effects *fx; /* one test's effects */
+};
+
+static int tests_body(lua_State *L, void *ud)
 {
-	lua_State *L = e->L;
-	struct set *s = find_set(e, key);
-	memset(rep, 0, sizeof(*rep));
-	if (!s)
-		return fl_err_set(err, FL_ENOTFOUND, "rules: set %s is not loaded", key);
+	const struct tests_arg *ta = ud;
+	struct rl_engine *e = ta->e;
+	const char *key = ta->key, *src = ta->src;
+	const struct rl_host *h = ta->h;
+	struct rl_test_report *rep = ta->rep;
 	const int top = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ta->s->env_ref);
 	if (rawfield(L, -1, "rules") == LUA_TTABLE)
 		rep->rules = (int)lua_rawlen(L, -1);
 	lua_pop(L, 1);
 	if (rawfield(L, -1, "tests") != LUA_TTABLE) {
 		lua_settop(L, top);
-		return fl_err_set(err, FL_EINVAL, "the rule set carries no `tests` table");
+		return FL_EINVAL;
 	}
 	const int tests = lua_gettop(L);
 	const int n = (int)lua_rawlen(L, tests);
@@ -1199,7 +1303,7 @@ int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const st
 			e->stock_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 		else
 			lua_pop(L, 1);
-		struct rl_effects fx = {0};
+		struct rl_effects *fx = ta->fx; /* outside this frame: a raise cannot leak it */
 		struct rl_line lines[100];
 		struct rl_order o;
 		int rc = 0;
@@ -1216,17 +1320,17 @@ int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const st
 				.service = str_field(L, ev, "service"),
 				.delay_days = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN};
 			lua_pop(L, 1);
-			rc = rl_on_event(e, key, &event, h, &fx);
+			rc = rl_on_event(e, key, &event, h, fx);
 		} else if (rawfield(L, tt, "order") == LUA_TTABLE &&
 			   read_order(L, lua_gettop(L), &o, lines, 100)) {
-			rc = rl_before_sourcing(e, key, &o, h, &fx);
+			rc = rl_before_sourcing(e, key, &o, h, fx);
 		} else {
 			snprintf(t->message, sizeof(t->message), "needs an `order` or an `event`");
 			rc = -1;
 		}
 		if (!rc) {
 			if (rawfield(L, tt, "expect") == LUA_TTABLE)
-				t->passed = check_expect(L, lua_gettop(L), &fx, t->message,
+				t->passed = check_expect(L, lua_gettop(L), fx, t->message,
 							 sizeof(t->message));
 			else
 				snprintf(t->message, sizeof(t->message), "needs an `expect` table");
@@ -1234,15 +1338,15 @@ int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const st
 		rep->passed += t->passed;
 		rep->failed += !t->passed;
 		/* coverage: the rules that made an effect */
-		for (size_t k = 0; k < fx.n; k++) {
+		for (size_t k = 0; k < fx->n; k++) {
 			bool seen = false;
 			for (int f = 0; f < rep->nfired && !seen; f++)
-				seen = !strcmp(rep->fired[f], fx.v[k].rule);
-			if (!seen && fx.v[k].kind != RL_FAILED && rep->nfired < 16)
+				seen = !strcmp(rep->fired[f], fx->v[k].rule);
+			if (!seen && fx->v[k].kind != RL_FAILED && rep->nfired < 16)
 				snprintf(rep->fired[rep->nfired++], RL_NAME_MAX, "%s",
-					 fx.v[k].rule);
+					 fx->v[k].rule);
 		}
-		rl_effects_release(&fx);
+		rl_effects_release(fx);
 		if (e->stock_ref != LUA_NOREF)
 			luaL_unref(L, LUA_REGISTRYINDEX, e->stock_ref);
 		e->stock_ref = LUA_NOREF;
@@ -1257,4 +1361,24 @@ int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const st
 	luaL_unref(L, LUA_REGISTRYINDEX, saved_ctx);
 	lua_settop(L, top);
 	return 0;
+}
+
+int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const struct rl_host *h,
+		 struct rl_test_report *rep, struct fl_err *err)
+{
+	const struct set *s = find_set(e, key);
+	memset(rep, 0, sizeof(*rep));
+	if (!s)
+		return fl_err_set(err, FL_ENOTFOUND, "rules: set %s is not loaded", key);
+	struct rl_effects fx = {0};
+	struct tests_arg ta = {e, s, key, src, h, rep, &fx};
+	const int rc = protect(e->L, tests_body, &ta);
+	rl_effects_release(&fx);
+	if (e->stock_ref != LUA_NOREF) { /* a failure between a test's ref and its unref */
+		luaL_unref(e->L, LUA_REGISTRYINDEX, e->stock_ref);
+		e->stock_ref = LUA_NOREF;
+	}
+	if (rc == FL_EINVAL)
+		return fl_err_set(err, FL_EINVAL, "the rule set carries no `tests` table");
+	return rc ? fl_err_set(err, rc, "rules: the tests ran out of memory") : 0;
 }

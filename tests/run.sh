@@ -26,6 +26,10 @@ tally() { # $1 = label, $2 = exit status; TAP lines in $log
 	fi
 }
 
+# the house's rules, once: includes down the layers, no circles, short functions
+sh tools/layers.sh >"$log" 2>&1
+tally "tools/layers.sh" $?
+
 for build in "$@"; do
 	for t in "$build"/tests/test_*; do
 		case "$t" in *.d) continue ;; esac
