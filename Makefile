@@ -12,7 +12,7 @@ DB      ?= $(BUILD)/demo.db
 # Debian packages: to build, to test, to benchmark. Installed when missing.
 BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-dev \
              libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev
-TEST_PKGS  = curl glpk-utils clang-format
+TEST_PKGS  = curl glpk-utils clang-format clang-tidy nodejs
 FUZZ_PKGS  = clang libclang-rt-14-dev
 BENCH_PKGS = wrk curl
 
@@ -20,7 +20,9 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototype
        -Wformat=2 -Wvla -Werror -Wno-format-truncation
 CFLAGS ?= -O2 -g
 ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SAN_FLAGS = $(if $(SANITIZE),$(ASAN_FLAGS))
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+# SANITIZE=1: ASan+UBSan; SANITIZE=thread: ThreadSanitizer
+SAN_FLAGS = $(if $(filter thread,$(SANITIZE)),$(TSAN_FLAGS),$(if $(SANITIZE),$(ASAN_FLAGS)))
 # Recursive (=): pkg-config runs when a recipe needs it, after the packages are in.
 PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle)
 PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3 nettle) -lglpk -lm -lpthread
@@ -42,7 +44,7 @@ DEPFILES = $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/obj/bench/bench.d $(TEST_B
 
 DEPS_STAMP = build/.deps-build
 
-.PHONY: all help deps test test-deps unit sanitize valgrind fuzz bench run install \
+.PHONY: all help deps test test-deps unit sanitize tsan tidy valgrind fuzz bench run install \
         format format-check clean
 
 all: $(BUILD)/fulcrum
@@ -52,6 +54,8 @@ help:
 	@echo "make test       build and run every test, then again under ASan+UBSan"
 	@echo "make run        build, create the demo database if needed, serve on 127.0.0.1:$(PORT)"
 	@echo "make sanitize   the suite under ASan+UBSan only"
+	@echo "make tsan       the concurrency tests under ThreadSanitizer"
+	@echo "make tidy       clang-tidy over the sources (.clang-tidy)"
 	@echo "make valgrind   the unit tests under valgrind"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60)"
 	@echo "make bench      benchmarks that print figures"
@@ -126,16 +130,28 @@ build/.deps-test: $(DEPS_STAMP)
 
 test-deps: build/.deps-test
 
-# The suite twice: the optimised build, then ASan+UBSan; one closing line for both.
+# The suite twice: the optimised build, then ASan+UBSan; the concurrency tests under
+# ThreadSanitizer; clang-tidy; one closing line for all.
 test: build/.deps-test
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory unit BUILD=build
 	@$(MAKE) --no-print-directory unit BUILD=build/asan SANITIZE=1 CFLAGS="-O1 -g"
-	@sh tests/run.sh build build/asan
+	@$(MAKE) --no-print-directory tsan-build
+	@TSAN=build/tsan TIDY=1 sh tests/run.sh build build/asan
 
 sanitize: build/.deps-test
 	@$(MAKE) --no-print-directory unit BUILD=build/asan SANITIZE=1 CFLAGS="-O1 -g"
 	@sh tests/run.sh build/asan
+
+# ThreadSanitizer: the tests whose code runs on several threads (tests/run.sh picks them)
+tsan-build:
+	@$(MAKE) --no-print-directory unit BUILD=build/tsan SANITIZE=thread CFLAGS="-O1 -g"
+
+tsan: build/.deps-test tsan-build
+	@TSAN=build/tsan sh tests/run.sh
+
+tidy: build/.deps-test
+	@sh tools/tidy.sh
 
 valgrind: $(TEST_BIN)
 	@sh tools/deps.sh valgrind

@@ -55,7 +55,7 @@ static int json_file(const char *path, json_t **body, struct fl_err *err)
 	json_error_t je;
 	*body = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
 				       : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (*body && json_is_object(*body))
+	if (json_is_object(*body))
 		return 0;
 	const int rc = fl_err_set(err, FL_EINVAL, "%s:%d: %s", path, je.line,
 				  *body ? "must be a JSON object" : je.text);

@@ -339,7 +339,7 @@ int cli_cmd_backtest(int argc, char **argv)
 	b.set = &set;
 	b.infer_period = b.o.period == 0;
 	b.scores = calloc(set.n * b.nm + 1, sizeof(*b.scores));
-	b.cpu = calloc((size_t)threads * b.nm, sizeof(double));
+	b.cpu = calloc((size_t)threads * b.nm + 1, sizeof(double));
 	if (!w || !b.scores || !b.cpu || (wpath && read_weights(wpath, &set, w, &err))) {
 		if (!err.msg[0])
 			fl_err_set(&err, FL_ENOMEM, "out of memory");

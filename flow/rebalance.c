@@ -128,7 +128,6 @@ static int parse_multipliers(const json_t *ov, const struct net *c, struct reque
 			     struct fl_err *err)
 {
 	json_t *v;
-	int st;
 	size_t i;
 	json_array_foreach(json_object_get(ov, "demand_multiplier"), i, v)
 	{
@@ -136,7 +135,7 @@ static int parse_multipliers(const json_t *ov, const struct net *c, struct reque
 		const char *node = json_string_value(json_object_get(v, "node"));
 		const char *sku = json_string_value(json_object_get(v, "sku"));
 		double f = NAN;
-		if ((st = number(v, "factor", 0, 1000, &f, err)))
+		if (number(v, "factor", 0, 1000, &f, err))
 			return bad(err,
 				   "overrides.demand_multiplier[%zu].factor: a number "
 				   "from 0 to 1000",
@@ -224,7 +223,7 @@ static int parse_lanes(const json_t *ov, const struct net *c, struct request *r,
 		    number(v, "fixed_cost", 0, 1e12, &o->fixed, err))
 			return bad(err, "overrides.lanes[%zu]: costs are numbers >= 0", i);
 		const json_t *cv = json_object_get(v, "capacity_units");
-		if (cv && json_is_null(cv))
+		if (json_is_null(cv))
 			o->cap = FL_UNLIMITED;
 		else if (cv &&
 			 (number(v, "capacity_units", 0, 1e12, &capv, err) || capv != floor(capv)))

@@ -4,6 +4,7 @@
  * the prediction intervals (forecast.h says how they are built).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,7 +316,8 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 		fit->hurdle = m == FC_INTERMITTENT;
 		fit->mult = false;
 		fit->npar = 0;
-		strcpy(fit->model, m == FC_COMB ? "Comb(SES,Holt,Theta)" : "Mean(Theta,iMAPA)");
+		snprintf(fit->model, sizeof(fit->model), "%s",
+			 m == FC_COMB ? "Comb(SES,Holt,Theta)" : "Mean(Theta,iMAPA)");
 		return 0;
 	}
 	default:

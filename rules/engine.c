@@ -711,7 +711,7 @@ static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 	}
 	const char *c = strchr(msg, ':');
 	if (c && c[1] >= '0' && c[1] <= '9') {
-		d->line = atoi(c + 1);
+		d->line = (int)strtol(c + 1, NULL, 10);
 		const char *m = strchr(c + 1, ':');
 		msg = m ? m + 1 + (m[1] == ' ') : msg;
 	}

@@ -1104,6 +1104,27 @@ out:
 	return rc;
 }
 
+/*
+ * solve_coupled under GLPK's error hook: 1 after a GLPK fault (its environment freed),
+ * else solve_coupled's status. Its own frame holds nothing the longjmp could clobber.
+ */
+static int guarded_coupled(const struct slv_rb_problem *p, const struct arcs *a,
+			   const struct slv_rb_result *greedy, long *q, double *bound,
+			   bool *optimal)
+{
+	struct guard g;
+	glp_term_out(GLP_OFF);
+	glp_error_hook(on_glp_error, &g);
+	if (setjmp(g.jb)) {
+		glp_error_hook(NULL, NULL);
+		glp_free_env();
+		return 1;
+	}
+	const int rc = solve_coupled(p, a, greedy, q, bound, optimal);
+	glp_error_hook(NULL, NULL);
+	return rc;
+}
+
 int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err)
 {
 	struct arcs a;
@@ -1147,18 +1168,12 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 		r->method = "a transportation LP per SKU";
 	} else {
 		if (a.n <= RB_MIP_ARCS_MAX) {
-			struct guard g;
-			glp_term_out(GLP_OFF);
-			glp_error_hook(on_glp_error, &g);
-			if (setjmp(g.jb)) {
-				glp_error_hook(NULL, NULL);
-				glp_free_env();
+			rc = guarded_coupled(p, &a, &greedy, q, &bound, &optimal);
+			if (rc == 1) { /* a GLPK fault */
 				slv_rb_release(&greedy);
 				rc = fl_err_set(err, FL_ESOLVER, "rebalance: GLPK failed");
 				goto out;
 			}
-			rc = solve_coupled(p, &a, &greedy, q, &bound, &optimal);
-			glp_error_hook(NULL, NULL);
 			slv_thread_release();
 			if (!rc) {
 				double tsum = 0;

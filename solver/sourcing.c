@@ -852,7 +852,7 @@ static int solve_priced(struct ctx *c, struct slv_result *out, struct fl_err *er
 	bool exact = true; /* the search priced the extras too */
 	if (!p->allow_split || (c->nkept <= 1 && !p->extra)) {
 		out->status = SLV_OPTIMAL;
-		if ((rc = set_plan(c, c->inc, out)))
+		if (set_plan(c, c->inc, out))
 			return fl_err_set(err, FL_ENOMEM, "sourcing: out of memory");
 		exact = !p->extra;
 		out->bound = c->inc_cost;
@@ -901,7 +901,7 @@ int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_er
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = validate(p, err)))
 		return rc;
-	if ((rc = prepare(&c)))
+	if (prepare(&c))
 		goto nomem;
 	out->options_kept = c.nkept;
 	if (p->price) {
@@ -914,7 +914,7 @@ int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_er
 		goto done;
 	}
 	if (p->allow_split) {
-		if ((rc = max_fill_split(&c)))
+		if (max_fill_split(&c))
 			goto nomem;
 	} else {
 		c.fill = 0;
@@ -926,7 +926,7 @@ int slv_source(const struct slv_problem *p, struct slv_result *out, struct fl_er
 		out->status = SLV_EMPTY;
 		goto done;
 	}
-	if ((rc = make_incumbent(&c)))
+	if (make_incumbent(&c))
 		goto nomem;
 	if (!p->allow_split || c.nkept == 1) {
 		/* one shipment: the best single plan is exact */

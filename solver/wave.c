@@ -1783,6 +1783,7 @@ static int cg_solve(struct cg *g, struct slv_result *best, struct slv_result *pl
 	if (g->lp)
 		glp_delete_prob(g->lp);
 	g->lp = NULL;
+	g->guard = NULL; /* gd is this frame's */
 	return rc;
 }
 

@@ -29,6 +29,10 @@ tally() { # $1 = label, $2 = exit status; TAP lines in $log
 # the house's rules, once: includes down the layers, no circles, short functions
 sh tools/layers.sh >"$log" 2>&1
 tally "tools/layers.sh" $?
+if [ "${TIDY:-}" ]; then # make test: clang-tidy over every source (.clang-tidy)
+	sh tools/tidy.sh >"$log" 2>&1
+	tally "tools/tidy.sh" $?
+fi
 
 for build in "$@"; do
 	for t in "$build"/tests/test_*; do
@@ -54,5 +58,18 @@ for build in "$@"; do
 		fi
 	done
 done
+# ThreadSanitizer (make test, make tsan): the tests whose code runs on several threads
+if [ "${TSAN:-}" ]; then
+	export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+	for t in test_flow test_forecast test_rebalance test_wave test_decisions; do
+		CMOCKA_MESSAGE_OUTPUT=TAP "$TSAN/tests/$t" >"$log" 2>&1
+		tally "$TSAN/tests/$t [tsan]" $?
+	done
+	for t in tests/e2e/test_decide.sh tests/e2e/test_http.sh; do
+		FULCRUM="$TSAN/fulcrum" BUILD="$TSAN" bash "$t" >"$log" 2>&1
+		tally "$t [tsan]" $?
+	done
+	unset TSAN_OPTIONS
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

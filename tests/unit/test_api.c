@@ -180,12 +180,32 @@ static void test_route_table(void **state)
 	assert_string_equal(http_role_name(HTTP_ROLE_PLANNER), "planner");
 }
 
+/* One table maps a flow's status to HTTP: a full disk is a 503, never a 200 or a 500. */
+static void test_status_table(void **state)
+{
+	(void)state;
+	assert_int_equal(http_status_of(0), 200);
+	assert_int_equal(http_status_of(FL_EINVAL), 422);
+	assert_int_equal(http_status_of(FL_ELIMIT), 422);
+	assert_int_equal(http_status_of(FL_ENOTFOUND), 404);
+	assert_int_equal(http_status_of(FL_ECONFLICT), 409);
+	assert_int_equal(http_status_of(FL_ETOOBIG), 413);
+	assert_int_equal(http_status_of(FL_EIO), 503);
+	assert_int_equal(http_status_of(FL_EDB), 503);
+	assert_int_equal(http_status_of(FL_EBUSY), 503);
+	assert_int_equal(http_status_of(FL_ERULE), 503);
+	assert_int_equal(http_status_of(FL_ENOMEM), 500);
+	assert_int_equal(http_status_of(FL_ESOLVER), 500);
+	assert_int_equal(http_status_of(-999), 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_tokens_roundtrip),
 		cmocka_unit_test(test_json_guard),     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_import_map),     cmocka_unit_test(test_route_table),
+		cmocka_unit_test(test_status_table),
 	};
 	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }
