@@ -12,17 +12,13 @@ static char *slurp(const char *path, size_t *len)
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f)
 		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (n == cap) {
-			char *b = cap > RL_SOURCE_MAX ? NULL : realloc(buf, cap *= 2);
-			if (!b) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = b;
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	for (;;) { /* one byte past the ceiling: flow_rules_push says how long is too long */
+		if (n == cap && fl_grow((void **)&buf, &cap, n + 4096, 1, RL_SOURCE_MAX + 4096)) {
+			free(buf);
+			buf = NULL;
+			break;
 		}
 		const size_t got = fread(buf + n, 1, cap - n, f);
 		n += got;

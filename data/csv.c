@@ -52,17 +52,13 @@ static inline int peek_byte(struct csv_reader *r)
 static int rec_append(struct csv_reader *r, char c, struct fl_err *err)
 {
 	if (r->rec_len + 1 >= r->rec_cap) {
-		if (r->rec_cap >= CSV_RECORD_MAX)
+		const int rc =
+			fl_grow((void **)&r->rec, &r->rec_cap, r->rec_len + 2, 1, CSV_RECORD_MAX);
+		if (rc == FL_ELIMIT)
 			return fl_err_set(err, FL_ELIMIT, "%lu: record longer than %u bytes",
 					  r->line, CSV_RECORD_MAX);
-		size_t ncap = r->rec_cap ? r->rec_cap * 2 : 256;
-		if (ncap > CSV_RECORD_MAX)
-			ncap = CSV_RECORD_MAX;
-		char *p = realloc(r->rec, ncap);
-		if (!p)
+		if (rc)
 			return fl_err_set(err, FL_ENOMEM, "%lu: out of memory", r->line);
-		r->rec = p;
-		r->rec_cap = ncap;
 	}
 	r->rec[r->rec_len++] = c;
 	return 0;

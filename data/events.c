@@ -94,14 +94,9 @@ static int read_versions(struct store *st, sqlite3_stmt *s, struct store_rule_ve
 	*out = NULL;
 	*n = 0;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			struct store_rule_version *v = realloc(*out, sizeof(*v) * cap);
-			if (!v) {
-				rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-				break;
-			}
-			*out = v;
+		if ((rc = fl_grow((void **)out, &cap, *n + 1, sizeof(**out), STORE_ROWS_MAX))) {
+			fl_err_set(err, rc, "rule versions: %s", fl_strerror(rc));
+			break;
 		}
 		struct store_rule_version *v = &(*out)[(*n)++];
 		memset(v, 0, sizeof(*v));
@@ -385,14 +380,9 @@ int store_outages(struct store *st, char ***nodes, size_t *n, struct fl_err *err
 		return rc;
 	int step;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 8;
-			char **v = realloc(*nodes, sizeof(*v) * cap);
-			if (!v) {
-				rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-				break;
-			}
-			*nodes = v;
+		if ((rc = fl_grow((void **)nodes, &cap, *n + 1, sizeof(**nodes), STORE_ROWS_MAX))) {
+			fl_err_set(err, rc, "outages: %s", fl_strerror(rc));
+			break;
 		}
 		(*nodes)[*n] = strdup((const char *)sqlite3_column_text(s, 0));
 		if (!(*nodes)[(*n)++]) {

@@ -3,6 +3,8 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -151,4 +153,23 @@ bool fl_copy_id(char *dst, size_t cap, const char *src)
 	}
 	memcpy(dst, src, n + 1);
 	return true;
+}
+
+int fl_grow(void **v, size_t *cap, size_t need, size_t size, size_t ceiling)
+{
+	if (need <= *cap)
+		return 0;
+	if (need > ceiling || size == 0)
+		return FL_ELIMIT;
+	size_t c = *cap ? *cap : 16;
+	while (c < need)
+		c = c > ceiling / 2 ? ceiling : 2 * c;
+	if (c > SIZE_MAX / size)
+		return FL_ELIMIT;
+	void *q = realloc(*v, c * size);
+	if (!q)
+		return FL_ENOMEM;
+	*v = q;
+	*cap = c;
+	return 0;
 }

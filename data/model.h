@@ -70,6 +70,17 @@ int fl_err_set(struct fl_err *err, int status, const char *fmt, ...)
 /* Prefix the record's message with "prefix: " (used to add file:line context). */
 void fl_err_prefix(struct fl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- a growable array with a ceiling ---- */
+
+/*
+ * Grow the array *v (elements of `size` bytes, *cap of them) to hold at least `need`,
+ * doubling from 16 and never past `ceiling` elements. 0; FL_ELIMIT when need exceeds the
+ * ceiling; FL_ENOMEM. On failure *v and *cap are as they were (the caller still owns
+ * *v). Every array that grows from outside input grows through this: hitting a ceiling
+ * is an error the caller sees, never a silent drop.
+ */
+int fl_grow(void **v, size_t *cap, size_t need, size_t size, size_t ceiling);
+
 /* ---- ceilings on identifiers and text ---- */
 
 #define FL_ID_MAX 64	/* node, SKU, carrier, service ids: at most 63 bytes */

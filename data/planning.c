@@ -24,19 +24,12 @@ struct arena {
 	size_t *id_off, *node_off, *sku_off, *start; /* per series */
 };
 
+/* A series set's arrays hold every sales row of a store: well past STORE_ROWS_MAX. */
+#define SERIES_ARENA_MAX ((size_t)1 << 31)
+
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 1024;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return FL_ENOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
+	return fl_grow(p, cap, need, size, SERIES_ARENA_MAX);
 }
 
 void store_series_release(struct store_series_set *s)

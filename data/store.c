@@ -425,15 +425,9 @@ static int collect(struct store *st, sqlite3_stmt *s, size_t size, row_fn *row, 
 				*more = true;
 			break;
 		}
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char *p = realloc(arr, ncap * size);
-			if (!p) {
-				rc = fl_err_set(err, FL_ENOMEM, "read: out of memory");
-				goto out;
-			}
-			arr = p;
-			cap = ncap;
+		if ((rc = fl_grow((void **)&arr, &cap, cnt + 1, size, STORE_ROWS_MAX))) {
+			fl_err_set(err, rc, "read: %s", fl_strerror(rc));
+			goto out;
 		}
 		memset(arr + cnt * size, 0, size);
 		row(s, arr + cnt * size);

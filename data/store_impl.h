@@ -65,6 +65,9 @@ int store_write_end(struct store *st, int rc, struct fl_err *err);
 /* Roll the write transaction back (nothing to write after all). */
 void store_write_abort(struct store *st);
 
+/* Rows one read may collect into memory (a list, a page, the outages): past it, FL_ELIMIT. */
+#define STORE_ROWS_MAX ((size_t)1 << 24)
+
 int store_dberr(struct store *st, struct fl_err *err, const char *what);
 /*
  * Inside a write transaction: a decision's open reservations released (stock back to

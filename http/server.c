@@ -638,14 +638,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			r->body = NULL;
 			return MHD_YES;
 		}
-		if (r->len + n + 1 > r->cap) {
-			size_t ncap = r->cap ? r->cap : 4096;
-			while (ncap < r->len + n + 1)
-				ncap *= 2;
-			char *p = realloc(r->body, ncap);
-			if (!p)
+		if (r->len + n + 1 > r->cap) { /* limit + 1: the body limit was checked above */
+			size_t ncap = r->cap;
+			if (fl_grow((void **)&r->body, &ncap, r->len + n + 1, 1, r->limit + 1))
 				return MHD_NO;
-			r->body = p;
 			r->cap = ncap;
 		}
 		memcpy(r->body + r->len, upload_data, n);

@@ -330,13 +330,10 @@ void rl_effects_release(struct rl_effects *x)
 void rl_effects_fail(struct rl_effects *x, const char *set, const char *rule, int line,
 		     const char *reason)
 {
-	if (x->n == x->cap) { /* failures are few: one per rule call at most */
-		const size_t c = x->cap ? 2 * x->cap : 16;
-		struct rl_effect *v = realloc(x->v, sizeof(*v) * c);
-		if (!v)
-			return;
-		x->v = v, x->cap = c;
-	}
+	/* failures are few (one per rule call at most); past the ceiling the last one
+	 * already says a rule failed */
+	if (fl_grow((void **)&x->v, &x->cap, x->n + 1, sizeof(*x->v), RL_EFFECTS_MAX + 64))
+		return;
 	struct rl_effect *f = &x->v[x->n++];
 	memset(f, 0, sizeof(*f));
 	f->kind = RL_FAILED;
@@ -354,13 +351,8 @@ static struct rl_effect *effect_new(lua_State *L, enum rl_kind kind)
 	struct rl_effects *o = e->out;
 	if (o->n >= RL_EFFECTS_MAX)
 		luaL_error(L, "more than %d effects in one call", RL_EFFECTS_MAX);
-	if (o->n == o->cap) {
-		size_t c = o->cap ? 2 * o->cap : 16;
-		struct rl_effect *v = realloc(o->v, sizeof(*v) * c);
-		if (!v)
-			luaL_error(L, "not enough memory");
-		o->v = v, o->cap = c;
-	}
+	if (fl_grow((void **)&o->v, &o->cap, o->n + 1, sizeof(*o->v), RL_EFFECTS_MAX + 64))
+		luaL_error(L, "not enough memory");
 	struct rl_effect *x = &o->v[o->n++];
 	memset(x, 0, sizeof(*x));
 	x->kind = kind;

@@ -19,8 +19,9 @@
 #define RB_MIP_ARCS_MAX 4000 /* coupled problems up to this many arcs: the exact MIP */
 #define RB_DSS_ROUNDS 12     /* slope-scaling rounds for larger coupled problems */
 #define RB_SUBGRADIENT_ITERS 100
-#define RB_DSS_FLAT 0.002	 /* slope scaling stops when a round gains less */
-#define RB_KEEP_ARCS_MAX 1000000 /* arcs up to which the SKUs' LPs stay between rounds */
+#define RB_DSS_FLAT 0.002	      /* slope scaling stops when a round gains less */
+#define RB_KEEP_ARCS_MAX 1000000      /* arcs up to which the SKUs' LPs stay between rounds */
+#define RB_ARCS_MAX ((size_t)1 << 28) /* arcs (and transfers) one problem may have: FL_ELIMIT */
 
 /*
  * The flow view: node i's stock a_ik either stays (a "keep" arc, lane −1) or leaves on a
@@ -109,15 +110,9 @@ static int build_arcs(const struct slv_rb_problem *p, struct arcs *a, bool *coup
 				const long av = p->avail[(size_t)from * p->nskus + k];
 				if (!av || (l >= 0 && !(p->lanes[l].cost < p->penalty)))
 					continue;
-				if (a->n == a->cap) {
-					size_t c = a->cap ? 2 * a->cap : 1024;
-					struct arc *v = realloc(a->v, sizeof(*v) * c);
-					if (!v) {
-						rc = FL_ENOMEM;
-						goto out;
-					}
-					a->v = v, a->cap = c;
-				}
+				if ((rc = fl_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(*a->v),
+						  RB_ARCS_MAX)))
+					goto out;
 				a->v[a->n++] = (struct arc){lane, k, from, j, av < t ? av : t};
 				if (l >= 0 &&
 				    (p->lanes[l].fixed > 0 || p->lanes[l].cap != FL_UNLIMITED))
@@ -147,11 +142,9 @@ void slv_rb_release(struct slv_rb_result *r)
 static int push_transfer(struct slv_rb_result *r, size_t *cap, int lane, int sku, long qty)
 {
 	if (r->nt == *cap) {
-		size_t c = *cap ? 2 * *cap : 256;
-		struct slv_rb_transfer *t = realloc(r->t, sizeof(*t) * c);
-		if (!t)
-			return FL_ENOMEM;
-		r->t = t, *cap = c;
+		const int rc = fl_grow((void **)&r->t, cap, r->nt + 1, sizeof(*r->t), RB_ARCS_MAX);
+		if (rc)
+			return rc;
 	}
 	r->t[r->nt++] = (struct slv_rb_transfer){lane, sku, qty};
 	return 0;

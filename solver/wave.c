@@ -40,8 +40,10 @@
 #include "flow.h"
 #include "solver.h"
 
-#define POOL_MAX 128	/* plans kept per order for the master */
-#define EXACT_COLS 6000 /* the whole-wave model is tried up to this many columns */
+#define POOL_MAX 128			/* plans kept per order for the master */
+#define EXACT_COLS 6000			/* the whole-wave model is tried up to this many columns */
+#define WAVE_NZ_MAX ((size_t)1 << 30)	/* GLPK nonzeros and columns one model may hold */
+#define WAVE_CUTS_MAX ((size_t)1 << 20) /* cuts kept by the master */
 
 struct pool {
 	struct slv_result col[POOL_MAX];
@@ -373,20 +375,15 @@ static void mbuf_release(struct mbuf *m)
 
 static int nz_add(struct mbuf *m, int r, int col, double v)
 {
-	if (m->nz + 2 >= m->capz) {
-		size_t ncap = m->capz * 2;
-		int *ni = realloc(m->ia, sizeof(int) * ncap);
-		if (ni)
-			m->ia = ni;
-		int *nj = realloc(m->ja, sizeof(int) * ncap);
-		if (nj)
-			m->ja = nj;
-		double *na = realloc(m->ar, sizeof(double) * ncap);
-		if (na)
-			m->ar = na;
-		if (!ni || !nj || !na)
-			return FL_ENOMEM;
-		m->capz = ncap;
+	if (m->nz + 2 >= m->capz) { /* three parallel arrays: each grows alike */
+		const size_t need = (size_t)m->nz + 3;
+		size_t ci = m->capz, cj = m->capz, ca = m->capz;
+		int rc;
+		if ((rc = fl_grow((void **)&m->ia, &ci, need, sizeof(int), WAVE_NZ_MAX)) ||
+		    (rc = fl_grow((void **)&m->ja, &cj, need, sizeof(int), WAVE_NZ_MAX)) ||
+		    (rc = fl_grow((void **)&m->ar, &ca, need, sizeof(double), WAVE_NZ_MAX)))
+			return rc;
+		m->capz = ci;
 	}
 	m->nz++;
 	m->ia[m->nz] = r, m->ja[m->nz] = col, m->ar[m->nz] = v;
@@ -900,15 +897,12 @@ static int grow_pair(void **a, size_t asz, void **b, size_t bsz, int need, int *
 {
 	if (need <= *cap)
 		return 0;
-	void *na = realloc(*a, asz * (size_t)need);
-	if (na)
-		*a = na;
-	void *nb = realloc(*b, bsz * (size_t)need);
-	if (nb)
-		*b = nb;
-	if (!na || !nb)
-		return FL_ENOMEM;
-	*cap = need;
+	size_t ca = (size_t)*cap, cb = (size_t)*cap;
+	int rc;
+	if ((rc = fl_grow(a, &ca, (size_t)need, asz, WAVE_NZ_MAX)) ||
+	    (rc = fl_grow(b, &cb, (size_t)need, bsz, WAVE_NZ_MAX)))
+		return rc;
+	*cap = (int)ca;
 	return 0;
 }
 
@@ -1428,13 +1422,11 @@ static int cg_separate(struct cg *g)
 			if (have || lhs <= m + 1e-6)
 				continue;
 			if (g->ncuts == g->cutcap) {
-				int ncap = g->cutcap ? 2 * g->cutcap : 256;
-				struct cut *nc = realloc(g->cuts, sizeof(*nc) * (size_t)ncap);
-				if (!nc) {
-					added = FL_ENOMEM;
+				size_t ncap = (size_t)g->cutcap;
+				if ((added = fl_grow((void **)&g->cuts, &ncap, (size_t)g->ncuts + 1,
+						     sizeof(*g->cuts), WAVE_CUTS_MAX)))
 					goto out;
-				}
-				g->cuts = nc, g->cutcap = ncap;
+				g->cutcap = (int)ncap;
 			}
 			int l2 = 0;
 			for (int e = 1; e <= len; e++) {

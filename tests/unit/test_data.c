@@ -281,9 +281,32 @@ static void test_status_text(void **state)
 	assert_int_equal(fl_err_set(NULL, FL_EIO, "x"), FL_EIO);
 }
 
+/* The one growable array: doubles, stops at its ceiling with FL_ELIMIT, keeps the block. */
+static void test_grow_ceiling(void **state)
+{
+	(void)state;
+	int *v = NULL;
+	size_t cap = 0;
+	assert_int_equal(fl_grow((void **)&v, &cap, 1, sizeof(int), 100), 0);
+	assert_int_equal(cap, 16);
+	v[15] = 7;
+	assert_int_equal(fl_grow((void **)&v, &cap, 17, sizeof(int), 100), 0);
+	assert_int_equal(cap, 32);
+	assert_int_equal(v[15], 7);
+	assert_int_equal(fl_grow((void **)&v, &cap, 90, sizeof(int), 100), 0);
+	assert_int_equal(cap, 100); /* never past the ceiling */
+	int *before = v;
+	assert_int_equal(fl_grow((void **)&v, &cap, 101, sizeof(int), 100), FL_ELIMIT);
+	assert_ptr_equal(v, before);
+	assert_int_equal(cap, 100);
+	assert_int_equal(fl_grow((void **)&v, &cap, 50, sizeof(int), 100), 0); /* no-op */
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grow_ceiling),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_haversine),
 		cmocka_unit_test(test_csv_reader),
