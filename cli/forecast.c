@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `fulcrum forecast` and `fulcrum backtest`: forecasts and their hold-out scores. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@ static double now_s(void)
 static double cpu_s(void)
 {
 	struct timespec t;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* per worker: series/s per core */
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -196,13 +195,11 @@ struct bt {
 	struct fc_score *scores; /* series × methods; mase NaN and smape NaN: not scored */
 	double *cpu;		 /* per thread × method: CPU seconds */
 	atomic_size_t next, skipped;
-	atomic_int thread_ix;
 };
 
-static void *bt_worker(void *arg)
+static void bt_worker(void *arg, int me)
 {
 	struct bt *b = arg;
-	const int me = atomic_fetch_add(&b->thread_ix, 1);
 	const int H = b->o.horizon;
 	double *buf = malloc(sizeof(double) * 3 * (size_t)H);
 	size_t i;
@@ -238,7 +235,6 @@ static void *bt_worker(void *arg)
 			free(v);
 	}
 	free(buf);
-	return NULL;
 }
 
 /* series_id,weight lines; weights[i] for set->v[i] (0 when absent). */
@@ -348,19 +344,12 @@ int cli_cmd_backtest(int argc, char **argv)
 		return cli_fail(&backtest_doc, &err);
 	}
 	const double t0 = now_s();
-	pthread_t tid[64];
-	int started = 0;
-	for (int t = 1; t < threads; t++)
-		if (pthread_create(&tid[started], NULL, bt_worker, &b) == 0)
-			started++;
-	bt_worker(&b);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
+	const int ran = fl_run_workers(threads, bt_worker, &b);
 	const double wall = now_s() - t0;
 
 	printf("backtest: %zu series (%zu skipped: shorter than the horizon + 3), horizon %d, "
 	       "level %.2f, %.2f s on %d threads\n",
-	       set.n, (size_t)b.skipped, b.o.horizon, b.o.level, wall, started + 1);
+	       set.n, (size_t)b.skipped, b.o.horizon, b.o.level, wall, ran);
 	printf("%-13s %7s %7s %7s %8s %8s %8s %9s %8s %10s\n", "method", "scored", "MASE", "RMSSE",
 	       wpath ? "wRMSSE" : "-", "sMAPE", "bias", "coverage", "winkler", "series/s");
 	for (int k = 0; k < b.nm; k++) {
@@ -380,7 +369,7 @@ int cli_cmd_backtest(int argc, char **argv)
 			}
 		}
 		double cpu = 0;
-		for (int t = 0; t <= started; t++)
+		for (int t = 0; t < ran; t++)
 			cpu += b.cpu[t * b.nm + k];
 		cpu_n = set.n - b.skipped;
 		char wcol[16] = "-";

@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -172,4 +173,119 @@ int fl_grow(void **v, size_t *cap, size_t need, size_t size, size_t ceiling)
 	*v = q;
 	*cap = c;
 	return 0;
+}
+
+/* ---- the pool ---- */
+
+struct fl_pool_arg {
+	struct fl_pool *p;
+	int worker;
+};
+
+struct fl_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	unsigned long gen; /* one more per fl_pool_each */
+	int pending;	   /* workers still running this generation */
+	bool stop;
+	fl_worker_fn *fn;
+	void *ctx;
+	int started; /* workers besides the caller */
+	pthread_t tid[FL_POOL_MAX];
+	struct fl_pool_arg arg[FL_POOL_MAX];
+};
+
+static void *pool_worker(void *arg)
+{
+	const struct fl_pool_arg *a = arg;
+	struct fl_pool *p = a->p;
+	unsigned long seen = 0;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		while (p->gen == seen && !p->stop)
+			pthread_cond_wait(&p->go, &p->lock);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		seen = p->gen;
+		fl_worker_fn *fn = p->fn;
+		void *ctx = p->ctx;
+		pthread_mutex_unlock(&p->lock);
+		fn(ctx, a->worker);
+		pthread_mutex_lock(&p->lock);
+		if (--p->pending == 0)
+			pthread_cond_signal(&p->done);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+int fl_pool_create(int threads, struct fl_pool **out)
+{
+	struct fl_pool *p = calloc(1, sizeof(*p));
+	*out = NULL;
+	if (!p)
+		return FL_ENOMEM;
+	threads = threads < 1 ? 1 : threads > FL_POOL_MAX ? FL_POOL_MAX : threads;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	for (int t = 1; t < threads; t++) {
+		p->arg[p->started] = (struct fl_pool_arg){p, p->started + 1};
+		if (pthread_create(&p->tid[p->started], NULL, pool_worker, &p->arg[p->started]))
+			break; /* a smaller pool: the work still runs */
+		p->started++;
+	}
+	*out = p;
+	return 0;
+}
+
+int fl_pool_size(const struct fl_pool *p)
+{
+	return p->started + 1;
+}
+
+void fl_pool_each(struct fl_pool *p, fl_worker_fn *fn, void *ctx)
+{
+	pthread_mutex_lock(&p->lock);
+	p->fn = fn;
+	p->ctx = ctx;
+	p->pending = p->started;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	fn(ctx, 0);
+	pthread_mutex_lock(&p->lock);
+	while (p->pending > 0)
+		pthread_cond_wait(&p->done, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void fl_pool_destroy(struct fl_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->lock);
+	for (int t = 0; t < p->started; t++)
+		pthread_join(p->tid[t], NULL);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int fl_run_workers(int threads, fl_worker_fn *fn, void *ctx)
+{
+	struct fl_pool *p = NULL;
+	if (threads <= 1 || fl_pool_create(threads, &p)) {
+		fn(ctx, 0);
+		return 1;
+	}
+	fl_pool_each(p, fn, ctx);
+	const int n = fl_pool_size(p);
+	fl_pool_destroy(p);
+	return n;
 }

@@ -81,6 +81,32 @@ void fl_err_prefix(struct fl_err *err, const char *fmt, ...) __attribute__((form
  */
 int fl_grow(void **v, size_t *cap, size_t need, size_t size, size_t ceiling);
 
+/* ---- a bounded pool of worker threads ---- */
+
+#define FL_POOL_MAX 64 /* workers in one pool, the caller's thread included */
+
+struct fl_pool;
+typedef void fl_worker_fn(void *ctx, int worker);
+
+/*
+ * A pool of `threads` workers (clamped to 1 … FL_POOL_MAX): worker 0 is the calling
+ * thread, the others persist between calls, so per-thread state (GLPK's environment,
+ * warm LPs) survives from one call to the next. When the system refuses a thread the pool
+ * is smaller (fl_pool_size says how big); the work still runs. FL_ENOMEM.
+ */
+int fl_pool_create(int threads, struct fl_pool **out);
+int fl_pool_size(const struct fl_pool *p);
+/* Every worker runs fn(ctx, worker) once, worker 0 on the caller; returns when all have. */
+void fl_pool_each(struct fl_pool *p, fl_worker_fn *fn, void *ctx);
+/* Stop and join the workers (NULL: nothing). */
+void fl_pool_destroy(struct fl_pool *p);
+/*
+ * fn(ctx, worker) once on each of `threads` workers of a pool made for the call (the
+ * usual shape: each worker takes indices from an atomic counter in ctx until none is
+ * left). Returns the number of workers that ran (>= 1: without a pool, the caller alone).
+ */
+int fl_run_workers(int threads, fl_worker_fn *fn, void *ctx);
+
 /* ---- ceilings on identifiers and text ---- */
 
 #define FL_ID_MAX 64	/* node, SKU, carrier, service ids: at most 63 bytes */

@@ -122,10 +122,11 @@ static void run_job(struct pool *p, struct job *j)
 		free(v);
 }
 
-static void *worker(void *arg)
+static void worker(void *arg, int me)
 {
 	struct pool *p = arg;
 	size_t i;
+	(void)me;
 	while ((i = atomic_fetch_add(&p->next, 1)) < p->n) {
 		if (!p->jobs[i].done)
 			run_job(p, &p->jobs[i]);
@@ -142,21 +143,13 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&p->lock);
 	}
-	return NULL;
 }
 
 static void pool_run(struct pool *p, int threads)
 {
-	pthread_t tid[64];
-	int started = 0;
 	atomic_store(&p->next, 0);
 	atomic_store(&p->finished, 0);
-	for (int t = 1; t < threads && t < 64; t++)
-		if (pthread_create(&tid[started], NULL, worker, p) == 0)
-			started++;
-	worker(p);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
+	fl_run_workers(threads, worker, p);
 }
 
 /* A forecast spec names what a cached forecast answers: method, horizon, level. */

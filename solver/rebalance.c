@@ -4,7 +4,6 @@
  */
 #include <glpk.h>
 #include <math.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -403,13 +402,10 @@ struct pool {
 	double *lb;	    /* per SKU: Σ λ·b */
 	glp_prob **lps;	    /* per SKU, kept between rounds */
 	int *arow;	    /* per arc: its source and destination rows in its SKU's LP */
-	int threads;
-	bool keep; /* keep each SKU's LP for the next round (else free it at once) */
-	bool stop;
+	int threads;	    /* the pool's size: SKU k belongs to worker k % threads */
+	bool keep;	    /* keep each SKU's LP for the next round (else free it at once) */
 	atomic_int failed;
-	pthread_barrier_t start, done;
-	pthread_t tid[64];
-	int started;
+	struct fl_pool *workers; /* persistent: each keeps its GLPK environment warm */
 };
 
 static void run_share(struct pool *w, int t)
@@ -434,8 +430,9 @@ static void forget_share(struct pool *w, int t)
 		w->lps[k] = NULL;
 }
 
-static void guarded_share(struct pool *w, const int t)
+static void guarded_share(void *ctx, const int t)
 {
+	struct pool *w = ctx;
 	struct guard g;
 	volatile int tv = t;
 	glp_term_out(GLP_OFF);
@@ -451,26 +448,18 @@ static void guarded_share(struct pool *w, const int t)
 	glp_error_hook(NULL, NULL);
 }
 
-struct worker_arg {
-	struct pool *w;
-	int t;
-};
-
-static void *pool_thread(void *arg)
+/* At the end: each worker but the caller frees its GLPK environment (its LPs with it);
+ * the caller deletes its own share's LPs. */
+static void free_share(void *ctx, const int t)
 {
-	struct worker_arg *wa = arg;
-	struct pool *w = wa->w;
-	const int t = wa->t;
-	free(wa);
-	for (;;) {
-		pthread_barrier_wait(&w->start);
-		if (w->stop)
-			break;
-		guarded_share(w, t);
-		pthread_barrier_wait(&w->done);
+	struct pool *w = ctx;
+	if (t == 0) {
+		for (int k = 0; k < w->p->nskus; k += w->threads)
+			if (w->lps[k])
+				glp_delete_prob(w->lps[k]);
+		return;
 	}
-	glp_free_env(); /* this thread's LPs */
-	return NULL;
+	glp_free_env();
 }
 
 static int pool_open(struct pool *w, const struct slv_rb_problem *p, const struct arcs *a, long *q,
@@ -479,38 +468,16 @@ static int pool_open(struct pool *w, const struct slv_rb_problem *p, const struc
 	memset(w, 0, sizeof(*w));
 	w->p = p, w->a = a, w->q = q, w->lam = lam, w->lb = lb;
 	w->keep = keep;
-	w->threads = p->threads < 1 ? 1 : p->threads > 64 ? 64 : p->threads;
-	if (w->threads > p->nskus)
-		w->threads = p->nskus > 0 ? p->nskus : 1;
+	int threads = p->threads < 1 ? 1 : p->threads > FL_POOL_MAX ? FL_POOL_MAX : p->threads;
+	if (threads > p->nskus)
+		threads = p->nskus > 0 ? p->nskus : 1;
 	w->lps = calloc((size_t)p->nskus + 1, sizeof(*w->lps));
 	w->arow = malloc(sizeof(int) * (2 * a->n + 1));
-	if (!w->lps || !w->arow) {
+	if (!w->lps || !w->arow || fl_pool_create(threads, &w->workers)) {
 		free(w->lps), free(w->arow);
 		return FL_ENOMEM;
 	}
-	pthread_barrier_init(&w->start, NULL, (unsigned)w->threads);
-	pthread_barrier_init(&w->done, NULL, (unsigned)w->threads);
-	for (int t = 1; t < w->threads; t++) {
-		struct worker_arg *wa = malloc(sizeof(*wa));
-		if (!wa || (*wa = (struct worker_arg){w, t},
-			    pthread_create(&w->tid[w->started], NULL, pool_thread, wa))) {
-			free(wa);
-			break;
-		}
-		w->started++;
-	}
-	if (w->started != w->threads - 1) {
-		/* fewer threads than planned: the barriers expect them all, so stop here */
-		w->stop = true;
-		for (int t = 0; t < w->started; t++)
-			pthread_barrier_wait(&w->start);
-		for (int t = 0; t < w->started; t++)
-			pthread_join(w->tid[t], NULL);
-		pthread_barrier_destroy(&w->start);
-		pthread_barrier_destroy(&w->done);
-		free(w->lps), free(w->arow);
-		return FL_ENOMEM;
-	}
+	w->threads = fl_pool_size(w->workers); /* fewer when the system refused a thread */
 	return 0;
 }
 
@@ -518,26 +485,14 @@ static int pool_open(struct pool *w, const struct slv_rb_problem *p, const struc
 static int pool_round(struct pool *w, const double *cost)
 {
 	w->cost = cost;
-	if (w->threads > 1)
-		pthread_barrier_wait(&w->start);
-	guarded_share(w, 0);
-	if (w->threads > 1)
-		pthread_barrier_wait(&w->done);
+	fl_pool_each(w->workers, guarded_share, w);
 	return atomic_load(&w->failed);
 }
 
 static void pool_close(struct pool *w)
 {
-	w->stop = true;
-	if (w->threads > 1)
-		pthread_barrier_wait(&w->start);
-	for (int t = 0; t < w->started; t++)
-		pthread_join(w->tid[t], NULL);
-	for (int k = 0; k < w->p->nskus; k += w->threads) /* thread 0's share: this thread */
-		if (w->lps[k])
-			glp_delete_prob(w->lps[k]);
-	pthread_barrier_destroy(&w->start);
-	pthread_barrier_destroy(&w->done);
+	fl_pool_each(w->workers, free_share, w);
+	fl_pool_destroy(w->workers);
 	free(w->lps), free(w->arow);
 }
 

@@ -1048,8 +1048,9 @@ struct pricer {
 };
 
 /* Price orders from the list until it is done, time runs out or one fails. */
-static void *price_run(void *arg)
+static void price_run(void *arg, int worker)
 {
+	(void)worker;
 	struct pricer *pr = arg;
 	struct cg *g = pr->g;
 	struct wctx *c = g->c;
@@ -1102,25 +1103,20 @@ static void *price_run(void *arg)
 		atomic_store(&pr->failed, 1);
 	}
 	free(price);
-	return NULL;
 }
 
 /* Price g->list on g->threads threads; 1 if time ran out first, or a negative error. */
 static int cg_price(struct cg *g, double deadline_ms, struct fl_err *err)
 {
 	struct pricer pr = {.g = g, .deadline_ms = deadline_ms};
-	pthread_t tid[16];
-	int started = 0;
 	atomic_init(&pr.next, 0);
 	atomic_init(&pr.failed, 0);
 	atomic_init(&pr.late, 0);
 	pthread_mutex_init(&pr.lock, NULL);
-	for (int t = 1; t < g->threads && t <= 16 && g->nlist > t; t++)
-		if (!pthread_create(&tid[started], NULL, price_run, &pr))
-			started++;
-	price_run(&pr);
-	for (int t = 0; t < started; t++)
-		pthread_join(tid[t], NULL);
+	int threads = g->threads < 17 ? g->threads : 17;
+	if (threads > g->nlist)
+		threads = g->nlist;
+	fl_run_workers(threads, price_run, &pr);
 	pthread_mutex_destroy(&pr.lock);
 	/* slv_source on this thread set GLPK's hook back to none: the master's again */
 	glp_error_hook(on_glp_error, g->guard);

@@ -61,7 +61,7 @@ done
 # ThreadSanitizer (make test, make tsan): the tests whose code runs on several threads
 if [ "${TSAN:-}" ]; then
 	export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
-	for t in test_flow test_forecast test_rebalance test_wave test_decisions; do
+	for t in test_data test_flow test_forecast test_rebalance test_wave test_decisions; do
 		CMOCKA_MESSAGE_OUTPUT=TAP "$TSAN/tests/$t" >"$log" 2>&1
 		tally "$TSAN/tests/$t [tsan]" $?
 	done

@@ -4,6 +4,8 @@
 #include <math.h>
 
 #include "data/internal.h"
+#include <stdatomic.h>
+
 #include "helpers.h"
 
 static void test_dates(void **state)
@@ -303,10 +305,57 @@ static void test_grow_ceiling(void **state)
 	free(v);
 }
 
+struct pool_count {
+	atomic_int calls;
+	atomic_int by_worker[FL_POOL_MAX];
+	atomic_size_t next;
+	atomic_size_t sum;
+};
+
+static void count_each(void *ctx, int worker)
+{
+	struct pool_count *c = ctx;
+	atomic_fetch_add(&c->calls, 1);
+	atomic_fetch_add(&c->by_worker[worker], 1);
+}
+
+static void sum_indices(void *ctx, int worker)
+{
+	struct pool_count *c = ctx;
+	size_t i;
+	(void)worker;
+	while ((i = atomic_fetch_add(&c->next, 1)) < 1000)
+		atomic_fetch_add(&c->sum, i);
+}
+
+/* The one pool: each worker runs once per call, the same workers call after call. */
+static void test_pool(void **state)
+{
+	(void)state;
+	struct fl_pool *p;
+	struct pool_count c = {0};
+	assert_int_equal(fl_pool_create(4, &p), 0);
+	const int n = fl_pool_size(p);
+	assert_true(n >= 1 && n <= 4);
+	for (int round = 0; round < 50; round++)
+		fl_pool_each(p, count_each, &c);
+	assert_int_equal(atomic_load(&c.calls), 50 * n);
+	for (int w = 0; w < n; w++)
+		assert_int_equal(atomic_load(&c.by_worker[w]), 50);
+	fl_pool_destroy(p);
+	fl_pool_destroy(NULL);
+	struct pool_count d = {0};
+	const int ran = fl_run_workers(3, sum_indices, &d);
+	assert_true(ran >= 1 && ran <= 3);
+	assert_int_equal(atomic_load(&d.sum), 999 * 1000 / 2);
+	assert_int_equal(fl_run_workers(0, count_each, &d), 1); /* the caller alone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grow_ceiling),
+		cmocka_unit_test(test_pool),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_haversine),
 		cmocka_unit_test(test_csv_reader),
