@@ -112,13 +112,6 @@ int store_order_key_get(struct store *st, const char *order_id, const unsigned c
 	return key_get(st, order_id, hash, response, err);
 }
 
-static int step_done(struct store *st, sqlite3_stmt *s, struct fl_err *err, const char *what)
-{
-	int rc = sqlite3_step(s) == SQLITE_DONE ? 0 : store_dberr(st, err, what);
-	sqlite3_reset(s);
-	return rc;
-}
-
 static int reserve(struct store *st, const struct store_decision *d, const struct store_alloc *a,
 		   int na, long *total, struct fl_err *err)
 {
@@ -150,14 +143,14 @@ static int reserve(struct store *st, const struct store_decision *d, const struc
 		sqlite3_bind_text(inv, 1, a[i].node, -1, SQLITE_STATIC);
 		sqlite3_bind_text(inv, 2, a[i].sku, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(inv, 3, a[i].qty);
-		if ((rc = step_done(st, inv, err, "reserve")))
+		if ((rc = store__step_done(st, inv, err, "reserve")))
 			return rc;
 		if (sqlite3_changes(st->db) != 1)
 			return fl_err_set(err, FL_EBUSY, "stock of '%s' at '%s' changed", a[i].sku,
 					  a[i].node);
 		sqlite3_bind_text(node, 1, a[i].node, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(node, 2, a[i].qty);
-		if ((rc = step_done(st, node, err, "reserve")))
+		if ((rc = store__step_done(st, node, err, "reserve")))
 			return rc;
 		if (sqlite3_changes(st->db) != 1)
 			return fl_err_set(err, FL_EBUSY, "capacity of '%s' changed", a[i].node);
@@ -166,7 +159,7 @@ static int reserve(struct store *st, const struct store_decision *d, const struc
 		sqlite3_bind_text(res, 3, a[i].sku, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(res, 4, a[i].qty);
 		sqlite3_bind_int64(res, 5, d->created_at);
-		if ((rc = step_done(st, res, err, "reserve")))
+		if ((rc = store__step_done(st, res, err, "reserve")))
 			return rc;
 		*total += a[i].qty;
 	}
@@ -208,7 +201,7 @@ static int record_one(struct store *st, const struct store_decision *d, const ch
 	sqlite3_bind_int64(s, 10, d->created_at);
 	if (wave_id)
 		sqlite3_bind_text(s, 11, wave_id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, err, "record decision")))
+	if ((rc = store__step_done(st, s, err, "record decision")))
 		return rc;
 	if (!reserve_it)
 		return 0;
@@ -220,7 +213,7 @@ static int record_one(struct store *st, const struct store_decision *d, const ch
 	sqlite3_bind_text(s, 1, d->order_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, d->request_hash, 32, SQLITE_STATIC);
-	return step_done(st, s, err, "record order key");
+	return store__step_done(st, s, err, "record order key");
 }
 
 int store_decision_record(struct store *st, const struct store_decision *d, bool reserve_it,
@@ -269,7 +262,7 @@ int store_wave_record(struct store *st, const struct store_wave *w, bool reserve
 		sqlite3_bind_double(s, 6, w->gap);
 		sqlite3_bind_double(s, 7, w->solver_ms);
 		sqlite3_bind_int64(s, 8, w->created_at);
-		rc = step_done(st, s, err, "record wave");
+		rc = store__step_done(st, s, err, "record wave");
 	}
 	return store_write_end(st, rc, err);
 }
@@ -337,8 +330,9 @@ int store_reservations_settle(struct store *st, const char *decision_id, bool co
 		sqlite3_bind_int64(node, 1, n);
 		sqlite3_bind_int64(node, 2, q);
 		sqlite3_bind_int64(done, 1, rid);
-		if ((rc = step_done(st, inv, err, what)) || (rc = step_done(st, node, err, what)) ||
-		    (rc = step_done(st, done, err, what)))
+		if ((rc = store__step_done(st, inv, err, what)) ||
+		    (rc = store__step_done(st, node, err, what)) ||
+		    (rc = store__step_done(st, done, err, what)))
 			break;
 		*units += (long)q;
 	}
@@ -370,4 +364,56 @@ int store_decision_release(struct store *st, const char *id, long *units, struct
 		rc = fl_err_set(err, FL_ECONFLICT, "decision '%s' holds no open reservation", id);
 out:
 	return store_write_end(st, rc, err);
+}
+
+int store_decision_request(struct store *st, const char *order_id, char **request,
+			   char **decision_id, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s,
+			       "SELECT request, id FROM decisions WHERE order_id = ?1"
+			       " ORDER BY seq DESC LIMIT 1",
+			       err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	const int step = sqlite3_step(s);
+	*request = *decision_id = NULL;
+	if (step == SQLITE_ROW) {
+		*request = strdup((const char *)sqlite3_column_text(s, 0));
+		*decision_id = strdup((const char *)sqlite3_column_text(s, 1));
+		if (!*request || !*decision_id) {
+			free(*request), free(*decision_id);
+			*request = *decision_id = NULL;
+			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+		}
+	} else {
+		rc = step == SQLITE_DONE
+			     ? fl_err_set(err, FL_ENOTFOUND, "no decision for order '%s'", order_id)
+			     : store_dberr(st, err, "read decision");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_decisions_recent(struct store *st, size_t limit, store_decision_fn *fn, void *ctx,
+			   struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(
+		st, &s, "SELECT id, order_id, request FROM decisions ORDER BY seq DESC LIMIT ?1",
+		err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = fn(ctx, (const char *)sqlite3_column_text(s, 0),
+			     (const char *)sqlite3_column_text(s, 1),
+			     (const char *)sqlite3_column_text(s, 2))))
+			break;
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read decisions");
+	sqlite3_finalize(s);
+	return rc;
 }

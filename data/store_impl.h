@@ -68,6 +68,16 @@ void store_write_abort(struct store *st);
 /* Rows one read may collect into memory (a list, a page, the outages): past it, FL_ELIMIT. */
 #define STORE_ROWS_MAX ((size_t)1 << 24)
 
+/* A statement run to its end: 0, or the store's error for `what`. */
+int store__step_done(struct store *st, sqlite3_stmt *s, struct fl_err *err, const char *what);
+
+/* Run a query and collect its rows into a growing array of `size`-byte records, each
+ * filled by `row` (at most limit; *more when there were more). Shared by the loaders. */
+typedef void row_fn(sqlite3_stmt *s, void *rec);
+void store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap);
+int store__collect(struct store *st, sqlite3_stmt *s, size_t size, row_fn *row, size_t limit,
+		   void **out, size_t *n, bool *more, struct fl_err *err);
+
 int store_dberr(struct store *st, struct fl_err *err, const char *what);
 /*
  * Inside a write transaction: a decision's open reservations released (stock back to

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * engine.c — the Lua state, its sandbox and limits, rule sets, hooks and ctx.
- * rules.h says what the sandbox allows; this file is the only one that touches Lua.
+ * engine.c — the Lua engine: states built and freed, rule sets loaded into environments of
+ * their own, hooks called one rule at a time, every allocating call inside lua_pcall.
+ * rules.h says what the sandbox allows; rules/ is the only module that touches Lua.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -12,13 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rules.h"
-
-#define HOOK_EVERY 1000 /* instructions between limit checks */
-#define REG_BASE "fulcrum.base"
-#define REG_CTX "fulcrum.ctx"
-#define REG_NODES "fulcrum.nodes"
-#define REG_NEXT "fulcrum.next"
+#include "internal.h"
 
 static const char *const kind_names[] = {
 #define RL_KIND_NAME(k, name) name,
@@ -38,520 +33,14 @@ void rl_limits_default(struct rl_limits *l)
 	l->deadline_ms = 50;
 }
 
-struct set {
-	char key[RL_NAME_MAX * 2];
-	char name[RL_NAME_MAX];
-	int env_ref; /* the set's environment in the registry */
-	unsigned long used;
-};
-
-struct rl_engine {
-	lua_State *L;
-	struct rl_limits lim;
-	size_t mem;
-	bool capped; /* false while the engine builds its own tables */
-	long instr;
-	double deadline;
-	bool tripped;
-	const char *trip_reason;
-	struct set sets[RL_SETS_CACHED];
-	int nsets;
-	unsigned long clock;
-	/* the call in progress */
-	struct rl_effects *out;
-	const struct set *cur_set;
-	char cur_rule[RL_NAME_MAX];
-	unsigned allowed; /* bit per rl_kind */
-	const struct rl_host *host;
-	int stock_ref; /* a test's stock table, or LUA_NOREF */
-};
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static struct rl_engine *engine_of(lua_State *L)
-{
-	return *(struct rl_engine **)lua_getextraspace(L);
-}
-
-/*
- * Read a field of a table the rules made, without metamethods: C code outside a rule
- * call must never run rule code (it would run unprotected and without limits).
- */
-static int rawfield(lua_State *L, int idx, const char *k)
-{
-	idx = lua_absindex(L, idx);
-	lua_pushstring(L, k);
-	return lua_rawget(L, idx);
-}
-
-/* ---- limits ---- */
-
-static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-	struct rl_engine *e = ud;
-	if (!ptr)
-		osize = 0; /* then osize is a type tag, not a size */
-	if (nsize == 0) {
-		free(ptr);
-		e->mem -= osize;
-		return NULL;
-	}
-	if (e->capped && nsize > osize && e->mem - osize + nsize > e->lim.memory)
-		return NULL; /* Lua raises "not enough memory" */
-	void *p = realloc(ptr, nsize);
-	if (p)
-		e->mem = e->mem - osize + nsize;
-	return p;
-}
-
-static void limit_hook(lua_State *L, lua_Debug *ar)
-{
-	(void)ar;
-	struct rl_engine *e = engine_of(L);
-	if (!e->tripped) {
-		e->instr += HOOK_EVERY;
-		if (e->instr > e->lim.instructions)
-			e->trip_reason = "instruction budget exceeded";
-		else if (now_ms() > e->deadline)
-			e->trip_reason = "deadline exceeded";
-		else
-			return;
-		e->tripped = true;
-		/* sticky: from now on every instruction fails, so pcall cannot absorb it */
-		lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
-	}
-	luaL_error(L, "%s", e->trip_reason);
-}
-
-static void arm(struct rl_engine *e)
-{
-	e->instr = 0;
-	e->tripped = false;
-	e->deadline = now_ms() + e->lim.deadline_ms;
-	e->capped = true;
-	lua_sethook(e->L, limit_hook, LUA_MASKCOUNT, HOOK_EVERY);
-}
-
-static void disarm(struct rl_engine *e)
-{
-	lua_sethook(e->L, NULL, 0, 0);
-	e->tripped = false;
-	e->capped = false;
-}
-
-/* ---- the sandbox ---- */
-
-static int safe_rep(lua_State *L)
-{
-	size_t len, seplen = 0;
-	luaL_checklstring(L, 1, &len);
-	const lua_Integer n = luaL_checkinteger(L, 2);
-	luaL_optlstring(L, 3, "", &seplen);
-	if (n > 0 && (double)n * (double)(len + seplen) > RL_REP_MAX)
-		return luaL_error(L, "string.rep: the result would exceed %d bytes", RL_REP_MAX);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
-	return 1;
-}
-
-static int safe_pattern(lua_State *L)
-{
-	size_t len;
-	luaL_checklstring(L, 1, &len);
-	if (len > RL_PATTERN_MAX)
-		return luaL_error(L, "string patterns: subject longer than %d bytes",
-				  RL_PATTERN_MAX);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
-}
-
-static int safe_setmetatable(lua_State *L)
-{
-	luaL_checktype(L, 1, LUA_TTABLE);
-	if (lua_istable(L, 2) && rawfield(L, 2, "__gc") != LUA_TNIL)
-		return luaL_error(L, "setmetatable: __gc is not allowed in rules");
-	lua_settop(L, 2);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, 2, 1);
-	return 1;
-}
-
-static int frozen_write(lua_State *L)
-{
-	return luaL_error(L, "this table is read-only");
-}
-
-/* pairs() and # on a proxy see the table behind it. */
-static int frozen_pairs(lua_State *L)
-{
-	lua_pushvalue(L, lua_upvalueindex(1)); /* next */
-	lua_pushvalue(L, lua_upvalueindex(2)); /* the table */
-	lua_pushnil(L);
-	return 3;
-}
-
-static int frozen_len(lua_State *L)
-{
-	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
-	return 1;
-}
-
-/* Replace the table at the top with a read-only proxy of it. */
-static void freeze(lua_State *L)
-{
-	lua_newtable(L);	  /* proxy */
-	lua_createtable(L, 0, 6); /* its metatable */
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, frozen_write);
-	lua_setfield(L, -2, "__newindex");
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_NEXT);
-	lua_pushvalue(L, -4);
-	lua_pushcclosure(L, frozen_pairs, 2);
-	lua_setfield(L, -2, "__pairs");
-	lua_pushvalue(L, -3);
-	lua_pushcclosure(L, frozen_len, 1);
-	lua_setfield(L, -2, "__len");
-	lua_pushliteral(L, "locked");
-	lua_setfield(L, -2, "__metatable");
-	lua_setmetatable(L, -2);
-	lua_remove(L, -2);
-}
-
-/* Copy the named fields of the global library `lib` into a new table (on the stack). */
-static void copy_lib(lua_State *L, const char *lib, const char *const *names)
-{
-	lua_getglobal(L, lib);
-	lua_newtable(L);
-	for (const char *const *n = names; *n; n++) {
-		lua_getfield(L, -2, *n);
-		lua_setfield(L, -2, *n);
-	}
-	lua_remove(L, -2);
-}
-
-static int build_base(lua_State *L)
-{
-	static const char *const base_ok[] = {"assert",	  "error",	  "ipairs", "next",
-					      "pairs",	  "pcall",	  "select", "tonumber",
-					      "tostring", "type",	  "xpcall", "rawequal",
-					      "rawlen",	  "getmetatable", NULL};
-	static const char *const string_ok[] = {"byte",	 "char",    "format", "len", "lower",
-						"upper", "reverse", "sub",    NULL};
-	static const char *const pattern_fns[] = {"find", "match", "gmatch", "gsub", NULL};
-	static const char *const table_ok[] = {"concat", "insert", "move",   "pack",
-					       "remove", "sort",   "unpack", NULL};
-	static const char *const math_ok[] = {
-		"abs", "ceil", "exp",	     "floor", "fmod",	    "huge",
-		"log", "max",  "maxinteger", "min",   "mininteger", "modf",
-		"pi",  "sqrt", "tointeger",  "type",  "ult",	    NULL};
-
-	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
-	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
-	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
-	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
-	lua_pop(L, 4);
-	lua_getglobal(L, "next");
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_NEXT);
-
-	copy_lib(L, LUA_GNAME, base_ok); /* the base environment every set reads */
-	lua_getglobal(L, "setmetatable");
-	lua_pushcclosure(L, safe_setmetatable, 1);
-	lua_setfield(L, -2, "setmetatable");
-	lua_pushliteral(L, LUA_VERSION);
-	lua_setfield(L, -2, "_VERSION");
-
-	copy_lib(L, LUA_STRLIBNAME, string_ok);
-	lua_getglobal(L, LUA_STRLIBNAME);
-	lua_getfield(L, -1, "rep");
-	lua_pushcclosure(L, safe_rep, 1);
-	lua_setfield(L, -3, "rep");
-	for (const char *const *n = pattern_fns; *n; n++) {
-		lua_getfield(L, -1, *n);
-		lua_pushcclosure(L, safe_pattern, 1);
-		lua_setfield(L, -3, *n);
-	}
-	lua_pop(L, 1);
-	/* methods on strings ("x"):rep(…) go through the same safe table */
-	lua_pushvalue(L, -1);
-	freeze(L);
-	lua_setfield(L, -3, "string");
-	lua_pushliteral(L, "");
-	lua_getmetatable(L, -1);
-	lua_pushvalue(L, -3);
-	lua_setfield(L, -2, "__index");
-	lua_pushliteral(L, "locked");
-	lua_setfield(L, -2, "__metatable");
-	lua_pop(L, 3);
-
-	copy_lib(L, LUA_TABLIBNAME, table_ok);
-	freeze(L);
-	lua_setfield(L, -2, "table");
-	copy_lib(L, LUA_MATHLIBNAME, math_ok);
-	freeze(L);
-	lua_setfield(L, -2, "math");
-	lua_getfield(L, -1, "table");
-	lua_getfield(L, -1, "unpack");
-	lua_setfield(L, -3, "unpack");
-	lua_pop(L, 1);
-
-	freeze(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_BASE);
-	/* nothing of the real globals stays reachable */
-	lua_pushglobaltable(L);
-	lua_pushnil(L);
-	while (lua_next(L, -2)) {
-		lua_pop(L, 1);
-		lua_pushvalue(L, -1);
-		lua_pushnil(L);
-		lua_rawset(L, -4);
-	}
-	lua_pop(L, 1);
-	return 0;
-}
-
-/* ---- effects ---- */
-
-void rl_effects_release(struct rl_effects *x)
-{
-	free(x->v);
-	memset(x, 0, sizeof(*x));
-}
-
-void rl_effects_fail(struct rl_effects *x, const char *set, const char *rule, int line,
-		     const char *reason)
-{
-	/* failures are few (one per rule call at most); past the ceiling the last one
-	 * already says a rule failed */
-	if (fl_grow((void **)&x->v, &x->cap, x->n + 1, sizeof(*x->v), RL_EFFECTS_MAX + 64))
-		return;
-	struct rl_effect *f = &x->v[x->n++];
-	memset(f, 0, sizeof(*f));
-	f->kind = RL_FAILED;
-	snprintf(f->set, sizeof(f->set), "%s", set);
-	snprintf(f->rule, sizeof(f->rule), "%s", rule);
-	f->line = line;
-	snprintf(f->reason, sizeof(f->reason), "%s", reason);
-}
-
-static struct rl_effect *effect_new(lua_State *L, enum rl_kind kind)
-{
-	struct rl_engine *e = engine_of(L);
-	if (!(e->allowed & (1u << kind)))
-		luaL_error(L, "ctx:%s is not available in this hook", rl_kind_name(kind));
-	struct rl_effects *o = e->out;
-	if (o->n >= RL_EFFECTS_MAX)
-		luaL_error(L, "more than %d effects in one call", RL_EFFECTS_MAX);
-	if (fl_grow((void **)&o->v, &o->cap, o->n + 1, sizeof(*o->v), RL_EFFECTS_MAX + 64))
-		luaL_error(L, "not enough memory");
-	struct rl_effect *x = &o->v[o->n++];
-	memset(x, 0, sizeof(*x));
-	x->kind = kind;
-	snprintf(x->set, sizeof(x->set), "%s", e->cur_set ? e->cur_set->name : "");
-	snprintf(x->rule, sizeof(x->rule), "%s", e->cur_rule);
-	lua_Debug ar;
-	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
-		x->line = ar.currentline;
-	return x;
-}
-
-static void copy_arg(lua_State *L, int i, char *dst, size_t cap, bool required)
-{
-	size_t len;
-	const char *s = required ? luaL_checklstring(L, i, &len) : luaL_optlstring(L, i, "", &len);
-	snprintf(dst, cap, "%s", s);
-}
-
-static int ctx_exclude_node(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_EXCLUDE_NODE);
-	copy_arg(L, 2, x->node, sizeof(x->node), true);
-	copy_arg(L, 3, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_exclude_service(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_EXCLUDE_SERVICE);
-	copy_arg(L, 2, x->carrier, sizeof(x->carrier), true);
-	copy_arg(L, 3, x->service, sizeof(x->service), true);
-	copy_arg(L, 4, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_penalize_node(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_PENALIZE_NODE);
-	copy_arg(L, 2, x->node, sizeof(x->node), true);
-	x->amount = luaL_checknumber(L, 3);
-	if (!(x->amount >= 0) || !isfinite(x->amount))
-		return luaL_error(L, "penalize_node: the amount must be a number >= 0");
-	copy_arg(L, 4, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_require_node(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_REQUIRE_NODE);
-	copy_arg(L, 2, x->node, sizeof(x->node), true);
-	copy_arg(L, 3, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_set_split_penalty(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_SPLIT_PENALTY);
-	x->amount = luaL_checknumber(L, 2);
-	if (!(x->amount >= 0) || !isfinite(x->amount))
-		return luaL_error(L, "set_split_penalty: must be a number >= 0");
-	copy_arg(L, 3, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_reject(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_REJECT);
-	copy_arg(L, 2, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_annotate(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_ANNOTATE);
-	copy_arg(L, 2, x->reason, sizeof(x->reason), true);
-	return 0;
-}
-
-static int ctx_reroute(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_REROUTE);
-	if (!lua_isnoneornil(L, 2)) {
-		luaL_checktype(L, 2, LUA_TTABLE);
-		const char *fields[][2] = {{"exclude_node", x->node},
-					   {"exclude_carrier", x->carrier},
-					   {"reason", x->reason}};
-		const size_t caps[] = {sizeof(x->node), sizeof(x->carrier), sizeof(x->reason)};
-		for (int i = 0; i < 3; i++) {
-			if (lua_getfield(L, 2, fields[i][0]) == LUA_TSTRING)
-				snprintf((char *)fields[i][1], caps[i], "%s", lua_tostring(L, -1));
-			lua_pop(L, 1);
-		}
-	}
-	return 0;
-}
-
-static int ctx_notify(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_NOTIFY);
-	copy_arg(L, 2, x->channel, sizeof(x->channel), true);
-	copy_arg(L, 3, x->template_, sizeof(x->template_), true);
-	if (!lua_isnoneornil(L, 4)) {
-		luaL_checktype(L, 4, LUA_TTABLE);
-		size_t at = 0;
-		lua_pushnil(L);
-		while (lua_next(L, 4)) {
-			if (lua_type(L, -2) == LUA_TSTRING &&
-			    (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-				const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
-				const int w = snprintf(x->fields + at, sizeof(x->fields) - at,
-						       "%s\037%s\036", k, v);
-				if (w > 0 && at + (size_t)w < sizeof(x->fields))
-					at += (size_t)w;
-				else
-					x->fields[at] = '\0';
-			}
-			lua_pop(L, 1);
-		}
-	}
-	return 0;
-}
-
-static int ctx_discount(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_DISCOUNT);
-	copy_arg(L, 2, x->channel, sizeof(x->channel), true); /* the kind of discount */
-	x->amount = luaL_checknumber(L, 3);
-	if (!(x->amount >= 0) || !isfinite(x->amount))
-		return luaL_error(L, "discount: the amount must be a number >= 0");
-	copy_arg(L, 4, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_hold(lua_State *L)
-{
-	struct rl_effect *x = effect_new(L, RL_HOLD);
-	copy_arg(L, 2, x->reason, sizeof(x->reason), false);
-	return 0;
-}
-
-static int ctx_atp(lua_State *L)
-{
-	struct rl_engine *e = engine_of(L);
-	const char *node = luaL_checkstring(L, 2), *sku = luaL_checkstring(L, 3);
-	if (e->stock_ref != LUA_NOREF) { /* a test's stock table */
-		lua_rawgeti(L, LUA_REGISTRYINDEX, e->stock_ref);
-		if (lua_getfield(L, -1, node) == LUA_TTABLE &&
-		    lua_getfield(L, -1, sku) == LUA_TNUMBER)
-			return 1;
-		lua_pushinteger(L, 0);
-		return 1;
-	}
-	const long v = e->host && e->host->atp ? e->host->atp(e->host->ctx, node, sku) : -1;
-	if (v < 0)
-		lua_pushnil(L);
-	else
-		lua_pushinteger(L, v);
-	return 1;
-}
-
-static void build_ctx(lua_State *L)
-{
-	static const luaL_Reg fns[] = {{"exclude_node", ctx_exclude_node},
-				       {"exclude_service", ctx_exclude_service},
-				       {"penalize_node", ctx_penalize_node},
-				       {"require_node", ctx_require_node},
-				       {"set_split_penalty", ctx_set_split_penalty},
-				       {"reject", ctx_reject},
-				       {"annotate", ctx_annotate},
-				       {"reroute", ctx_reroute},
-				       {"notify", ctx_notify},
-				       {"discount", ctx_discount},
-				       {"hold", ctx_hold},
-				       {"atp", ctx_atp},
-				       {NULL, NULL}};
-	luaL_newlib(L, fns);
-	if (lua_getfield(L, LUA_REGISTRYINDEX, REG_NODES) == LUA_TTABLE) {
-		lua_getfield(L, -1, "nodes");
-		lua_setfield(L, -3, "nodes");
-		lua_getfield(L, -1, "stores");
-		lua_setfield(L, -3, "stores");
-		lua_getfield(L, -1, "dcs");
-		lua_setfield(L, -3, "dcs");
-	}
-	lua_pop(L, 1);
-	freeze(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX);
-}
-
 /* ---- every allocating call inside lua_pcall ---- */
 
 /*
  * Lua raises on an allocation failure; outside a protected call that is a panic, and the
- * panic aborts the process. So every entry point runs its body through protect(): the
+ * panic aborts the process. So every entry point runs its body through rl__protect(): the
  * body runs in a C function under lua_pcall, and an error it does not catch itself (out
  * of memory) comes back as FL_ENOMEM.
  */
-typedef int protected_fn(lua_State *L, void *ud);
-
 struct protected_call {
 	protected_fn *fn;
 	void *ud;
@@ -566,7 +55,7 @@ static int trampoline(lua_State *L)
 	return 0;
 }
 
-static int protect(lua_State *L, protected_fn *fn, void *ud)
+int rl__protect(lua_State *L, protected_fn *fn, void *ud)
 {
 	struct protected_call pc = {fn, ud, 0};
 	const int top = lua_gettop(L);
@@ -581,8 +70,8 @@ static int protect(lua_State *L, protected_fn *fn, void *ud)
 
 static int build_state(lua_State *L)
 {
-	build_base(L);
-	build_ctx(L);
+	rl__build_base(L);
+	rl__build_ctx(L);
 	return 0;
 }
 
@@ -598,7 +87,7 @@ int rl_engine_new(const struct rl_limits *lim, struct rl_engine **out, struct fl
 	else
 		rl_limits_default(&e->lim);
 	e->stock_ref = LUA_NOREF;
-	e->L = lua_newstate(capped_alloc, e);
+	e->L = lua_newstate(rl__capped_alloc, e);
 	if (!e->L) {
 		free(e);
 		return fl_err_set(err, FL_ENOMEM, "rules: cannot create a Lua state");
@@ -647,7 +136,7 @@ static int set_nodes_body(lua_State *L, void *ud)
 		lua_setfield(L, -2, "type");
 		lua_pushstring(L, nodes[i].region);
 		lua_setfield(L, -2, "region");
-		freeze(L);
+		rl__freeze(L);
 		lua_setfield(L, -4, nodes[i].id);
 		if (!strcmp(nodes[i].type, "store")) {
 			lua_pushstring(L, nodes[i].id);
@@ -657,26 +146,26 @@ static int set_nodes_body(lua_State *L, void *ud)
 			lua_rawseti(L, -2, ++nd);
 		}
 	}
-	freeze(L);
+	rl__freeze(L);
 	lua_setfield(L, -4, "dcs");
-	freeze(L);
+	rl__freeze(L);
 	lua_setfield(L, -3, "stores");
-	freeze(L);
+	rl__freeze(L);
 	lua_setfield(L, -2, "nodes");
 	lua_setfield(L, LUA_REGISTRYINDEX, REG_NODES);
-	build_ctx(L);
+	rl__build_ctx(L);
 	return 0;
 }
 
 int rl_set_nodes(struct rl_engine *e, const struct rl_node *nodes, int n, struct fl_err *err)
 {
 	struct nodes_arg a = {nodes, n};
-	return protect(e->L, set_nodes_body, &a)
+	return rl__protect(e->L, set_nodes_body, &a)
 		       ? fl_err_set(err, FL_ENOMEM, "rules: out of memory")
 		       : 0;
 }
 
-static struct set *find_set(struct rl_engine *e, const char *key)
+struct set *rl__find_set(struct rl_engine *e, const char *key)
 {
 	for (int i = 0; i < e->nsets; i++)
 		if (!strcmp(e->sets[i].key, key)) {
@@ -688,7 +177,7 @@ static struct set *find_set(struct rl_engine *e, const char *key)
 
 bool rl_loaded(struct rl_engine *e, const char *key)
 {
-	return find_set(e, key) != NULL;
+	return rl__find_set(e, key) != NULL;
 }
 
 /* "name:7: message" → 7 and "message". */
@@ -724,7 +213,7 @@ static int load_body(lua_State *L, void *ud)
 	struct rl_engine *e = a->e;
 	char chunk[RL_NAME_MAX + 2];
 	snprintf(chunk, sizeof(chunk), "=%s", a->set_name);
-	arm(e);
+	rl__arm(e);
 	/* text only: a bytecode chunk is refused by the "t" mode */
 	int rc = luaL_loadbufferx(L, a->src, a->len, chunk, "t");
 	if (rc == LUA_OK) {
@@ -740,18 +229,18 @@ static int load_body(lua_State *L, void *ud)
 		lua_insert(L, -2);
 		rc = lua_pcall(L, 0, 0, 0);
 	}
-	disarm(e);
+	rl__disarm(e);
 	if (rc != LUA_OK) {
 		diag_from(L, a->diag, 0);
 		lua_gc(L, LUA_GCCOLLECT);
 		return FL_EINVAL;
 	}
 	/* it must define at least one rule: rules = {…} or a hook as a global */
-	bool any = rawfield(L, -1, "rules") == LUA_TTABLE && lua_rawlen(L, -1) > 0;
+	bool any = rl__rawfield(L, -1, "rules") == LUA_TTABLE && lua_rawlen(L, -1) > 0;
 	lua_pop(L, 1);
 	static const char *const hooks[] = {"before_sourcing", "after_sourcing", "on_event"};
 	for (int i = 0; i < 3 && !any; i++) {
-		any = rawfield(L, -1, hooks[i]) == LUA_TFUNCTION;
+		any = rl__rawfield(L, -1, hooks[i]) == LUA_TFUNCTION;
 		lua_pop(L, 1);
 	}
 	if (!any) {
@@ -760,7 +249,7 @@ static int load_body(lua_State *L, void *ud)
 			 "on_event function)");
 		return FL_EINVAL;
 	}
-	struct set *s = find_set(e, a->key);
+	struct set *s = rl__find_set(e, a->key);
 	bool fresh = false;
 	if (!s) {
 		if (e->nsets < RL_SETS_CACHED) {
@@ -799,7 +288,7 @@ int rl_load(struct rl_engine *e, const char *key, const char *set_name, const ch
 		return FL_EINVAL;
 	}
 	struct load_arg a = {e, key, set_name, src, len, diag};
-	const int rc = protect(e->L, load_body, &a);
+	const int rc = rl__protect(e->L, load_body, &a);
 	if (rc == FL_ENOMEM && !diag->message[0])
 		snprintf(diag->message, sizeof(diag->message), "not enough memory");
 	return rc;
@@ -921,9 +410,9 @@ static void call_rule(struct rl_engine *e, const char *rule, int nargs, struct r
 	lua_pushcfunction(L, add_where);
 	const int handler = lua_gettop(L) - nargs - 1;
 	lua_insert(L, handler);
-	arm(e);
+	rl__arm(e);
 	const int rc = lua_pcall(L, nargs, 0, handler);
-	disarm(e);
+	rl__disarm(e);
 	lua_remove(L, handler);
 	if (rc == LUA_OK)
 		return;
@@ -971,13 +460,13 @@ static int hook_body(lua_State *L, void *ud)
 	lua_rawgeti(L, LUA_REGISTRYINDEX, s->env_ref);
 	const int env = lua_gettop(L);
 	/* a global hook is one rule named after the set */
-	if (rawfield(L, env, hook_names[h]) == LUA_TFUNCTION) {
+	if (rl__rawfield(L, env, hook_names[h]) == LUA_TFUNCTION) {
 		const int n = push_args(e, h, ha->a, ha->b);
 		call_rule(e, s->name, n, ha->out);
 	} else {
 		lua_pop(L, 1);
 	}
-	if (rawfield(L, env, "rules") == LUA_TTABLE) {
+	if (rl__rawfield(L, env, "rules") == LUA_TTABLE) {
 		const int rules = lua_gettop(L);
 		const lua_Integer nr = lua_rawlen(L, rules);
 		for (lua_Integer i = 1; i <= nr; i++) {
@@ -986,12 +475,12 @@ static int hook_body(lua_State *L, void *ud)
 				continue;
 			}
 			char name[RL_NAME_MAX];
-			if (rawfield(L, -1, "name") == LUA_TSTRING)
+			if (rl__rawfield(L, -1, "name") == LUA_TSTRING)
 				snprintf(name, sizeof(name), "%s", lua_tostring(L, -1));
 			else
 				snprintf(name, sizeof(name), "%s#%lld", s->name, (long long)i);
 			lua_pop(L, 1);
-			if (rawfield(L, -1, hook_names[h]) == LUA_TFUNCTION) {
+			if (rl__rawfield(L, -1, hook_names[h]) == LUA_TFUNCTION) {
 				const int n = push_args(e, h, ha->a, ha->b);
 				call_rule(e, name, n, ha->out);
 			} else {
@@ -1006,7 +495,7 @@ static int hook_body(lua_State *L, void *ud)
 static int run_hook(struct rl_engine *e, const char *key, enum hook h, const void *a, const void *b,
 		    const struct rl_host *host, struct rl_effects *out)
 {
-	struct set *s = find_set(e, key);
+	struct set *s = rl__find_set(e, key);
 	if (!s)
 		return FL_ENOTFOUND;
 	e->out = out;
@@ -1014,7 +503,7 @@ static int run_hook(struct rl_engine *e, const char *key, enum hook h, const voi
 	e->allowed = hook_allowed[h];
 	e->host = host;
 	struct hook_arg ha = {e, s, h, a, b, out};
-	const int rc = protect(e->L, hook_body, &ha);
+	const int rc = rl__protect(e->L, hook_body, &ha);
 	if (rc == FL_ENOMEM) /* outside any rule: the whole call failed */
 		rl_effects_fail(out, s->name, hook_names[h], 0, "out of memory");
 	e->out = NULL;
@@ -1038,339 +527,4 @@ int rl_on_event(struct rl_engine *e, const char *key, const struct rl_event *ev,
 		const struct rl_host *h, struct rl_effects *out)
 {
 	return run_hook(e, key, H_EVENT, ev, NULL, h, out);
-}
-
-/* ---- tests carried by a rule set ---- */
-
-/* The line of the first `name = "…"` (or '…') with this name in src, else 0. */
-static int line_of_test(const char *src, const char *name)
-{
-	char pat[RL_NAME_MAX + 4];
-	for (int q = 0; q < 2; q++) {
-		snprintf(pat, sizeof(pat), q ? "'%s'" : "\"%s\"", name);
-		const char *p = strstr(src, pat);
-		if (p) {
-			int line = 1;
-			for (const char *c = src; c < p; c++)
-				line += *c == '\n';
-			return line;
-		}
-	}
-	return 0;
-}
-
-/* Read a Lua order table (at idx) into o, lines and strings in the caller's buffers. */
-static bool read_order(lua_State *L, int idx, struct rl_order *o, struct rl_line *lines, int max)
-{
-	memset(o, 0, sizeof(*o));
-	o->deliver_within_days = -1;
-	o->lines = lines;
-	if (rawfield(L, idx, "order_id") == LUA_TSTRING)
-		o->order_id = lua_tostring(L, -1);
-	lua_pop(L, 1); /* the string stays alive: it is a field of the test's table */
-	if (rawfield(L, idx, "destination") == LUA_TTABLE) {
-		rawfield(L, -1, "lat");
-		rawfield(L, -2, "lon");
-		o->lat = lua_tonumber(L, -2);
-		o->lon = lua_tonumber(L, -1);
-		lua_pop(L, 2);
-	}
-	lua_pop(L, 1);
-	if (rawfield(L, idx, "deliver_within_days") == LUA_TNUMBER)
-		o->deliver_within_days = (int)lua_tointeger(L, -1);
-	lua_pop(L, 1);
-	if (rawfield(L, idx, "lines") != LUA_TTABLE) {
-		lua_pop(L, 1);
-		return false;
-	}
-	const int n = (int)lua_rawlen(L, -1);
-	for (int i = 1; i <= n && o->nlines < max; i++) {
-		if (lua_rawgeti(L, -1, i) != LUA_TTABLE) { /* raw reads need a table */
-			lua_pop(L, 1);
-			continue;
-		}
-		struct rl_line *l = &lines[o->nlines++];
-		memset(l, 0, sizeof(*l));
-		rawfield(L, -1, "sku");
-		l->sku = lua_tostring(L, -1);
-		lua_pop(L, 1);
-		rawfield(L, -1, "qty");
-		l->qty = (long)lua_tointeger(L, -1);
-		lua_pop(L, 1);
-		rawfield(L, -1, "weight_kg");
-		l->weight_kg = lua_tonumber(L, -1);
-		lua_pop(L, 1);
-		rawfield(L, -1, "hazmat");
-		l->hazmat = lua_toboolean(L, -1);
-		lua_pop(L, 1);
-		if (!l->sku)
-			l->sku = "";
-		o->units += l->qty;
-		lua_pop(L, 1);
-	}
-	lua_pop(L, 1);
-	return true;
-}
-
-static const char *str_field(lua_State *L, int idx, const char *k)
-{
-	rawfield(L, idx, k);
-	const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-	lua_pop(L, 1);
-	return s;
-}
-
-static bool has_effect(const struct rl_effects *fx, enum rl_kind k, const char *node)
-{
-	for (size_t i = 0; i < fx->n; i++)
-		if (fx->v[i].kind == k && (!node || !strcmp(fx->v[i].node, node)))
-			return true;
-	return false;
-}
-
-/* Compare the effects with the test's expect table (at idx); message on mismatch. */
-static bool check_expect(lua_State *L, int idx, const struct rl_effects *fx, char *msg, size_t cap)
-{
-	for (size_t i = 0; i < fx->n; i++)
-		if (fx->v[i].kind == RL_FAILED) {
-			snprintf(msg, cap, "rule %s failed at line %d: %s", fx->v[i].rule,
-				 fx->v[i].line, fx->v[i].reason);
-			return false;
-		}
-	if (rawfield(L, idx, "excluded") == LUA_TTABLE) {
-		const int n = (int)lua_rawlen(L, -1);
-		int count = 0;
-		for (size_t i = 0; i < fx->n; i++)
-			count += fx->v[i].kind == RL_EXCLUDE_NODE;
-		for (int i = 1; i <= n; i++) {
-			lua_rawgeti(L, -1, i);
-			const char *node = lua_tostring(L, -1);
-			lua_pop(L, 1);
-			if (node && !has_effect(fx, RL_EXCLUDE_NODE, node)) {
-				snprintf(msg, cap, "expected %s to be excluded", node);
-				lua_pop(L, 1);
-				return false;
-			}
-		}
-		if (count != n) {
-			snprintf(msg, cap, "expected %d exclusions, got %d", n, count);
-			lua_pop(L, 1);
-			return false;
-		}
-	}
-	lua_pop(L, 1);
-	if (rawfield(L, idx, "penalties") == LUA_TTABLE) {
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			/* never lua_tostring a key in place: next() would lose its way */
-			const char *node =
-				lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-			const double want = lua_tonumber(L, -1);
-			double got = 0;
-			for (size_t i = 0; node && i < fx->n; i++)
-				if (fx->v[i].kind == RL_PENALIZE_NODE &&
-				    !strcmp(fx->v[i].node, node))
-					got += fx->v[i].amount;
-			lua_pop(L, 1);
-			if (fabs(got - want) > 1e-9) {
-				snprintf(msg, cap, "expected a penalty of %g on %s, got %g", want,
-					 node ? node : "?", got);
-				lua_pop(L, 2);
-				return false;
-			}
-		}
-	}
-	lua_pop(L, 1);
-	const char *req = str_field(L, idx, "required");
-	if (req && !has_effect(fx, RL_REQUIRE_NODE, req)) {
-		snprintf(msg, cap, "expected %s to be required", req);
-		return false;
-	}
-	static const struct {
-		const char *key;
-		enum rl_kind kind;
-	} flags[] = {{"reroute", RL_REROUTE},
-		     {"discount", RL_DISCOUNT},
-		     {"hold", RL_HOLD},
-		     {"rejected", RL_REJECT}};
-	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
-		const int t = rawfield(L, idx, flags[f].key);
-		const bool want = lua_toboolean(L, -1);
-		lua_pop(L, 1);
-		if (t == LUA_TBOOLEAN && want != has_effect(fx, flags[f].kind, NULL)) {
-			snprintf(msg, cap, "expected %s%s", want ? "" : "no ", flags[f].key);
-			return false;
-		}
-	}
-	if (rawfield(L, idx, "notify") == LUA_TTABLE) {
-		const int n = (int)lua_rawlen(L, -1);
-		for (int i = 1; i <= n; i++) {
-			lua_rawgeti(L, -1, i);
-			const char *ch = lua_tostring(L, -1);
-			bool found = false;
-			for (size_t k = 0; ch && k < fx->n && !found; k++)
-				found = fx->v[k].kind == RL_NOTIFY && !strcmp(fx->v[k].channel, ch);
-			lua_pop(L, 1);
-			if (!found) {
-				snprintf(msg, cap, "expected a notification on %s", ch ? ch : "?");
-				lua_pop(L, 1);
-				return false;
-			}
-		}
-	}
-	lua_pop(L, 1);
-	return true;
-}
-
-struct tests_arg {
-	struct rl_engine *e;
-	const struct set *s;
-	const char *key, *src;
-	const struct rl_host *h;
-	struct rl_test_report *rep;
-	struct rl_effects *fx; /* one test's effects */
-};
-
-static int tests_body(lua_State *L, void *ud)
-{
-	const struct tests_arg *ta = ud;
-	struct rl_engine *e = ta->e;
-	const char *key = ta->key, *src = ta->src;
-	const struct rl_host *h = ta->h;
-	struct rl_test_report *rep = ta->rep;
-	const int top = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, ta->s->env_ref);
-	if (rawfield(L, -1, "rules") == LUA_TTABLE)
-		rep->rules = (int)lua_rawlen(L, -1);
-	lua_pop(L, 1);
-	if (rawfield(L, -1, "tests") != LUA_TTABLE) {
-		lua_settop(L, top);
-		return FL_EINVAL;
-	}
-	const int tests = lua_gettop(L);
-	const int n = (int)lua_rawlen(L, tests);
-	/* the set's own test network, if it has one, for the tests' duration */
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_NODES);
-	const int saved_nodes = luaL_ref(L, LUA_REGISTRYINDEX);
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_CTX);
-	const int saved_ctx = luaL_ref(L, LUA_REGISTRYINDEX);
-	if (rawfield(L, tests - 1, "test_nodes") == LUA_TTABLE) {
-		struct rl_node nodes[256];
-		int nn = 0;
-		const int tn = (int)lua_rawlen(L, -1);
-		for (int i = 1; i <= tn && nn < 256; i++) {
-			if (lua_rawgeti(L, -1, i) == LUA_TTABLE) {
-				const int t = lua_gettop(L);
-				const char *region = str_field(L, t, "region");
-				nodes[nn] = (struct rl_node){str_field(L, t, "id"),
-							     str_field(L, t, "type"),
-							     region ? region : ""};
-				if (nodes[nn].id && nodes[nn].type)
-					nn++;
-			}
-			lua_pop(L, 1);
-		}
-		rl_set_nodes(e, nodes, nn, NULL);
-	}
-	lua_pop(L, 1);
-	for (int i = 1; i <= n && rep->n < RL_TESTS_MAX; i++) {
-		struct rl_test_result *t = &rep->v[rep->n++];
-		memset(t, 0, sizeof(*t));
-		if (lua_rawgeti(L, tests, i) != LUA_TTABLE) {
-			snprintf(t->name, sizeof(t->name), "#%d", i);
-			snprintf(t->message, sizeof(t->message), "a test must be a table");
-			rep->failed++;
-			lua_pop(L, 1);
-			continue;
-		}
-		const int tt = lua_gettop(L);
-		const char *name = str_field(L, tt, "name");
-		snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
-		if (!name)
-			snprintf(t->name, sizeof(t->name), "#%d", i);
-		t->line = name ? line_of_test(src, name) : 0;
-		/* the test's stock answers ctx:atp */
-		e->stock_ref = LUA_NOREF;
-		if (rawfield(L, tt, "stock") == LUA_TTABLE)
-			e->stock_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-		else
-			lua_pop(L, 1);
-		struct rl_effects *fx = ta->fx; /* outside this frame: a raise cannot leak it */
-		struct rl_line lines[100];
-		struct rl_order o;
-		int rc = 0;
-		if (rawfield(L, tt, "event") == LUA_TTABLE) {
-			const int ev = lua_gettop(L);
-			rawfield(L, ev, "delay_days");
-			struct rl_event event = {
-				.event_id = str_field(L, ev, "event_id"),
-				.type = str_field(L, ev, "type"),
-				.order_id = str_field(L, ev, "order_id"),
-				.decision_id = str_field(L, ev, "decision_id"),
-				.node = str_field(L, ev, "node"),
-				.carrier = str_field(L, ev, "carrier"),
-				.service = str_field(L, ev, "service"),
-				.delay_days = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN};
-			lua_pop(L, 1);
-			rc = rl_on_event(e, key, &event, h, fx);
-		} else if (rawfield(L, tt, "order") == LUA_TTABLE &&
-			   read_order(L, lua_gettop(L), &o, lines, 100)) {
-			rc = rl_before_sourcing(e, key, &o, h, fx);
-		} else {
-			snprintf(t->message, sizeof(t->message), "needs an `order` or an `event`");
-			rc = -1;
-		}
-		if (!rc) {
-			if (rawfield(L, tt, "expect") == LUA_TTABLE)
-				t->passed = check_expect(L, lua_gettop(L), fx, t->message,
-							 sizeof(t->message));
-			else
-				snprintf(t->message, sizeof(t->message), "needs an `expect` table");
-		}
-		rep->passed += t->passed;
-		rep->failed += !t->passed;
-		/* coverage: the rules that made an effect */
-		for (size_t k = 0; k < fx->n; k++) {
-			bool seen = false;
-			for (int f = 0; f < rep->nfired && !seen; f++)
-				seen = !strcmp(rep->fired[f], fx->v[k].rule);
-			if (!seen && fx->v[k].kind != RL_FAILED && rep->nfired < 16)
-				snprintf(rep->fired[rep->nfired++], RL_NAME_MAX, "%s",
-					 fx->v[k].rule);
-		}
-		rl_effects_release(fx);
-		if (e->stock_ref != LUA_NOREF)
-			luaL_unref(L, LUA_REGISTRYINDEX, e->stock_ref);
-		e->stock_ref = LUA_NOREF;
-		lua_settop(L, tests);
-	}
-	rep->rules_fired = rep->nfired;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, saved_nodes);
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_NODES);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, saved_ctx);
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_CTX);
-	luaL_unref(L, LUA_REGISTRYINDEX, saved_nodes);
-	luaL_unref(L, LUA_REGISTRYINDEX, saved_ctx);
-	lua_settop(L, top);
-	return 0;
-}
-
-int rl_run_tests(struct rl_engine *e, const char *key, const char *src, const struct rl_host *h,
-		 struct rl_test_report *rep, struct fl_err *err)
-{
-	const struct set *s = find_set(e, key);
-	memset(rep, 0, sizeof(*rep));
-	if (!s)
-		return fl_err_set(err, FL_ENOTFOUND, "rules: set %s is not loaded", key);
-	struct rl_effects fx = {0};
-	struct tests_arg ta = {e, s, key, src, h, rep, &fx};
-	const int rc = protect(e->L, tests_body, &ta);
-	rl_effects_release(&fx);
-	if (e->stock_ref != LUA_NOREF) { /* a failure between a test's ref and its unref */
-		luaL_unref(e->L, LUA_REGISTRYINDEX, e->stock_ref);
-		e->stock_ref = LUA_NOREF;
-	}
-	if (rc == FL_EINVAL)
-		return fl_err_set(err, FL_EINVAL, "the rule set carries no `tests` table");
-	return rc ? fl_err_set(err, rc, "rules: the tests ran out of memory") : 0;
 }

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The sandbox: the capped allocator, the instruction and deadline hook, the frozen base
+ * environment and the library functions rules may call (bounded versions where the C
+ * cost grows with the arguments).
+ */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+struct rl_engine *rl__engine_of(lua_State *L)
+{
+	return *(struct rl_engine **)lua_getextraspace(L);
+}
+
+/*
+ * Read a field of a table the rules made, without metamethods: C code outside a rule
+ * call must never run rule code (it would run unprotected and without limits).
+ */
+int rl__rawfield(lua_State *L, int idx, const char *k)
+{
+	idx = lua_absindex(L, idx);
+	lua_pushstring(L, k);
+	return lua_rawget(L, idx);
+}
+
+/* ---- limits ---- */
+
+void *rl__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct rl_engine *e = ud;
+	if (!ptr)
+		osize = 0; /* then osize is a type tag, not a size */
+	if (nsize == 0) {
+		free(ptr);
+		e->mem -= osize;
+		return NULL;
+	}
+	if (e->capped && nsize > osize && e->mem - osize + nsize > e->lim.memory)
+		return NULL; /* Lua raises "not enough memory" */
+	void *p = realloc(ptr, nsize);
+	if (p)
+		e->mem = e->mem - osize + nsize;
+	return p;
+}
+
+static void limit_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	struct rl_engine *e = rl__engine_of(L);
+	if (!e->tripped) {
+		e->instr += HOOK_EVERY;
+		if (e->instr > e->lim.instructions)
+			e->trip_reason = "instruction budget exceeded";
+		else if (now_ms() > e->deadline)
+			e->trip_reason = "deadline exceeded";
+		else
+			return;
+		e->tripped = true;
+		/* sticky: from now on every instruction fails, so pcall cannot absorb it */
+		lua_sethook(L, limit_hook, LUA_MASKCOUNT, 1);
+	}
+	luaL_error(L, "%s", e->trip_reason);
+}
+
+void rl__arm(struct rl_engine *e)
+{
+	e->instr = 0;
+	e->tripped = false;
+	e->deadline = now_ms() + e->lim.deadline_ms;
+	e->capped = true;
+	lua_sethook(e->L, limit_hook, LUA_MASKCOUNT, HOOK_EVERY);
+}
+
+void rl__disarm(struct rl_engine *e)
+{
+	lua_sethook(e->L, NULL, 0, 0);
+	e->tripped = false;
+	e->capped = false;
+}
+
+/* ---- the sandbox ---- */
+
+static int safe_rep(lua_State *L)
+{
+	size_t len, seplen = 0;
+	luaL_checklstring(L, 1, &len);
+	const lua_Integer n = luaL_checkinteger(L, 2);
+	luaL_optlstring(L, 3, "", &seplen);
+	if (n > 0 && (double)n * (double)(len + seplen) > RL_REP_MAX)
+		return luaL_error(L, "string.rep: the result would exceed %d bytes", RL_REP_MAX);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int safe_pattern(lua_State *L)
+{
+	size_t len;
+	luaL_checklstring(L, 1, &len);
+	if (len > RL_PATTERN_MAX)
+		return luaL_error(L, "string patterns: subject longer than %d bytes",
+				  RL_PATTERN_MAX);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+static int safe_setmetatable(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (lua_istable(L, 2) && rl__rawfield(L, 2, "__gc") != LUA_TNIL)
+		return luaL_error(L, "setmetatable: __gc is not allowed in rules");
+	lua_settop(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+static int frozen_write(lua_State *L)
+{
+	return luaL_error(L, "this table is read-only");
+}
+
+/* pairs() and # on a proxy see the table behind it. */
+static int frozen_pairs(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1)); /* next */
+	lua_pushvalue(L, lua_upvalueindex(2)); /* the table */
+	lua_pushnil(L);
+	return 3;
+}
+
+static int frozen_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)lua_rawlen(L, lua_upvalueindex(1)));
+	return 1;
+}
+
+/* Replace the table at the top with a read-only proxy of it. */
+void rl__freeze(lua_State *L)
+{
+	lua_newtable(L);	  /* proxy */
+	lua_createtable(L, 0, 6); /* its metatable */
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, frozen_write);
+	lua_setfield(L, -2, "__newindex");
+	lua_getfield(L, LUA_REGISTRYINDEX, REG_NEXT);
+	lua_pushvalue(L, -4);
+	lua_pushcclosure(L, frozen_pairs, 2);
+	lua_setfield(L, -2, "__pairs");
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, frozen_len, 1);
+	lua_setfield(L, -2, "__len");
+	lua_pushliteral(L, "locked");
+	lua_setfield(L, -2, "__metatable");
+	lua_setmetatable(L, -2);
+	lua_remove(L, -2);
+}
+
+/* Copy the named fields of the global library `lib` into a new table (on the stack). */
+static void copy_lib(lua_State *L, const char *lib, const char *const *names)
+{
+	lua_getglobal(L, lib);
+	lua_newtable(L);
+	for (const char *const *n = names; *n; n++) {
+		lua_getfield(L, -2, *n);
+		lua_setfield(L, -2, *n);
+	}
+	lua_remove(L, -2);
+}
+
+int rl__build_base(lua_State *L)
+{
+	static const char *const base_ok[] = {"assert",	  "error",	  "ipairs", "next",
+					      "pairs",	  "pcall",	  "select", "tonumber",
+					      "tostring", "type",	  "xpcall", "rawequal",
+					      "rawlen",	  "getmetatable", NULL};
+	static const char *const string_ok[] = {"byte",	 "char",    "format", "len", "lower",
+						"upper", "reverse", "sub",    NULL};
+	static const char *const pattern_fns[] = {"find", "match", "gmatch", "gsub", NULL};
+	static const char *const table_ok[] = {"concat", "insert", "move",   "pack",
+					       "remove", "sort",   "unpack", NULL};
+	static const char *const math_ok[] = {
+		"abs", "ceil", "exp",	     "floor", "fmod",	    "huge",
+		"log", "max",  "maxinteger", "min",   "mininteger", "modf",
+		"pi",  "sqrt", "tointeger",  "type",  "ult",	    NULL};
+
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+	lua_pop(L, 4);
+	lua_getglobal(L, "next");
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_NEXT);
+
+	copy_lib(L, LUA_GNAME, base_ok); /* the base environment every set reads */
+	lua_getglobal(L, "setmetatable");
+	lua_pushcclosure(L, safe_setmetatable, 1);
+	lua_setfield(L, -2, "setmetatable");
+	lua_pushliteral(L, LUA_VERSION);
+	lua_setfield(L, -2, "_VERSION");
+
+	copy_lib(L, LUA_STRLIBNAME, string_ok);
+	lua_getglobal(L, LUA_STRLIBNAME);
+	lua_getfield(L, -1, "rep");
+	lua_pushcclosure(L, safe_rep, 1);
+	lua_setfield(L, -3, "rep");
+	for (const char *const *n = pattern_fns; *n; n++) {
+		lua_getfield(L, -1, *n);
+		lua_pushcclosure(L, safe_pattern, 1);
+		lua_setfield(L, -3, *n);
+	}
+	lua_pop(L, 1);
+	/* methods on strings ("x"):rep(…) go through the same safe table */
+	lua_pushvalue(L, -1);
+	rl__freeze(L);
+	lua_setfield(L, -3, "string");
+	lua_pushliteral(L, "");
+	lua_getmetatable(L, -1);
+	lua_pushvalue(L, -3);
+	lua_setfield(L, -2, "__index");
+	lua_pushliteral(L, "locked");
+	lua_setfield(L, -2, "__metatable");
+	lua_pop(L, 3);
+
+	copy_lib(L, LUA_TABLIBNAME, table_ok);
+	rl__freeze(L);
+	lua_setfield(L, -2, "table");
+	copy_lib(L, LUA_MATHLIBNAME, math_ok);
+	rl__freeze(L);
+	lua_setfield(L, -2, "math");
+	lua_getfield(L, -1, "table");
+	lua_getfield(L, -1, "unpack");
+	lua_setfield(L, -3, "unpack");
+	lua_pop(L, 1);
+
+	rl__freeze(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, REG_BASE);
+	/* nothing of the real globals stays reachable */
+	lua_pushglobaltable(L);
+	lua_pushnil(L);
+	while (lua_next(L, -2)) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, -1);
+		lua_pushnil(L);
+		lua_rawset(L, -4);
+	}
+	lua_pop(L, 1);
+	return 0;
+}
