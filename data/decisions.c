@@ -166,6 +166,34 @@ static int reserve(struct store *st, const struct store_decision *d, const struc
 	return 0;
 }
 
+/*
+ * The decision d replaces: its open reservation released, itself marked superseded, in
+ * the caller's transaction. FL_ENOTFOUND when it does not exist, FL_ECONFLICT when it was
+ * superseded already (a racing reroute won).
+ */
+static int supersede(struct store *st, const struct store_decision *d, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	long units;
+	int rc = store_prepare(st, &s,
+			       "UPDATE decisions SET superseded_by = ?2"
+			       " WHERE id = ?1 AND superseded_by IS NULL",
+			       err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, d->supersedes, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
+	rc = store__step_done(st, s, err, "supersede");
+	const int changed = sqlite3_changes(st->db);
+	sqlite3_finalize(s);
+	if (rc)
+		return rc;
+	if (!changed)
+		return fl_err_set(err, FL_ECONFLICT,
+				  "decision '%s' is gone or was replaced already", d->supersedes);
+	return store_reservations_settle(st, d->supersedes, false, &units, err);
+}
+
 /* One decision inside the caller's write transaction (wave_id may be NULL). */
 static int record_one(struct store *st, const struct store_decision *d, const char *wave_id,
 		      bool reserve_it, const struct store_alloc *allocs, int nallocs,
@@ -175,18 +203,23 @@ static int record_one(struct store *st, const struct store_decision *d, const ch
 	long total = 0;
 	int rc;
 
+	if (d->supersedes && (rc = supersede(st, d, err)))
+		return rc;
 	if (reserve_it) {
-		rc = key_get(st, d->order_id, d->request_hash, existing, err);
+		rc = d->supersedes ? FL_ENOTFOUND /* the order's key moves to this one */
+				   : key_get(st, d->order_id, d->request_hash, existing, err);
 		if (rc != FL_ENOTFOUND)
 			return rc; /* 0: answered before; ECONFLICT; or an error */
 		if ((rc = reserve(st, d, allocs, nallocs, &total, err)))
 			return rc;
 	}
-	if ((rc = store_stmt(st, STMT_DECISION_INSERT,
-			     "INSERT INTO decisions(id, order_id, request, response, status,"
-			     " solver_status, solver_ms, rules_version, reserved_units, created_at,"
-			     " wave_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			     &s, err)))
+	if ((rc = store_stmt(
+		     st, STMT_DECISION_INSERT,
+		     "INSERT INTO decisions(id, order_id, request, response, status,"
+		     " solver_status, solver_ms, rules_version, reserved_units, created_at,"
+		     " wave_id, supersedes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		     " ?11, ?12)",
+		     &s, err)))
 		return rc;
 	sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, d->order_id, -1, SQLITE_STATIC);
@@ -201,14 +234,21 @@ static int record_one(struct store *st, const struct store_decision *d, const ch
 	sqlite3_bind_int64(s, 10, d->created_at);
 	if (wave_id)
 		sqlite3_bind_text(s, 11, wave_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 11);
+	if (d->supersedes)
+		sqlite3_bind_text(s, 12, d->supersedes, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 12);
 	if ((rc = store__step_done(st, s, err, "record decision")))
 		return rc;
 	if (!reserve_it)
 		return 0;
-	if ((rc = store_stmt(st, STMT_KEY_INSERT,
-			     "INSERT INTO order_keys(order_id, decision_id, request_hash)"
-			     " VALUES (?1, ?2, ?3)",
-			     &s, err)))
+	if ((rc = store_stmt(
+		     st, STMT_KEY_INSERT,
+		     "INSERT OR REPLACE INTO order_keys(order_id, decision_id, request_hash)"
+		     " VALUES (?1, ?2, ?3)",
+		     &s, err)))
 		return rc;
 	sqlite3_bind_text(s, 1, d->order_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, d->id, -1, SQLITE_STATIC);
@@ -312,10 +352,14 @@ int store_reservations_settle(struct store *st, const char *decision_id, bool co
 			     "UPDATE nodes SET reserved_units = reserved_units - ?2 WHERE nid = ?1",
 			     &node, err)) ||
 	    (rc = consume ? store_stmt(st, STMT_CONSUME_RES,
-				       "UPDATE reservations SET state = 'consumed' WHERE rid = ?1",
+				       "UPDATE reservations SET state = 'consumed', updated_at = "
+				       "strftime('%s', 'now')"
+				       " WHERE rid = ?1",
 				       &done, err)
 			  : store_stmt(st, STMT_RELEASE_RES,
-				       "UPDATE reservations SET state = 'released' WHERE rid = ?1",
+				       "UPDATE reservations SET state = 'released', updated_at = "
+				       "strftime('%s', 'now')"
+				       " WHERE rid = ?1",
 				       &done, err)))
 		return rc;
 	const char *what = consume ? "consume" : "release";
@@ -412,6 +456,118 @@ int store_decisions_recent(struct store *st, size_t limit, store_decision_fn *fn
 			     (const char *)sqlite3_column_text(s, 1),
 			     (const char *)sqlite3_column_text(s, 2))))
 			break;
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read decisions");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- the lifecycle's reads ---- */
+
+int store_reservation_get(struct store *st, const char *decision_id, struct store_reservation *out,
+			  struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	struct store_decision_info d;
+	int rc = store_decision_info(st, decision_id, false, &d, err);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->status, sizeof(out->status), "none");
+	out->updated_at = d.created_at;
+	if (rc)
+		return rc;
+	if ((rc = store_prepare(st, &s,
+				"SELECT state, sum(qty), max(coalesce(updated_at, created_at))"
+				" FROM reservations WHERE decision_id = ?1 GROUP BY state",
+				err)))
+		return rc;
+	sqlite3_bind_text(s, 1, decision_id, -1, SQLITE_STATIC);
+	long open = 0, consumed = 0, released = 0;
+	int64_t when = 0;
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(s, 0);
+		const long q = (long)sqlite3_column_int64(s, 1);
+		const int64_t t = sqlite3_column_int64(s, 2);
+		*(!strcmp(state, "open")       ? &open
+		  : !strcmp(state, "consumed") ? &consumed
+					       : &released) += q;
+		if (t > when)
+			when = t;
+	}
+	if (step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read reservations");
+	sqlite3_finalize(s);
+	if (rc)
+		return rc;
+	/* open units first: a partly consumed decision still holds what is open */
+	const char *status = open		  ? "reserved"
+			     : consumed		  ? "consumed"
+			     : !released	  ? "none"
+			     : d.superseded_by[0] ? "moved"
+						  : "released";
+	snprintf(out->status, sizeof(out->status), "%s", status);
+	out->units = open ? open : consumed ? consumed : released;
+	if (when)
+		out->updated_at = when;
+	return 0;
+}
+
+static void info_row(sqlite3_stmt *s, struct store_decision_info *d)
+{
+	memset(d, 0, sizeof(*d));
+	store__col_text(s, 0, d->id, sizeof(d->id));
+	store__col_text(s, 1, d->order_id, sizeof(d->order_id));
+	store__col_text(s, 2, d->supersedes, sizeof(d->supersedes));
+	store__col_text(s, 3, d->superseded_by, sizeof(d->superseded_by));
+	store__col_text(s, 4, d->status, sizeof(d->status));
+	d->created_at = sqlite3_column_int64(s, 5);
+}
+
+#define INFO_COLUMNS "id, order_id, supersedes, superseded_by, status, created_at, request"
+
+int store_decision_info(struct store *st, const char *decision_id, bool with_request,
+			struct store_decision_info *out, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s, "SELECT " INFO_COLUMNS " FROM decisions WHERE id = ?1", err);
+	memset(out, 0, sizeof(*out));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, decision_id, -1, SQLITE_STATIC);
+	const int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		info_row(s, out);
+		if (with_request &&
+		    !(out->request = strdup((const char *)sqlite3_column_text(s, 6))))
+			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	} else {
+		rc = step == SQLITE_DONE
+			     ? fl_err_set(err, FL_ENOTFOUND, "no decision '%s'", decision_id)
+			     : store_dberr(st, err, "read decision");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_decisions_of_order(struct store *st, const char *order_id, size_t limit,
+			     store_decision_info_fn *fn, void *ctx, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s,
+			       "SELECT " INFO_COLUMNS " FROM decisions WHERE order_id = ?1"
+			       " ORDER BY seq DESC LIMIT ?2",
+			       err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_decision_info d;
+		info_row(s, &d);
+		if ((rc = fn(ctx, &d)))
+			break;
+	}
 	if (!rc && step != SQLITE_DONE)
 		rc = store_dberr(st, err, "read decisions");
 	sqlite3_finalize(s);

@@ -106,10 +106,12 @@ int store_event_record(struct store *st, const struct store_event_rec *ev, struc
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	long units;
+	long units = 0;
 	if (ev->consume_decision &&
 	    (rc = store_reservations_settle(st, ev->consume_decision, true, &units, err)))
 		goto out;
+	if (ev->consumed)
+		*ev->consumed = units; /* settled only once: a later milestone finds none open */
 	if (ev->nmsgs) {
 		if ((rc = store_prepare(st, &s,
 					"INSERT INTO outbox(event_id, kind, payload, created_at)"

@@ -205,6 +205,10 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL,"
 	" acked_at INTEGER);"
 	"CREATE INDEX outbox_open ON outbox(acked_at, id);",
+	/* 8: the lifecycle: when a reservation last changed, which decision replaced which */
+	"ALTER TABLE reservations ADD COLUMN updated_at INTEGER;"
+	"ALTER TABLE decisions ADD COLUMN supersedes TEXT;"
+	"ALTER TABLE decisions ADD COLUMN superseded_by TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

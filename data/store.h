@@ -187,6 +187,10 @@ struct store_decision {
 	double solver_ms;
 	const char *rules_version; /* NULL while no rule set is active */
 	int64_t created_at;
+	/* the decision this one replaces (a reroute), or NULL: in the same transaction that
+	 * one's open reservation is released (and this one's made), the order's key moves
+	 * here, and that one is marked superseded */
+	const char *supersedes;
 };
 
 /*
@@ -203,6 +207,33 @@ int store_order_key_get(struct store *st, const char *order_id, const unsigned c
  * FL_ECONFLICT / 0-with-*existing: the key was claimed meanwhile (as store_order_key_get).
  * Nothing is written unless everything is.
  */
+/* A decision's reservation as a caller sees it. */
+struct store_reservation {
+	char status[12]; /* none | reserved | released | consumed | moved */
+	long units;	 /* open units when reserved; else the units last held */
+	int64_t updated_at;
+};
+
+/* What the log knows of one decision besides its answer. */
+struct store_decision_info {
+	char id[FL_ID_MAX], order_id[FL_ID_MAX];
+	char supersedes[FL_ID_MAX], superseded_by[FL_ID_MAX]; /* "" when none */
+	char status[16];
+	int64_t created_at;
+	char *request; /* the canonical request (caller frees), when asked for */
+};
+
+/* A decision's reservation state: FL_ENOTFOUND for no such decision. */
+int store_reservation_get(struct store *st, const char *decision_id, struct store_reservation *out,
+			  struct fl_err *err);
+/* One decision's facts (with_request: also its request): FL_ENOTFOUND. */
+int store_decision_info(struct store *st, const char *decision_id, bool with_request,
+			struct store_decision_info *out, struct fl_err *err);
+/* An order's decisions, newest first, at most limit; fn per decision (stop: non-zero). */
+typedef int store_decision_info_fn(void *ctx, const struct store_decision_info *d);
+int store_decisions_of_order(struct store *st, const char *order_id, size_t limit,
+			     store_decision_info_fn *fn, void *ctx, struct fl_err *err);
+
 int store_decision_record(struct store *st, const struct store_decision *d, bool reserve,
 			  const struct store_alloc *allocs, int nallocs, char **existing,
 			  struct fl_err *err);
@@ -404,10 +435,11 @@ struct store_event_rec {
 	int rank;		      /* the order's new milestone rank, 0: unchanged */
 	const char *node;	      /* for outage */
 	int outage;		      /* > 0 opens an outage of node, < 0 closes it */
-	const char *consume_decision; /* its open reservations become consumed (shipped) */
+	const char *consume_decision; /* its open reservations become consumed (hand-over) */
 	const struct store_outbox_msg *msgs;
 	size_t nmsgs;
 	int64_t now;
+	long *consumed; /* out (may be NULL): the units consume_decision's reservation had open */
 };
 int store_event_record(struct store *st, const struct store_event_rec *ev, struct fl_err *err);
 /* The latest milestone rank recorded for an order (0 if none). */

@@ -81,7 +81,7 @@ static int decide_load(struct decide *d, struct fl_err *err)
 /* A reserving order seen before with the same body: its stored answer (1), or 0. */
 static int decide_replayed(struct decide *d, struct fl_err *err)
 {
-	if (!d->o.reserve)
+	if (!d->o.reserve || d->opts->supersedes) /* a reroute decides anew */
 		return 0;
 	const int rc = store_order_key_get(d->st, d->o.order_id, d->hash, &d->existing, err);
 	return rc == 0 ? 1 : rc == FL_ENOTFOUND ? 0 : rc;
@@ -152,6 +152,7 @@ static int decide_record(struct decide *d, const json_t *ans, const char *dstatu
 		.solver_ms = res->time_ms,
 		.rules_version = d->rs->n ? d->rs->versions : NULL,
 		.created_at = (int64_t)time(NULL),
+		.supersedes = d->opts->supersedes,
 	};
 	rc = store_decision_record(d->st, &rec, d->o.reserve, allocs, na, &d->existing, err);
 	free(allocs);
@@ -213,6 +214,20 @@ int flow_decide(struct store *st, const json_t *body, const struct flow_decide_o
 	if (rc == 1) { /* the stored answer of the same request */
 		*answer = json_loads(d.existing, 0, NULL);
 		rc = *answer ? 0 : fl_err_set(err, FL_EDB, "stored decision is unreadable");
+	}
+	if (!rc && !d.opts->dry_run) { /* the reservation as it is now */
+		const char *id = json_string_value(json_object_get(*answer, "decision_id"));
+		json_t *res = id ? flow__reservation_json(st, id, err) : NULL;
+		if (!res) {
+			json_decref(*answer);
+			*answer = NULL;
+			rc = err && err->status ? err->status : FL_EDB;
+		} else {
+			json_object_set_new(*answer, "reservation", res);
+			if (d.opts->supersedes)
+				json_object_set_new(*answer, "supersedes",
+						    json_string(d.opts->supersedes));
+		}
 	}
 	decide_release(&d);
 	return rc;

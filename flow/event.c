@@ -100,8 +100,39 @@ struct event {
 	const char *event_id, *order_id, *decision_id, *node, *carrier, *service, *type;
 	int rank;
 	bool shipment;
-	double delay; /* NAN when absent */
+	double delay;		   /* NAN when absent */
+	char target[FL_ID_MAX];	   /* the decision it is about ("" for none) */
+	const char *unknown;	   /* "unknown_order" / "unknown_node": nothing to act on */
+	const char *status;	   /* applied | stale | reroute_limit | … */
+	char order_buf[FL_ID_MAX]; /* order_id from the named decision, when not posted */
+	bool rerouted;		   /* a reroute ran (at most one per event) */
 };
+
+/* Milestones at or past hand-over: the first of them consumes the reservation. */
+static bool handover(const char *type)
+{
+	return !strcmp(type, "shipment.picked_up") || !strcmp(type, "shipment.shipped") ||
+	       !strcmp(type, "shipment.in_transit") || !strcmp(type, "shipment.delivered");
+}
+
+/* "2026-11-30T14:24:25Z", "…T14:24:25.123+01:00": RFC 3339's date-time. */
+static bool rfc3339(const char *s)
+{
+	int y, mo, d, h, mi, se, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 19)
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return false;
+	s += 19;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (*s == 'Z' || *s == 'z')
+		return s[1] == '\0';
+	int oh, om;
+	return (*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
+	       n == 5 && !s[6] && oh <= 23 && om <= 59;
+}
 
 static const char *opt_id(const json_t *body, const char *key, int *status, struct fl_err *err)
 {
@@ -136,7 +167,15 @@ static int event_type(struct event *e, struct fl_err *err)
 
 static int event_parse(struct store *st, struct event *e, struct fl_err *err)
 {
-	int status = 0;
+	static const char *const known[] = {"event_id",	   "type",     "vocabulary",  "status_code",
+					    "occurred_at", "order_id", "decision_id", "node",
+					    "carrier",	   "service",  "data",	      NULL};
+	int status = flow__strict(e->body, "", known, err);
+	if (status)
+		return status;
+	const json_t *at = json_object_get(e->body, "occurred_at");
+	if (at && !json_is_null(at) && (!json_is_string(at) || !rfc3339(json_string_value(at))))
+		return BAD("occurred_at: an RFC 3339 date-time (2026-11-30T14:24:25Z)");
 	e->event_id = opt_id(e->body, "event_id", &status, err);
 	e->order_id = opt_id(e->body, "order_id", &status, err);
 	e->decision_id = opt_id(e->body, "decision_id", &status, err);
@@ -149,8 +188,8 @@ static int event_parse(struct store *st, struct event *e, struct fl_err *err)
 		return BAD("event_id: required");
 	if ((status = event_type(e, err)))
 		return status;
-	if (e->shipment && !e->order_id)
-		return BAD("order_id: required for %s", e->type);
+	if (e->shipment && !e->order_id && !e->decision_id)
+		return BAD("order_id: required for %s (or a decision_id)", e->type);
 	if (!strncmp(e->type, "node.", 5) && !e->node)
 		return BAD("node: required for %s", e->type);
 	const json_t *data = json_object_get(e->body, "data");
@@ -167,12 +206,54 @@ static int event_parse(struct store *st, struct event *e, struct fl_err *err)
 		return BAD("data.delay_days: required for shipment.delayed");
 	if (e->node) {
 		struct flow_snapshot *snap = flow_snapshot_get(st, err);
-		const bool known = snap && flow_snapshot_node(snap, e->node) >= 0;
+		if (!snap)
+			return err && err->status ? err->status : FL_EDB;
+		const bool node_known = flow_snapshot_node(snap, e->node) >= 0;
 		flow_snapshot_put(snap);
-		if (!known)
-			return BAD("node: '%s' is not a node", e->node);
+		if (!node_known)
+			e->unknown = "unknown_node";
 	}
 	return 0;
+}
+
+/*
+ * The decision a shipment event is about: the one it names (whose order must be the
+ * event's), else its order's latest. None: e->unknown. FL_EINVAL when they disagree.
+ */
+static int event_target(struct store *st, struct event *e, struct fl_err *err)
+{
+	struct store_decision_info d;
+	int rc;
+	if (!e->shipment)
+		return 0;
+	if (e->decision_id) {
+		rc = store_decision_info(st, e->decision_id, false, &d, err);
+		if (rc == FL_ENOTFOUND) {
+			e->unknown = "unknown_order";
+			return 0;
+		}
+		if (rc)
+			return rc;
+		if (e->order_id && strcmp(e->order_id, d.order_id))
+			return BAD("decision_id: '%s' decides order '%s', not '%s'", e->decision_id,
+				   d.order_id, e->order_id);
+		snprintf(e->target, sizeof(e->target), "%s", d.id);
+		if (!e->order_id) {
+			snprintf(e->order_buf, sizeof(e->order_buf), "%s", d.order_id);
+			e->order_id = e->order_buf;
+		}
+		return 0;
+	}
+	char *req = NULL, *did = NULL;
+	rc = store_decision_request(st, e->order_id, &req, &did, err);
+	if (rc == FL_ENOTFOUND) {
+		e->unknown = "unknown_order";
+		return 0;
+	}
+	if (!rc)
+		snprintf(e->target, sizeof(e->target), "%s", did);
+	free(req), free(did);
+	return rc;
 }
 
 /* What the rules' actions leave to record: outbox messages, sized from the effects. */
@@ -192,49 +273,78 @@ static void event_out_release(struct event_out *out)
 	json_decref(out->actions);
 }
 
-/* shipment.shipped consumes the decision's reservation. */
-static void event_shipped(struct store *st, const struct event *e, struct event_out *out)
+/* How many times one order may be rerouted: then a person is told instead. */
+#define FLOW_REROUTES_MAX 3
+
+static int count_reroutes(void *ctx, const struct store_decision_info *d)
 {
-	char *req = NULL, *did = NULL;
-	if (e->decision_id) {
-		out->consumed_decision = strdup(e->decision_id);
-	} else if (!store_decision_request(st, e->order_id, &req, &did, NULL)) {
-		out->consumed_decision = did;
-		free(req);
-	}
-	if (out->consumed_decision)
-		json_array_append_new(out->actions,
-				      json_pack("{s:s, s:s}", "type", "reservation_consumed",
-						"decision_id", out->consumed_decision));
+	*(int *)ctx += d->supersedes[0] != 0;
+	return 0;
 }
 
-/* A reroute: the order decided again without the failing node or carrier. The new
- * decision is not reserved (the original's reservation stands until released). */
-static json_t *event_reroute(struct store *st, const struct event *e, const struct rl_effect *x,
+/*
+ * A reroute: the target decision decided again without the failing node or carrier,
+ * as a decision that supersedes it. When the target held a reservation, the new plan is
+ * reserved and the old released in one transaction (if the new plan cannot be reserved,
+ * the action says so and the old reservation stays).
+ */
+static json_t *event_reroute(struct store *st, struct event *e, const struct rl_effect *x,
 			     bool rules_fail, json_t *src)
 {
-	char *req = NULL, *did = NULL;
+	struct store_decision_info d;
+	struct store_reservation res;
 	struct fl_err rerr = {0};
-	json_t *a = json_pack("{s:s, s:O}", "type", "reroute", "rule", src);
-	if (!store_decision_request(st, e->order_id, &req, &did, &rerr)) {
-		json_t *b = json_loads(req, 0, NULL), *dec = NULL;
-		if (b)
-			json_object_set_new(b, "reserve", json_false());
-		const struct flow_decide_opts op = {.exclude_node = x->node[0] ? x->node : NULL,
-						    .exclude_carrier =
-							    x->carrier[0] ? x->carrier : NULL,
-						    .rules_fail = rules_fail};
-		if (b && !flow_decide(st, b, &op, &dec, &rerr))
-			json_object_set_new(a, "decision", dec);
-		else
-			json_object_set_new(a, "error", json_string(b ? rerr.msg : "bad request"));
-		json_decref(b);
-	} else {
+	json_t *a = json_pack("{s:s, s:O, s:s}", "type", "reroute", "rule", src, "reason",
+			      x->reason),
+	       *b = NULL, *dec = NULL;
+	if (store_decision_info(st, e->target, true, &d, &rerr) ||
+	    store_reservation_get(st, e->target, &res, &rerr)) {
 		json_object_set_new(a, "error", json_string(rerr.msg));
+		return a;
 	}
-	free(req), free(did);
-	json_object_set_new(a, "reason", json_string(x->reason));
+	if ((b = json_loads(d.request, 0, NULL)))
+		json_object_set_new(b, "reserve", json_boolean(!strcmp(res.status, "reserved")));
+	const struct flow_decide_opts op = {.exclude_node = x->node[0] ? x->node : NULL,
+					    .exclude_carrier = x->carrier[0] ? x->carrier : NULL,
+					    .supersedes = e->target,
+					    .rules_fail = rules_fail};
+	if (b && !flow_decide(st, b, &op, &dec, &rerr))
+		json_object_set_new(a, "decision", dec);
+	else
+		json_object_set_new(
+			a, "error",
+			json_sprintf(
+				"%s; decision %s stands%s", b ? rerr.msg : "bad request", e->target,
+				strcmp(res.status, "reserved") ? "" : ", its reservation kept"));
+	json_decref(b);
+	free(d.request);
+	e->rerouted = true;
 	return a;
+}
+
+/* Past FLOW_REROUTES_MAX reroutes of one order: a notification for a person instead. */
+static json_t *reroute_limit(struct store *st, struct event *e, json_t *src, struct event_out *out,
+			     bool *limited)
+{
+	int n = 0;
+	*limited = false;
+	if (store_decisions_of_order(st, e->order_id, FLOW_DECISIONS_LISTED, count_reroutes, &n,
+				     NULL) ||
+	    n < FLOW_REROUTES_MAX)
+		return NULL;
+	*limited = true;
+	e->status = "reroute_limit";
+	json_t *p =
+		json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:O}", "event_id", e->event_id,
+			  "order_id", e->order_id, "channel", "ops", "template", "reroute_limit",
+			  "fields", "decision_id", e->target, "reroutes", n, "rule", src);
+	out->payloads[out->nmsgs] = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	out->msgs[out->nmsgs] = (struct store_outbox_msg){"notify", out->payloads[out->nmsgs]};
+	if (out->payloads[out->nmsgs])
+		out->nmsgs++;
+	if (p)
+		json_object_set_new(p, "type", json_string("notify"));
+	return p;
 }
 
 /* A notify or discount: queued in the outbox and shown among the actions. */
@@ -260,11 +370,16 @@ static void event_message(const struct event *e, const struct rl_effect *x, json
 }
 
 /* One effect of on_event as an action. */
-static void event_action(struct store *st, const struct event *e, const struct rl_effect *x,
+static void event_action(struct store *st, struct event *e, const struct rl_effect *x,
 			 bool rules_fail, struct event_out *out)
 {
 	json_t *src = json_pack("{s:s, s:s, s:i}", "set", x->set, "rule", x->rule, "line", x->line);
-	if (x->kind == RL_REROUTE && e->order_id)
+	bool limited = false;
+	json_t *lim;
+	if (x->kind == RL_REROUTE && e->target[0] && !e->rerouted &&
+	    (lim = reroute_limit(st, e, src, out, &limited)))
+		json_array_append_new(out->actions, lim);
+	else if (x->kind == RL_REROUTE && e->target[0] && !e->rerouted && !limited)
 		json_array_append_new(out->actions, event_reroute(st, e, x, rules_fail, src));
 	else if (x->kind == RL_NOTIFY || x->kind == RL_DISCOUNT)
 		event_message(e, x, src, out);
@@ -279,8 +394,8 @@ static void event_action(struct store *st, const struct event *e, const struct r
 }
 
 /* The active rule sets' on_event, and each effect as an action. */
-static int event_rules(struct store *st, const struct event *e, bool rules_fail,
-		       struct event_out *out, struct fl_err *err)
+static int event_rules(struct store *st, struct event *e, bool rules_fail, struct event_out *out,
+		       struct fl_err *err)
 {
 	struct flow_rules *rs = flow_rules_get(st, err);
 	struct rl_effects fx = {0};
@@ -304,8 +419,8 @@ static int event_rules(struct store *st, const struct event *e, bool rules_fail,
 	for (int i = 0; i < rs->n; i++)
 		if (!flow_rules_ensure(eng, &rs->v[i], &fx))
 			rl_on_event(eng, rs->v[i].key, &ev, NULL, &fx);
-	out->msgs = calloc(fx.n + 1, sizeof(*out->msgs));
-	out->payloads = calloc(fx.n + 1, sizeof(*out->payloads));
+	out->msgs = calloc(fx.n + 2, sizeof(*out->msgs)); /* + the reroute limit's notice */
+	out->payloads = calloc(fx.n + 2, sizeof(*out->payloads));
 	if (!out->msgs || !out->payloads)
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < fx.n; i++)
@@ -323,19 +438,20 @@ static json_t *duplicate(const struct event *e)
 
 /* The event, its answer and its messages in one transaction. */
 static int event_record(struct store *st, const struct event *e, bool stale,
-			const struct event_out *out, json_t **answer, struct fl_err *err)
+			const struct event_out *out, long *consumed, json_t **answer,
+			struct fl_err *err)
 {
 	char *req = json_dumps(e->body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
 	const struct store_event_rec rec = {
 		.event_id = e->event_id,
 		.type = e->type,
 		.order_id = e->order_id,
-		.status = stale ? "stale" : "applied",
+		.status = e->status,
 		.request = req ? req : "{}",
 		.response = resp ? resp : "{}",
-		.rank = stale ? 0 : e->rank,
+		.rank = stale || e->unknown ? 0 : e->rank,
 		.node = e->node,
-		.outage = stale				      ? 0
+		.outage = stale || e->unknown		      ? 0
 			  : !strcmp(e->type, "node.outage")   ? 1
 			  : !strcmp(e->type, "node.restored") ? -1
 							      : 0,
@@ -343,6 +459,7 @@ static int event_record(struct store *st, const struct event *e, bool stale,
 		.msgs = out->msgs,
 		.nmsgs = out->nmsgs,
 		.now = (int64_t)time(NULL),
+		.consumed = consumed,
 	};
 	int rc = store_event_record(st, &rec, err);
 	free(req), free(resp);
@@ -358,13 +475,27 @@ static int event_record(struct store *st, const struct event *e, bool stale,
 	return rc;
 }
 
+/* What the event means by itself, then the rules, unless it is stale or about nothing. */
+static int event_effects(struct store *st, struct event *e, bool stale, bool rules_fail,
+			 struct event_out *out, struct fl_err *err)
+{
+	/* the first milestone at or past hand-over consumes the reservation, whatever
+	 * order milestones arrive in: a stale one too; the store settles it once */
+	if (handover(e->type) && e->target[0] && !(out->consumed_decision = strdup(e->target)))
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	if (stale || e->unknown)
+		return 0;
+	return event_rules(st, e, rules_fail, out, err);
+}
+
 int flow_event(struct store *st, const json_t *body, bool rules_fail, json_t **answer,
 	       struct fl_err *err)
 {
-	struct event e = {.body = body};
+	struct event e = {.body = body, .status = "applied"};
 	struct event_out out = {0};
 	char *prev = NULL;
 	int rc, current = 0;
+	long consumed = 0;
 
 	*answer = NULL;
 	if ((rc = event_parse(st, &e, err)))
@@ -376,23 +507,27 @@ int flow_event(struct store *st, const json_t *body, bool rules_fail, json_t **a
 		return (*answer = duplicate(&e)) ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 	if (rc != FL_ENOTFOUND)
 		return rc;
-	if (e.shipment && (rc = store_milestone_get(st, e.order_id, &current, err)))
+	if ((rc = event_target(st, &e, err)) ||
+	    (e.shipment && !e.unknown && (rc = store_milestone_get(st, e.order_id, &current, err))))
 		return rc;
 	const bool stale = e.shipment && e.rank < current;
+	e.status = e.unknown ? e.unknown : stale ? "stale" : "applied";
 	if (!(out.actions = json_array()))
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	if (!stale) {
-		if (!strcmp(e.type, "shipment.shipped"))
-			event_shipped(st, &e, &out);
-		if ((rc = event_rules(st, &e, rules_fail, &out, err))) {
-			event_out_release(&out);
-			return rc;
-		}
+	if ((rc = event_effects(st, &e, stale, rules_fail, &out, err))) {
+		event_out_release(&out);
+		return rc;
 	}
 	*answer = json_pack("{s:s, s:s, s:s, s:O}", "event_id", e.event_id, "type", e.type,
-			    "status", stale ? "stale" : "applied", "actions", out.actions);
-	rc = *answer ? event_record(st, &e, stale, &out, answer, err)
+			    "status", e.status, "actions", out.actions);
+	rc = *answer ? event_record(st, &e, stale, &out, &consumed, answer, err)
 		     : fl_err_set(err, FL_ENOMEM, "out of memory");
+	if (!rc && consumed > 0 &&
+	    strcmp(json_string_value(json_object_get(*answer, "status")), "duplicate"))
+		json_array_append_new(json_object_get(*answer, "actions"),
+				      json_pack("{s:s, s:s, s:I}", "type", "reservation_consumed",
+						"decision_id", e.target, "units",
+						(json_int_t)consumed));
 	event_out_release(&out);
 	return rc;
 }

@@ -89,8 +89,9 @@ struct flow_decide_opts {
 	const char *lp_path;	  /* also write the model as CPLEX LP here */
 	const char *exclude_node; /* a reroute's exclusions */
 	const char *exclude_carrier;
-	bool dry_run;			/* decide only: nothing recorded or reserved */
-	bool rules_fail;		/* a failing rule fails the decision (FL_ERULE) */
+	const char *supersedes; /* a reroute: the decision replaced; its reservation moves */
+	bool dry_run;		/* decide only: nothing recorded or reserved */
+	bool rules_fail;	/* a failing rule fails the decision (FL_ERULE) */
 	const struct flow_rules *rules; /* instead of the active sets (replay) */
 };
 
@@ -102,6 +103,18 @@ struct flow_decide_opts {
  */
 int flow_decide(struct store *st, const json_t *body, const struct flow_decide_opts *opts,
 		json_t **answer, struct fl_err *err);
+
+/*
+ * A logged decision as it was answered, with its reservation as it is now
+ * ({"status": "none|reserved|released|consumed|moved", "units", "updated_at"}) and the
+ * decisions it replaced or was replaced by. FL_ENOTFOUND.
+ */
+int flow_decision_get(struct store *st, const char *decision_id, json_t **answer,
+		      struct fl_err *err);
+/* An order's decisions, newest first (at most FLOW_DECISIONS_LISTED), each with its state. */
+#define FLOW_DECISIONS_LISTED 100
+int flow_decisions_list(struct store *st, const char *order_id, json_t **answer,
+			struct fl_err *err);
 
 /*
  * Decide a wave ({"orders": [...], "time_limit_ms", "reserve"}) under shared stock and

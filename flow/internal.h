@@ -43,6 +43,19 @@ json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *sn
 		     bool refuse_partial, const char *decision_id, const double *penalty,
 		     json_t *rules, const char **status_out);
 
+/*
+ * Strict bodies: every member of obj must be in known (NULL-terminated), else FL_EINVAL
+ * "PATH.KEY: unknown field" (path "" names the key alone).
+ */
+int flow__strict(const json_t *obj, const char *path, const char *const *known, struct fl_err *err);
+
+/* Seconds since the epoch as RFC 3339 in UTC ("2026-11-30T14:24:25Z"). */
+void flow__rfc3339(int64_t t, char out[32]);
+
+/* {"status", "units", "updated_at"} of a decision's reservation, from the store (NULL on a
+ * store error, err set). */
+json_t *flow__reservation_json(struct store *st, const char *decision_id, struct fl_err *err);
+
 /* Order o's candidates (made afresh) under the adjustments adj (may be NULL). */
 int flow__candidates(const struct flow_snapshot *snap, const struct flow__order *o, const long *atp,
 		     const long *cap_left, const struct slv_adjust *adj,

@@ -7,10 +7,46 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flow/internal.h"
 
 /* ---- the order ---- */
+
+int flow__strict(const json_t *obj, const char *path, const char *const *known, struct fl_err *err)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		size_t i = 0;
+		while (known[i] && strcmp(key, known[i]))
+			i++;
+		if (!known[i])
+			return fl_err_set(err, FL_EINVAL, "%s%s%.64s: unknown field", path,
+					  *path ? "." : "", key);
+	}
+	return 0;
+}
+
+void flow__rfc3339(int64_t t, char out[32])
+{
+	const time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *flow__reservation_json(struct store *st, const char *decision_id, struct fl_err *err)
+{
+	struct store_reservation r;
+	char when[32];
+	if (store_reservation_get(st, decision_id, &r, err))
+		return NULL;
+	flow__rfc3339(r.updated_at, when);
+	return json_pack("{s:s, s:I, s:s}", "status", r.status, "units", (json_int_t)r.units,
+			 "updated_at", when);
+}
 
 long flow__order_units(const struct flow__order *o)
 {
@@ -40,7 +76,16 @@ int flow__order_parse(const json_t *j, const struct flow_snapshot *snap, struct 
 	const json_t *v, *dest, *lines;
 	int rc;
 
+	static const char *const known[] = {
+		"order_id",	 "destination",	  "lines",   "deliver_within_days",
+		"allow_split",	 "allow_partial", "reserve", "split_penalty",
+		"time_limit_ms", "channel",	  NULL};
+	static const char *const known_dest[] = {"lat", "lon", "region", NULL};
+	static const char *const known_line[] = {"sku", "qty", NULL};
+
 	memset(o, 0, sizeof(*o));
+	if ((rc = flow__strict(j, "", known, err)))
+		return rc;
 	v = json_object_get(j, "order_id");
 	if (!json_is_string(v) || json_string_length(v) == 0)
 		return BAD("order_id: required, a non-empty string");
@@ -51,6 +96,11 @@ int flow__order_parse(const json_t *j, const struct flow_snapshot *snap, struct 
 	dest = json_object_get(j, "destination");
 	if (!json_is_object(dest))
 		return BAD("destination: required, an object with lat and lon");
+	if ((rc = flow__strict(dest, "destination", known_dest, err)))
+		return rc;
+	v = json_object_get(dest, "region");
+	if (v && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) >= FL_NAME_MAX))
+		return BAD("destination.region: a string of at most %d bytes", FL_NAME_MAX - 1);
 	v = json_object_get(dest, "lat");
 	if (!json_is_number(v) || fabs(json_number_value(v)) > 90)
 		return BAD("destination.lat: required, a number from -90 to 90");
@@ -105,6 +155,10 @@ int flow__order_parse(const json_t *j, const struct flow_snapshot *snap, struct 
 			     *qty = json_object_get(line, "qty");
 		if (!json_is_object(line))
 			return BAD("lines[%zu]: must be an object with sku and qty", i);
+		char path[32];
+		snprintf(path, sizeof(path), "lines[%zu]", i);
+		if ((rc = flow__strict(line, path, known_line, err)))
+			return rc;
 		if (!json_is_string(sku))
 			return BAD("lines[%zu].sku: required, a string", i);
 		const long ks = flow_snapshot_sku(snap, json_string_value(sku));

@@ -64,7 +64,11 @@ static int cmp_order_id(const void *a, const void *b)
 /* The wave's own members: orders (count only), time_limit_ms, reserve. */
 static int wave_options(struct wave *w, struct fl_err *err)
 {
+	static const char *const known[] = {"orders", "time_limit_ms", "reserve", NULL};
 	const json_t *v;
+	int rc;
+	if ((rc = flow__strict(w->body, "", known, err)))
+		return rc;
 	w->jorders = json_object_get(w->body, "orders");
 	if (!json_is_array(w->jorders) || json_array_size(w->jorders) == 0)
 		return fl_err_set(err, FL_EINVAL, "orders: required, a non-empty array");
@@ -361,6 +365,22 @@ static int wave_record(struct wave *w, struct wave_records *r, const char *wave_
 	return store_wave_record(w->st, &sw, w->reserve, err);
 }
 
+/* Each recorded decision's reservation as the store now holds it. */
+static int wave_states(struct wave *w, struct wave_records *r, struct fl_err *err)
+{
+	json_t *a;
+	size_t i;
+	json_array_foreach(r->decisions, i, a)
+	{
+		json_t *res = flow__reservation_json(
+			w->st, json_string_value(json_object_get(a, "decision_id")), err);
+		if (!res)
+			return err && err->status ? err->status : FL_EDB;
+		json_object_set_new(a, "reservation", res);
+	}
+	return 0;
+}
+
 static json_t *wave_answer(struct wave *w, struct wave_records *r, const char *wave_id)
 {
 	long want = 0;
@@ -390,6 +410,8 @@ int flow_wave(struct store *st, const json_t *body, bool rules_fail, json_t **an
 		flow_random_hex(wave_id + 2, 8);
 		if (!(rc = wave_candidates(&w, err)) && !(rc = wave_solve(&w, err)))
 			rc = wave_record(&w, &r, wave_id, err);
+		if (!rc)
+			rc = wave_states(&w, &r, err);
 		if (!rc && !(*answer = wave_answer(&w, &r, wave_id)))
 			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 		records_release(&r, w.O);

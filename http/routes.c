@@ -284,19 +284,20 @@ static void answer_with(struct http_resp *rs, int rc, int ok_status, json_t *ans
 
 static void h_decision_get(struct http_req *rq, struct http_resp *rs)
 {
-	char *text;
+	json_t *answer = NULL;
 	struct fl_err err = {0};
-	if (store_decision_get(rq->st, rq->params[0], &text, &err)) {
-		http_fail(rs, &err);
+	const int rc = flow_decision_get(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_decisions(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	if (!id_param_ok(rq, rs, "order_id"))
 		return;
-	}
-	rs->json = json_loads(text, 0, NULL);
-	free(text);
-	if (!rs->json) {
-		http_problem(rs, 500, "stored decision is unreadable");
-		return;
-	}
-	rs->status = 200;
+	const int rc = flow_decisions_list(rq->st, http_query(rq, "order_id"), &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
 }
 
 static void h_release(struct http_req *rq, struct http_resp *rs)
@@ -474,7 +475,16 @@ static bool version_of(struct http_req *rq, struct http_resp *rs, int *version, 
 		return false;
 	}
 	const json_t *v = json_object_get(body, "version"), *l = json_object_get(body, "limit");
+	const char *key;
+	json_t *x;
 	bool ok = true;
+	json_object_foreach(body, key, x) /* strict: version, and limit for replay */
+		if (strcmp(key, "version") && (!limit || strcmp(key, "limit")))
+	{
+		http_problem(rs, 422, "%.64s: unknown field", key);
+		json_decref(body);
+		return false;
+	}
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
 		  json_integer_value(v) > 1000000000)) {
 		http_problem(rs, 422, "version: a version number");
@@ -542,6 +552,8 @@ const struct http_route http_routes[] = {
 	 "import CSV files (a JSON map of file name to CSV text), all or nothing"},
 	{"POST", "/v1/fulfillment/decisions", HTTP_ROLE_ORCHESTRATOR, true, false, h_decide,
 	 "where to ship one order: the least-cost plan at the most fill, explained"},
+	{"GET", "/v1/fulfillment/decisions", HTTP_ROLE_ORCHESTRATOR | HTTP_ROLE_PLANNER, false, false,
+	 h_decisions, "an order's decisions, newest first, each with its reservation (?order_id=)"},
 	{"GET", "/v1/fulfillment/decisions/{decision_id}", HTTP_ROLE_ORCHESTRATOR | HTTP_ROLE_PLANNER,
 	 false, false, h_decision_get, "read a logged decision back"},
 	{"POST", "/v1/fulfillment/decisions/{decision_id}/release", HTTP_ROLE_ORCHESTRATOR, false,

@@ -367,10 +367,15 @@ static void push_event(lua_State *L, const struct rl_event *ev)
 			lua_pushstring(L, f[i][1]);
 			lua_setfield(L, -2, f[i][0]);
 		}
+	/* event.data mirrors the posted event's data; event.delay_days stays an alias */
+	lua_createtable(L, 0, 1);
 	if (!isnan(ev->delay_days)) {
 		lua_pushnumber(L, ev->delay_days);
 		lua_setfield(L, -2, "delay_days");
+		lua_pushnumber(L, ev->delay_days);
+		lua_setfield(L, -3, "delay_days");
 	}
+	lua_setfield(L, -2, "data");
 }
 
 enum hook { H_BEFORE, H_AFTER, H_EVENT };

@@ -115,6 +115,10 @@ ev='{"event_id":"ev-1","type":"shipment.delayed","order_id":"E-1","carrier":"'"$
 check_eq "delayed 3 days: 200" "$(http POST /v1/events "${O[@]}" -d "$ev")" 200
 check_eq "applied: a reroute and a notification" "$(js 'console.log(d.status, d.actions.map(a => a.type).sort().join())')" "applied notify,reroute"
 check_eq "the new decision avoids the late carrier" "$(js "const r = d.actions.find(a => a.type === 'reroute'); console.log(r.decision.shipments.every(s => s.carrier !== '$carrier') && r.decision.decision_id !== '$d1')")" true
+d2=$(js "console.log(d.actions.find(a => a.type === 'reroute').decision.decision_id)")
+check_eq "the reroute supersedes the decision and holds its reservation" "$(js "const r = d.actions.find(a => a.type === 'reroute').decision; console.log(r.supersedes, r.reservation.status, r.reservation.units)")" "$d1 reserved 1"
+check_eq "the old decision's reservation moved" "$(http GET "/v1/fulfillment/decisions/$d1" "${O[@]}" >/dev/null; js 'console.log(d.reservation.status, d.superseded_by)')" "moved $d2"
+check_eq "the order's decisions, newest first" "$(http GET "/v1/fulfillment/decisions?order_id=E-1" "${O[@]}" >/dev/null; js 'console.log(d.decisions.map(x => x.decision_id + ":" + x.reservation.status).join())')" "$d2:reserved,$d1:moved"
 check_eq "the notification waits in the outbox" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js 'console.log(d.items.filter(m => m.event_id === "ev-1" && m.kind === "notify" && m.payload.template === "delay_rerouted").length)')" 1
 mid=$(js 'console.log(d.items.find(m => m.event_id === "ev-1").id)')
 check_eq "the same event again: duplicate, nothing runs" "$(http POST /v1/events "${O[@]}" -d "$ev" >/dev/null; js 'console.log(d.status, d.actions.length)')" "duplicate 0"
@@ -123,10 +127,15 @@ check_eq "ack: 200" "$(http POST "/v1/outbox/$mid/ack" "${O[@]}")" 200
 check_eq "acknowledged messages leave the list" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js "console.log(d.items.some(m => m.id === $mid))")" false
 check_eq "ack of no message: 404" "$(http POST /v1/outbox/999999/ack "${O[@]}")" 404
 check_eq "a carrier code: fedex DL is delivered" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-2","vocabulary":"fedex","status_code":"DL","order_id":"E-1"}' >/dev/null; js 'console.log(d.type, d.status)')" "shipment.delivered applied"
+check_eq "delivered consumes the live decision's reservation" "$(js "const c = d.actions.find(a => a.type === 'reservation_consumed'); console.log(c.decision_id, c.units)")" "$d2 1"
 check_eq "in transit after delivered: stale" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-3","type":"shipment.in_transit","order_id":"E-1"}' >/dev/null; js 'console.log(d.status, d.actions.length)')" "stale 0"
-check_eq "failed delivery: notify and discount" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-4","type":"shipment.failed_delivery","order_id":"F-1"}' >/dev/null; js 'console.log(d.actions.map(a => a.type).sort().join())')" "discount,notify"
-# shipped consumes the reservation: nothing left to release
-check_eq "shipped: the reservation is consumed" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-5","type":"shipment.shipped","order_id":"X-9","decision_id":"'"$d1"'"}' >/dev/null; js 'console.log(d.actions[0].type)')" reservation_consumed
+check_eq "failed delivery of an order fulcrum never decided: unknown_order, nothing runs" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-4","type":"shipment.failed_delivery","order_id":"F-1"}' >/dev/null; js 'console.log(d.status, d.actions.length)')" "unknown_order 0"
+http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"F-1","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}' >/dev/null
+check_eq "failed delivery: notify and discount" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-4b","type":"shipment.failed_delivery","order_id":"F-1"}' >/dev/null; js 'console.log(d.actions.map(a => a.type).sort().join())')" "discount,notify"
+check_eq "the unknown order queued nothing" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js 'console.log(d.items.filter(m => m.event_id === "ev-4").length)')" 0
+check_eq "an order_id and a decision_id that disagree: 422" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-5","type":"shipment.shipped","order_id":"X-9","decision_id":"'"$d1"'"}')" 422
+check "the disagreement is named" grep -q "decides order 'E-1', not 'X-9'" "$BODY_FILE"
+check_eq "a decision_id fulcrum never made: unknown_order" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-5b","type":"shipment.shipped","decision_id":"d_nope"}' >/dev/null; js 'console.log(d.status, d.actions.length)')" "unknown_order 0"
 check_eq "so there is nothing to release" "$(http POST "/v1/fulfillment/decisions/$d1/release" "${O[@]}")" 409
 # an outage takes a node out of sourcing until it is restored
 http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"N-1","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}' >/dev/null
@@ -169,7 +178,9 @@ bad "no event_id" '{"type":"shipment.delivered","order_id":"E-1"}' event_id
 bad "unknown type" '{"event_id":"b1","type":"shipment.teleported","order_id":"E-1"}' "taxonomy"
 bad "unknown carrier code" '{"event_id":"b2","vocabulary":"ups","status_code":"ZZ","order_id":"E-1"}' status_code
 bad "delayed without delay_days" '{"event_id":"b3","type":"shipment.delayed","order_id":"E-1"}' delay_days
-bad "outage of no node" '{"event_id":"b4","type":"node.outage","node":"NOPE"}' "not a node"
+check_eq "outage of no node: unknown_node, nothing changes" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"b4","type":"node.outage","node":"NOPE"}' >/dev/null; js 'console.log(d.status, d.actions.length)')" "unknown_node 0"
+bad "a misspelt field" '{"event_id":"b5","type":"shipment.delivered","order_id":"E-1","ordr":"x"}' "ordr: unknown field"
+bad "occurred_at not a date-time" '{"event_id":"b6","type":"shipment.delivered","order_id":"E-1","occurred_at":"yesterday"}' "occurred_at"
 check_eq "orchestrators may not upload rules: 403" "$(http PUT /v1/rules/x -H "Authorization: Bearer $ORCH" -H "Content-Type: text/x-lua" -d 'x')" 403
 check_eq "analysts may not post events: 403" "$(http POST /v1/events "${A[@]}" -H "Content-Type: application/json" -d '{}')" 403
 stop_server
