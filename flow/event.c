@@ -115,11 +115,26 @@ static bool handover(const char *type)
 	       !strcmp(type, "shipment.in_transit") || !strcmp(type, "shipment.delivered");
 }
 
+/* n decimal digits at s into *v: false if any is not a digit. */
+static bool digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
 /* "2026-11-30T14:24:25Z", "…T14:24:25.123+01:00": RFC 3339's date-time. */
 static bool rfc3339(const char *s)
 {
-	int y, mo, d, h, mi, se, n = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 19)
+	int y, mo, d, h, mi, se, oh, om;
+	if (strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+	    !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &se))
 		return false;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
 		return false;
@@ -129,9 +144,8 @@ static bool rfc3339(const char *s)
 			;
 	if (*s == 'Z' || *s == 'z')
 		return s[1] == '\0';
-	int oh, om;
-	return (*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-	       n == 5 && !s[6] && oh <= 23 && om <= 59;
+	return (*s == '+' || *s == '-') && digits(s + 1, 2, &oh) && s[3] == ':' &&
+	       digits(s + 4, 2, &om) && !s[6] && oh <= 23 && om <= 59;
 }
 
 static const char *opt_id(const json_t *body, const char *key, int *status, struct fl_err *err)

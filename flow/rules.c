@@ -234,9 +234,22 @@ json_t *flow_effect_fields(const struct rl_effect *x)
 		const char *us = strchr(p, '\037'), *rs = us ? strchr(us + 1, '\036') : NULL;
 		if (!us || !rs)
 			break;
-		char key[128];
+		char key[128], num[64];
 		snprintf(key, sizeof(key), "%.*s", (int)(us - p), p);
-		json_object_set_new(o, key, json_stringn(us + 1, (size_t)(rs - us - 1)));
+		const char *v = us + 2; /* after the type: 'n' a number, 's' a string */
+		const size_t len = (size_t)(rs - v);
+		char *end = NULL;
+		double d = 0;
+		if (us[1] == 'n' && len < sizeof(num)) {
+			snprintf(num, sizeof(num), "%.*s", (int)len, v);
+			d = strtod(num, &end);
+		}
+		json_object_set_new(o, key,
+				    end && !*end && isfinite(d)
+					    ? (d == floor(d) && fabs(d) < 1e15 && !strchr(num, '.')
+						       ? json_integer((json_int_t)d)
+						       : json_real(d))
+					    : json_stringn(v, len));
 		p = rs + 1;
 	}
 	return o;
@@ -362,9 +375,17 @@ int flow_rules_push(struct store *st, const char *name, const char *src, size_t 
 		return rc;
 	}
 	free(text);
+	const bool untested = json_integer_value(json_object_get(report, "passed")) +
+				      json_integer_value(json_object_get(report, "failed")) ==
+			      0;
 	*answer = json_pack("{s:s, s:i, s:s, s:o}", "name", name, "version", version, "sha256", hex,
 			    "tests", report);
-	return 0;
+	if (*answer && untested) /* accepted, but a person should know */
+		json_object_set_new(*answer, "warnings",
+				    json_pack("[s]",
+					      "the rule set carries no tests: nothing proves "
+					      "what it does"));
+	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }
 
 int flow_rules_activate(struct store *st, const char *name, int version, json_t **answer,

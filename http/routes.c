@@ -464,6 +464,24 @@ static void h_rules_versions(struct http_req *rq, struct http_resp *rs)
 	answer_with(rs, rc, 200, answer, &err);
 }
 
+static void h_rules_source(struct http_req *rq, struct http_resp *rs)
+{
+	char *end, *src = NULL;
+	struct fl_err err = {0};
+	const long v = strtol(rq->params[1], &end, 10);
+	if (*end || v < 1 || v > 1000000000) {
+		http_problem(rs, 422, "version: a version number");
+		return;
+	}
+	if (store_rule_source(rq->st, rq->params[0], (int)v, &src, &err)) {
+		http_fail(rs, &err);
+		return;
+	}
+	rs->status = 200;
+	rs->text = src;
+	rs->content_type = "text/x-lua; charset=utf-8";
+}
+
 /* {"version": n} (and "limit" for replay) from the body: false (a problem set) if bad. */
 static bool version_of(struct http_req *rq, struct http_resp *rs, int *version, int *limit)
 {
@@ -572,15 +590,17 @@ const struct http_route http_routes[] = {
 	 h_scenario_accept, "accept a scenario: its transfers become stock in transit"},
 	{"POST", "/v1/events", HTTP_ROLE_ORCHESTRATOR, true, false, h_events,
 	 "a shipment, node or inventory event: deduplicated, ordered, handled by the rules"},
-	{"GET", "/v1/outbox", HTTP_ROLE_ORCHESTRATOR, false, false, h_outbox,
+	{"GET", "/v1/outbox", HTTP_ROLE_ORCHESTRATOR | HTTP_ROLE_PLANNER, false, false, h_outbox,
 	 "notifications and discounts waiting for delivery"},
 	{"POST", "/v1/outbox/{id}/ack", HTTP_ROLE_ORCHESTRATOR, false, false, h_outbox_ack,
 	 "acknowledge a delivered outbox message"},
-	{"GET", "/v1/rules", HTTP_ROLE_ANALYST, false, false, h_rules_list,
+	{"GET", "/v1/rules", HTTP_ROLE_ANALYST | HTTP_ROLE_PLANNER, false, false, h_rules_list,
 	 "rule sets: latest and active versions"},
 	{"PUT", "/v1/rules/{name}", HTTP_ROLE_ANALYST, false, false, h_rules_put,
 	 "store a new version of a rule set (Lua text) after compiling and testing it"},
-	{"GET", "/v1/rules/{name}/versions", HTTP_ROLE_ANALYST, false, false, h_rules_versions,
+	{"GET", "/v1/rules/{name}/versions/{version}", HTTP_ROLE_ANALYST | HTTP_ROLE_PLANNER, false,
+	 false, h_rules_source, "a stored version's Lua source"},
+	{"GET", "/v1/rules/{name}/versions", HTTP_ROLE_ANALYST | HTTP_ROLE_PLANNER, false, false, h_rules_versions,
 	 "every version of a rule set"},
 	{"POST", "/v1/rules/{name}/activate", HTTP_ROLE_ANALYST, false, false, h_rules_activate,
 	 "make a version active (0 deactivates), atomically for every worker"},

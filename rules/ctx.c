@@ -155,9 +155,14 @@ static int ctx_notify(lua_State *L)
 		while (lua_next(L, 4)) {
 			if (lua_type(L, -2) == LUA_TSTRING &&
 			    (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
-				const char *k = lua_tostring(L, -2), *v = lua_tostring(L, -1);
+				/* a number keeps its type: "n" before its text, "s" before a
+				 * string's (lua_tostring of a number converts a copy, not the key) */
+				const bool num = lua_type(L, -1) == LUA_TNUMBER;
+				lua_pushvalue(L, -1);
+				const char *k = lua_tostring(L, -3), *v = lua_tostring(L, -1);
 				const int w = snprintf(x->fields + at, sizeof(x->fields) - at,
-						       "%s\037%s\036", k, v);
+						       "%s\037%c%s\036", k, num ? 'n' : 's', v);
+				lua_pop(L, 1);
 				if (w > 0 && at + (size_t)w < sizeof(x->fields))
 					at += (size_t)w;
 				else

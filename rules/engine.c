@@ -369,11 +369,15 @@ static void push_event(lua_State *L, const struct rl_event *ev)
 		}
 	/* event.data mirrors the posted event's data; event.delay_days stays an alias */
 	lua_createtable(L, 0, 1);
-	if (!isnan(ev->delay_days)) {
-		lua_pushnumber(L, ev->delay_days);
-		lua_setfield(L, -2, "delay_days");
-		lua_pushnumber(L, ev->delay_days);
-		lua_setfield(L, -3, "delay_days");
+	if (!isnan(ev->delay_days)) { /* 3, not 3.0, when the event said 3 */
+		const double dd = ev->delay_days;
+		for (int i = 0; i < 2; i++) {
+			if (dd == floor(dd) && fabs(dd) < 1e15)
+				lua_pushinteger(L, (lua_Integer)dd);
+			else
+				lua_pushnumber(L, dd);
+			lua_setfield(L, i ? -3 : -2, "delay_days");
+		}
 	}
 	lua_setfield(L, -2, "data");
 }

@@ -275,7 +275,15 @@ static int tests_body(lua_State *L, void *ud)
 		int rc = 0;
 		if (rl__rawfield(L, tt, "event") == LUA_TTABLE) {
 			const int ev = lua_gettop(L);
-			rl__rawfield(L, ev, "delay_days");
+			/* data.delay_days, as posted; a top-level delay_days for older sets */
+			if (rl__rawfield(L, ev, "data") == LUA_TTABLE) {
+				rl__rawfield(L, -1, "delay_days");
+				lua_remove(L, -2);
+			}
+			if (!lua_isnumber(L, -1)) {
+				lua_pop(L, 1);
+				rl__rawfield(L, ev, "delay_days");
+			}
 			struct rl_event event = {
 				.event_id = str_field(L, ev, "event_id"),
 				.type = str_field(L, ev, "type"),

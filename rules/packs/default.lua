@@ -53,9 +53,10 @@ rules = {
   {
     name = "reroute_on_carrier_delay",
     on_event = function(event, ctx)
-      if event.type == "shipment.delayed" and (event.delay_days or 0) > DELAY_REROUTE_DAYS then
-        ctx:reroute{exclude_carrier = event.carrier, reason = "carrier " .. tostring(event.carrier) .. " late by " .. event.delay_days .. " days"}
-        ctx:notify("email", "delay_rerouted", {order_id = event.order_id, delay_days = event.delay_days})
+      local late = event.data.delay_days
+      if event.type == "shipment.delayed" and (late or 0) > DELAY_REROUTE_DAYS then
+        ctx:reroute{exclude_carrier = event.carrier, reason = "carrier " .. tostring(event.carrier) .. " late by " .. late .. " days"}
+        ctx:notify("email", "delay_rerouted", {order_id = event.order_id, delay_days = late})
       end
     end,
   },
@@ -102,12 +103,12 @@ tests = {
   },
   {
     name = "a carrier three days late: reroute and tell the customer",
-    event = {type = "shipment.delayed", order_id = "T-5", carrier = "UPX", delay_days = 3},
+    event = {type = "shipment.delayed", order_id = "T-5", carrier = "UPX", data = {delay_days = 3}},
     expect = {reroute = true, notify = {"email"}},
   },
   {
     name = "a carrier one day late: nothing",
-    event = {type = "shipment.delayed", order_id = "T-6", carrier = "UPX", delay_days = 1},
+    event = {type = "shipment.delayed", order_id = "T-6", carrier = "UPX", data = {delay_days = 1}},
     expect = {reroute = false},
   },
   {

@@ -97,6 +97,11 @@ check_eq "the last activation holds" "$(http GET /v1/rules "${A[@]}" >/dev/null;
 # a rule that never ends: that rule fails, the decision still answers, the server serves
 printf 'rules = {{name = "spin", before_sourcing = function(o, ctx)\n  while true do pcall(function() while true do end end) end\nend}}\n' >"$dir/spin.lua"
 check_eq "a spinning rule uploads (it has no tests)" "$(http PUT /v1/rules/spin "${A[@]}" -H "Content-Type: text/x-lua" --data-binary @"$dir/spin.lua")" 201
+check "a set with no tests is accepted with a warning" grep -q "carries no tests" "$BODY_FILE"
+check_eq "a stored version's source: 200" "$(http GET /v1/rules/spin/versions/1 "${A[@]}")" 200
+check "the source as it was uploaded" cmp "$BODY_FILE" "$dir/spin.lua"
+check_eq "the source is Lua" "$(header Content-Type)" "text/x-lua; charset=utf-8"
+check_eq "a version that does not exist: 404" "$(http GET /v1/rules/spin/versions/9 "${A[@]}")" 404
 http POST /v1/rules/spin/activate "${A[@]}" -H "Content-Type: application/json" -d '{"version":1}' >/dev/null
 t0=$(date +%s%N)
 check_eq "a decision with the spinning rule active: 200" "$(http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"S-1","destination":{"lat":40.71,"lon":-74.0},"lines":[{"sku":"SKU-00001","qty":1}]}')" 200
@@ -120,6 +125,7 @@ check_eq "the reroute supersedes the decision and holds its reservation" "$(js "
 check_eq "the old decision's reservation moved" "$(http GET "/v1/fulfillment/decisions/$d1" "${O[@]}" >/dev/null; js 'console.log(d.reservation.status, d.superseded_by)')" "moved $d2"
 check_eq "the order's decisions, newest first" "$(http GET "/v1/fulfillment/decisions?order_id=E-1" "${O[@]}" >/dev/null; js 'console.log(d.decisions.map(x => x.decision_id + ":" + x.reservation.status).join())')" "$d2:reserved,$d1:moved"
 check_eq "the notification waits in the outbox" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js 'console.log(d.items.filter(m => m.event_id === "ev-1" && m.kind === "notify" && m.payload.template === "delay_rerouted").length)')" 1
+check_eq "its delay_days is a number, not text" "$(js 'console.log(typeof d.items.find(m => m.event_id === "ev-1" && m.kind === "notify").payload.fields.delay_days)')" number
 mid=$(js 'console.log(d.items.find(m => m.event_id === "ev-1").id)')
 check_eq "the same event again: duplicate, nothing runs" "$(http POST /v1/events "${O[@]}" -d "$ev" >/dev/null; js 'console.log(d.status, d.actions.length)')" "duplicate 0"
 check_eq "still one notification" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js 'console.log(d.items.filter(m => m.event_id === "ev-1").length)')" 1
