@@ -55,7 +55,8 @@ rules = {
     on_event = function(event, ctx)
       local late = event.data.delay_days
       if event.type == "shipment.delayed" and (late or 0) > DELAY_REROUTE_DAYS then
-        ctx:reroute{exclude_carrier = event.carrier, reason = "carrier " .. tostring(event.carrier) .. " late by " .. late .. " days"}
+        local who = event.carrier and ("carrier " .. event.carrier) or "the carrier"
+        ctx:reroute{exclude_carrier = event.carrier, reason = who .. " late by " .. late .. " days"}
         ctx:notify("email", "delay_rerouted", {order_id = event.order_id, delay_days = late})
       end
     end,
