@@ -131,26 +131,25 @@ out:
 	return store_write_end(st, rc, err);
 }
 
-int store_outages(struct store *st, char ***nodes, size_t *n, struct fl_err *err)
+int store_outages(struct store *st, struct store_outage **out, size_t *n, struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_stmt(st, STMT_OUTAGES, "SELECT node FROM outages ORDER BY node", &s, err);
+	int rc = store_stmt(st, STMT_OUTAGES, "SELECT node, event_id FROM outages ORDER BY node",
+			    &s, err);
 	size_t cap = 0;
-	*nodes = NULL;
+	*out = NULL;
 	*n = 0;
 	if (rc)
 		return rc;
 	int step;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		if ((rc = fl_grow((void **)nodes, &cap, *n + 1, sizeof(**nodes), STORE_ROWS_MAX))) {
+		if ((rc = fl_grow((void **)out, &cap, *n + 1, sizeof(**out), STORE_ROWS_MAX))) {
 			fl_err_set(err, rc, "outages: %s", fl_strerror(rc));
 			break;
 		}
-		(*nodes)[*n] = strdup((const char *)sqlite3_column_text(s, 0));
-		if (!(*nodes)[(*n)++]) {
-			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-			break;
-		}
+		store__col_text(s, 0, (*out)[*n].node, sizeof((*out)[*n].node));
+		store__col_text(s, 1, (*out)[*n].event_id, sizeof((*out)[*n].event_id));
+		++*n;
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = store_dberr(st, err, "read outages");

@@ -444,8 +444,13 @@ struct store_event_rec {
 int store_event_record(struct store *st, const struct store_event_rec *ev, struct fl_err *err);
 /* The latest milestone rank recorded for an order (0 if none). */
 int store_milestone_get(struct store *st, const char *order_id, int *rank, struct fl_err *err);
-/* Nodes out of sourcing (outages not yet restored); caller frees each and the array. */
-int store_outages(struct store *st, char ***nodes, size_t *n, struct fl_err *err);
+/* A node out of sourcing (an outage not yet restored) and the event that said so. */
+struct store_outage {
+	char node[FL_ID_MAX];
+	char event_id[FL_ID_MAX];
+};
+/* Every open outage (caller frees the array). */
+int store_outages(struct store *st, struct store_outage **out, size_t *n, struct fl_err *err);
 /* Outbox messages not acknowledged, oldest first, at most limit; fn per message. */
 typedef int store_outbox_fn(void *ctx, int64_t id, const char *event_id, const char *kind,
 			    const char *payload, int64_t created_at);

@@ -25,7 +25,7 @@ struct decide {
 	struct rl_engine *eng;
 	struct flow__order o;
 	double own_split; /* the order's split penalty, before any rule's */
-	char **outages;
+	struct store_outage *outages;
 	size_t noutages;
 	char *request; /* the canonical request: same body (any key order), same hash */
 	unsigned char hash[32];
@@ -36,8 +36,6 @@ struct decide {
 
 static void decide_release(struct decide *d)
 {
-	for (size_t i = 0; i < d->noutages; i++)
-		free(d->outages[i]);
 	free(d->outages);
 	flow__adjust_release(&d->adj);
 	free(d->atp);
@@ -174,8 +172,7 @@ static int decide_once(struct decide *d, int attempt, json_t **ans, struct fl_er
 	const bool refuse = !d->o.allow_partial && res.status != SLV_EMPTY &&
 			    res.filled < flow__order_units(&d->o);
 	flow_random_hex(id + 2, 8);
-	*ans = flow__answer(&d->o, d->snap, &cand, &res, refuse, id,
-			    d->adj.any ? d->adj.penalty : NULL,
+	*ans = flow__answer(&d->o, d->snap, &cand, &res, refuse, id, d->atp, &d->adj,
 			    fx.n ? flow_effects_json(d->rs, &fx) : NULL, &dstatus);
 	if (!*ans) {
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");

@@ -11,6 +11,8 @@
 #include "flow/flow.h"
 #include "solver/solver.h"
 
+struct flow__adjust;
+
 /* ---- an order (flow/order.c) ---- */
 
 struct flow__order {
@@ -35,13 +37,15 @@ long flow__order_units(const struct flow__order *o);
 
 /*
  * The decision's answer: shipments, unfilled units and why, cost, the explanation.
- * refuse_partial: the plan was refused (allow_partial false). penalty: per snapshot node,
- * the rules' penalties (may be NULL). rules: effects shown (taken). NULL out of memory.
+ * refuse_partial: the plan was refused (allow_partial false). atp: the order's stock at
+ * every snapshot node (nodes × lines), what the reasons are judged by. adj: the
+ * outages' and rules' exclusions and penalties. rules: effects shown (taken). NULL out
+ * of memory.
  */
 json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *snap,
 		     const struct slv_candidates *c, const struct slv_result *r,
-		     bool refuse_partial, const char *decision_id, const double *penalty,
-		     json_t *rules, const char **status_out);
+		     bool refuse_partial, const char *decision_id, const long *atp,
+		     const struct flow__adjust *adj, json_t *rules, const char **status_out);
 
 /*
  * Strict bodies: every member of obj must be in known (NULL-terminated), else FL_EINVAL
@@ -100,6 +104,7 @@ struct flow__adjust {
 	bool *excluded;
 	double *penalty;
 	bool *rate_excluded;
+	const char **outage; /* per node: the event that took it out of sourcing, or NULL */
 	struct slv_adjust adj;
 	double split_penalty; /* NAN: the order's own */
 	bool any;
@@ -125,7 +130,7 @@ struct flow__rules_opts {
  */
 int flow__rules_before(const struct flow_rules *rs, struct rl_engine *eng,
 		       const struct flow_snapshot *snap, struct flow__order *o, double own_split,
-		       const long *atp, char *const *outages, size_t noutages,
+		       const long *atp, const struct store_outage *outages, size_t noutages,
 		       const struct flow__rules_opts *ro, struct flow__order_rules *orl,
 		       struct flow__adjust *adj, struct rl_effects *fx, struct fl_err *err);
 

@@ -252,11 +252,96 @@ static json_t *alternatives(const struct flow__order *o, const struct flow_snaps
 	return alts;
 }
 
+/* Why node n did not ship line k, as an explanation names it. */
+static const char *node_reason(const struct slv_candidates *c, const struct flow__adjust *adj,
+			       size_t n)
+{
+	if (c->why[n] == SLV_X_RULE && adj && adj->outage && adj->outage[n])
+		return "outage";
+	return slv_exclusion_name(c->why[n]);
+}
+
+/* Can candidate node n (not excluded) ship line k at all (hazmat)? */
+static bool node_carries(const struct flow__order *o, const struct flow_snapshot *snap,
+			 const struct slv_candidates *c, size_t n, int k)
+{
+	if (!o->items[k].hazmat)
+		return true;
+	if (!snap->nodes[n].ships_hazmat)
+		return false;
+	for (int op = 0; op < c->prob.noptions; op++)
+		if ((size_t)c->node_of[c->prob.options[op].node] == n &&
+		    c->prob.options[op].hazmat_ok)
+			return true;
+	return false;
+}
+
+/*
+ * Why line k's missing units were not shipped, judged by the nodes that hold its stock:
+ * none holds any (no_stock); the candidates that hold it could ship it all but the plan
+ * could not (no_split without splits, else capacity); otherwise what stopped the largest
+ * holder left out: promise, hazmat, outage, rule, beyond_zones or capacity.
+ */
+static const char *unfilled_reason(const struct flow__order *o, const struct flow_snapshot *snap,
+				   const struct slv_candidates *c, const long *atp,
+				   const struct flow__adjust *adj, int k)
+{
+	long usable = 0, best = 0;
+	const char *why = "no_stock";
+	for (size_t n = 0; n < snap->nnodes; n++) {
+		const long a = atp[n * (size_t)o->nitems + (size_t)k];
+		if (a <= 0)
+			continue;
+		const bool carries = c->why[n] == SLV_X_NONE && node_carries(o, snap, c, n, k);
+		if (carries)
+			usable += a;
+		else if (a > best)
+			best = a, why = c->why[n] == SLV_X_NONE ? "hazmat" : node_reason(c, adj, n);
+	}
+	if (usable >= o->items[k].qty || !best)
+		return !best && !usable ? "no_stock" : !o->allow_split ? "no_split" : "capacity";
+	return why;
+}
+
+/*
+ * The days a node excluded for the promise would need: its processing days and its
+ * zone's fastest service (-1 when it has none).
+ */
+static int days_needed(const struct flow_snapshot *snap, const struct slv_candidates *c, size_t n)
+{
+	int best = -1;
+	for (size_t r = 0; c->zone[n] >= 0 && r < snap->nrates; r++)
+		if (snap->rates[r].zone == c->zone[n] &&
+		    (best < 0 || snap->rates[r].transit_days < best))
+			best = snap->rates[r].transit_days;
+	return best < 0 ? -1 : snap->nodes[n].processing_days + best;
+}
+
+static json_t *excluded_json(const struct flow_snapshot *snap, const struct slv_candidates *c,
+			     const struct flow__adjust *adj)
+{
+	json_t *excluded = json_array();
+	for (size_t n = 0; excluded && n < snap->nnodes; n++) {
+		if (c->why[n] == SLV_X_NONE)
+			continue;
+		const char *why = node_reason(c, adj, n);
+		json_t *x = json_pack("{s:s, s:s}", "node", snap->nodes[n].id, "reason", why);
+		if (!strcmp(why, "outage")) /* the event that took it out */
+			json_object_set_new(x, "event_id", json_string(adj->outage[n]));
+		const int days = c->why[n] == SLV_X_PROMISE ? days_needed(snap, c, n) : -1;
+		if (days >= 0)
+			json_object_set_new(x, "days_needed", json_integer(days));
+		json_array_append_new(excluded, x);
+	}
+	return excluded;
+}
+
 json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *snap,
 		     const struct slv_candidates *c, const struct slv_result *r,
-		     bool refuse_partial, const char *decision_id, const double *penalty,
-		     json_t *rules, const char **status_out)
+		     bool refuse_partial, const char *decision_id, const long *atp,
+		     const struct flow__adjust *adj, json_t *rules, const char **status_out)
 {
+	const double *penalty = adj && adj->any ? adj->penalty : NULL;
 	const struct slv_problem *p = &c->prob;
 	long want = flow__order_units(o), filled = refuse_partial ? 0 : r->filled;
 	const char *status = filled == 0 ? "unfulfillable" : filled < want ? "partial" : "complete";
@@ -302,24 +387,14 @@ json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *sn
 		long miss = o->items[k].qty - (filled ? got[k] : 0);
 		if (miss <= 0)
 			continue;
-		long avail = 0;
-		for (int n = 0; n < p->nnodes; n++)
-			avail += p->nodes[n].atp[k];
-		const char *why = refuse_partial	    ? "partial_not_allowed"
-				  : avail < o->items[k].qty ? "no_stock"
-				  : !o->allow_split	    ? "no_split"
-							    : "capacity";
+		const char *why = refuse_partial ? "partial_not_allowed"
+						 : unfilled_reason(o, snap, c, atp, adj, k);
 		json_array_append_new(unfilled, json_pack("{s:s, s:I, s:s}", "sku", o->sku[k]->id,
 							  "qty", (json_int_t)miss, "reason", why));
 	}
 
 	/* explanation: candidates, every excluded node with its reason, alternatives */
-	json_t *excluded = json_array();
-	for (size_t n = 0; n < snap->nnodes; n++)
-		if (c->why[n] != SLV_X_NONE)
-			json_array_append_new(excluded,
-					      json_pack("{s:s, s:s}", "node", snap->nodes[n].id,
-							"reason", slv_exclusion_name(c->why[n])));
+	json_t *excluded = excluded_json(snap, c, adj);
 	json_t *alts = alternatives(o, snap, c, chosen, filled);
 	free(got);
 	free(chosen);
@@ -425,15 +500,16 @@ int flow__adjust_init(struct flow__adjust *a, const struct flow_snapshot *snap)
 	a->excluded = calloc(snap->nnodes + 1, sizeof(bool));
 	a->penalty = calloc(snap->nnodes + 1, sizeof(double));
 	a->rate_excluded = calloc(snap->nrates + 1, sizeof(bool));
+	a->outage = calloc(snap->nnodes + 1, sizeof(*a->outage));
 	a->adj = (struct slv_adjust){a->excluded, a->penalty, a->rate_excluded};
 	a->split_penalty = NAN;
-	return a->excluded && a->penalty && a->rate_excluded ? 0 : FL_ENOMEM;
+	return a->excluded && a->penalty && a->rate_excluded && a->outage ? 0 : FL_ENOMEM;
 }
 
 void flow__adjust_release(struct flow__adjust *a)
 {
-	free(a->excluded), free(a->penalty), free(a->rate_excluded);
-	a->excluded = NULL, a->penalty = NULL, a->rate_excluded = NULL;
+	free(a->excluded), free(a->penalty), free(a->rate_excluded), free((void *)a->outage);
+	a->excluded = NULL, a->penalty = NULL, a->rate_excluded = NULL, a->outage = NULL;
 }
 
 static void exclude_carrier(struct flow__adjust *a, const struct flow_snapshot *snap,
@@ -511,7 +587,7 @@ void flow__order_rules_init(struct flow__order_rules *orl, const struct flow_sna
 
 int flow__rules_before(const struct flow_rules *rs, struct rl_engine *eng,
 		       const struct flow_snapshot *snap, struct flow__order *o, double own_split,
-		       const long *atp, char *const *outages, size_t noutages,
+		       const long *atp, const struct store_outage *outages, size_t noutages,
 		       const struct flow__rules_opts *ro, struct flow__order_rules *orl,
 		       struct flow__adjust *adj, struct rl_effects *fx, struct fl_err *err)
 {
@@ -519,9 +595,11 @@ int flow__rules_before(const struct flow_rules *rs, struct rl_engine *eng,
 	if (flow__adjust_init(adj, snap))
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < noutages; i++) {
-		const long n = flow_snapshot_node(snap, outages[i]);
-		if (n >= 0)
+		const long n = flow_snapshot_node(snap, outages[i].node);
+		if (n >= 0) {
 			adj->excluded[n] = adj->any = true;
+			adj->outage[n] = outages[i].event_id;
+		}
 	}
 	if (ro->exclude_node) {
 		const long n = flow_snapshot_node(snap, ro->exclude_node);

@@ -20,7 +20,7 @@ struct wave {
 	struct flow_snapshot *snap;
 	struct flow_rules *rules;
 	struct rl_engine *eng;
-	char **outages;
+	struct store_outage *outages;
 	size_t noutages;
 	int O, G, N;			/* orders, distinct SKUs, nodes */
 	struct flow__order *ords;	/* O */
@@ -46,8 +46,6 @@ static void wave_release(struct wave *w)
 		if (w->fx)
 			rl_effects_release(&w->fx[i]);
 	}
-	for (size_t i = 0; i < w->noutages; i++)
-		free(w->outages[i]);
 	free(w->outages), free(w->adj), free(w->fx), free(w->own_split);
 	free(w->ords), free(w->cand), free(w->worders), free(w->gids), free(w->skus_of);
 	free(w->atp), free(w->capl), free(w->slice);
@@ -300,9 +298,9 @@ static int wave_record_one(struct wave *w, struct wave_records *r, int i, struct
 	     !o->allow_partial && p->status == SLV_EMPTY && n < w->cand[i].prob.nnodes * o->nitems;
 	     n++)
 		refuse |= w->cand[i].atp[n] > 0;
+	wave_slice(w, i); /* the order's stock at every node: its reasons are judged by it */
 	json_t *a =
-		flow__answer(o, w->snap, &w->cand[i], p, refuse, r->ids[i],
-			     w->adj[i].any ? w->adj[i].penalty : NULL,
+		flow__answer(o, w->snap, &w->cand[i], p, refuse, r->ids[i], w->slice, &w->adj[i],
 			     w->fx[i].n ? flow_effects_json(w->rules, &w->fx[i]) : NULL, &dstatus);
 	if (!a || json_array_append_new(r->decisions, a))
 		return fl_err_set(err, FL_ENOMEM, "out of memory");

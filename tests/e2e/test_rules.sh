@@ -148,14 +148,14 @@ http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"N-1","destination
 node=$(js 'console.log(d.shipments[0].node)')
 check_eq "node.outage: applied" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"ev-6","type":"node.outage","node":"'"$node"'"}' >/dev/null; js 'console.log(d.status)')" applied
 http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"N-2","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}' >/dev/null
-check_eq "the node is out of sourcing" "$(js "console.log(d.shipments.every(s => s.node !== '$node') && d.explanation.excluded.some(x => x.node === '$node' && x.reason === 'rule'))")" true
+check_eq "the node is out of sourcing, explained as the outage with its event" "$(js "console.log(d.shipments.every(s => s.node !== '$node') && d.explanation.excluded.some(x => x.node === '$node' && x.reason === 'outage' && x.event_id === 'ev-6'))")" true
 http POST /v1/events "${O[@]}" -d '{"event_id":"ev-7","type":"node.restored","node":"'"$node"'"}' >/dev/null
 http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"N-3","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]}' >/dev/null
 check_eq "restored: back in sourcing" "$(js "console.log(d.shipments[0].node)")" "$node"
 # … in waves too
 http POST /v1/events "${O[@]}" -d '{"event_id":"ev-8","type":"node.outage","node":"'"$node"'"}' >/dev/null
 http POST /v1/fulfillment/waves "${O[@]}" -d '{"orders":[{"order_id":"N-4","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}]},{"order_id":"N-5","destination":{"lat":34.1,"lon":-118.3},"lines":[{"sku":"SKU-00003","qty":1}]}]}' >/dev/null
-check_eq "a wave during the outage leaves the node out" "$(js "console.log(d.decisions.every(x => x.shipments.length > 0 && x.shipments.every(s => s.node !== '$node') && x.explanation.excluded.some(e => e.node === '$node' && e.reason === 'rule')))")" true
+check_eq "a wave during the outage leaves the node out" "$(js "console.log(d.decisions.every(x => x.shipments.length > 0 && x.shipments.every(s => s.node !== '$node') && x.explanation.excluded.some(e => e.node === '$node' && e.reason === 'outage' && e.event_id === 'ev-8')))")" true
 http POST /v1/events "${O[@]}" -d '{"event_id":"ev-9","type":"node.restored","node":"'"$node"'"}' >/dev/null
 # after_sourcing rejects a wave's plan: that order is decided again without those nodes
 cat >"$dir/veto.lua" <<LUA

@@ -272,6 +272,96 @@ static void test_concurrent_reservations(void **state)
 	rm_tree(dir);
 }
 
+/* A network where each line's stock sits where one constraint stops it. */
+static struct store *reasons_network(void)
+{
+	struct store *st;
+	struct fl_err err = {0};
+	assert_int_equal(store_open(":memory:", &st, &err), 0);
+	seed(st, STORE_FILE_NODES,
+	     "id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,"
+	     "processing_days,ships_hazmat\n"
+	     "D1,d,dc,40,-74,r,,1,0.1,0,1\nS1,s,store,40.01,-74,r,1,1,0.1,2,0\n"
+	     "FAR,f,dc,10,10,r,,1,0.1,0,1\n");
+	seed(st, STORE_FILE_SKUS,
+	     "id,name,weight_kg,hazmat\nP,p,1,0\nH,h,1,1\nQ,q,1,0\nC,c,1,0\nF,f,1,0\nZ,z,1,0\n"
+	     "O,o,1,0\nR,r,1,0\n");
+	seed(st, STORE_FILE_ZONES, "zone,max_km\n2,300\n");
+	seed(st, STORE_FILE_RATES,
+	     "carrier,service,zone,base_cost,per_kg,transit_days,hazmat_ok\n"
+	     "c,g,2,5,0.5,2,1\n");
+	seed(st, STORE_FILE_INVENTORY,
+	     "node,sku,on_hand,safety_stock\nD1,P,2,0\nS1,P,2,0\nS1,H,8,0\nS1,Q,8,0\nS1,C,5,0\n"
+	     "FAR,F,9,0\nD1,O,4,0\nD1,R,4,0\n");
+	return st;
+}
+
+/* The reason of the one unfilled line of an order for qty of sku. */
+static void expect_reason(struct store *st, const char *sku, int qty, const char *extra,
+			  const struct flow_decide_opts *opts, const char *reason)
+{
+	char body[512];
+	struct fl_err err = {0};
+	json_t *ans = NULL;
+	snprintf(body, sizeof(body),
+		 "{\"order_id\":\"W-%s\",\"destination\":{\"lat\":40.02,\"lon\":-74},"
+		 "\"lines\":[{\"sku\":\"%s\",\"qty\":%d}]%s}",
+		 sku, sku, qty, extra);
+	json_t *order = json_loads(body, 0, NULL);
+	assert_non_null(order);
+	assert_int_equal(flow_decide(st, order, opts, &ans, &err), 0);
+	const json_t *u = json_array_get(json_object_get(ans, "unfilled"), 0);
+	assert_non_null(u);
+	assert_string_equal(json_string_value(json_object_get(u, "reason")), reason);
+	json_decref(ans);
+	json_decref(order);
+}
+
+/*
+ * Each unfilled unit's reason is the constraint that stopped it, judged by the nodes that
+ * hold the stock (it used to say no_stock for a node left out by the promise, rule for
+ * an outage).
+ */
+static void test_unfilled_reasons(void **state)
+{
+	(void)state;
+	struct store *st = reasons_network();
+	struct fl_err err = {0};
+	expect_reason(st, "Z", 1, "", NULL, "no_stock");
+	expect_reason(st, "Q", 1, ",\"deliver_within_days\":1", NULL, "promise");
+	expect_reason(st, "H", 1, "", NULL, "hazmat");
+	expect_reason(st, "C", 3, "", NULL, "capacity");
+	expect_reason(st, "P", 3, ",\"allow_split\":false", NULL, "no_split");
+	expect_reason(st, "F", 1, "", NULL, "beyond_zones");
+	const struct flow_decide_opts ex = {.exclude_node = "D1"};
+	expect_reason(st, "R", 1, "", &ex, "rule");
+	/* the promise's exclusion says how many days the node would need */
+	json_t *ans = NULL,
+	       *order = json_loads(
+		       "{\"order_id\":\"W-Q2\",\"destination\":{\"lat\":40.02,\"lon\":-74},"
+		       "\"lines\":[{\"sku\":\"Q\",\"qty\":1}],\"deliver_within_days\":1}",
+		       0, NULL);
+	assert_int_equal(flow_decide(st, order, NULL, &ans, &err), 0);
+	const json_t *x;
+	size_t i;
+	int days = -1;
+	json_array_foreach(json_object_get(json_object_get(ans, "explanation"), "excluded"), i,
+			   x) if (!strcmp(json_string_value(json_object_get(x, "node")), "S1"))
+		days = (int)json_integer_value(json_object_get(x, "days_needed"));
+	assert_int_equal(days, 4); /* 2 days of processing + 2 in transit */
+	json_decref(ans);
+	json_decref(order);
+	/* an outage: the node is out, and the reason names it */
+	json_t *ev = json_loads("{\"event_id\":\"o1\",\"type\":\"node.outage\",\"node\":\"D1\"}", 0,
+				NULL);
+	assert_int_equal(flow_event(st, ev, false, &ans, &err), 0);
+	json_decref(ans);
+	json_decref(ev);
+	expect_reason(st, "O", 1, "", NULL, "outage");
+	flows_release();
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_failed_commit_is_not_success),
 		cmocka_unit_test(test_forecast_many_null_err),
 		cmocka_unit_test(test_concurrent_reservations),
+		cmocka_unit_test(test_unfilled_reasons),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
