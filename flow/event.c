@@ -551,10 +551,11 @@ static int outbox_item(void *ctx, int64_t id, const char *event_id, const char *
 {
 	json_t *items = ctx;
 	json_t *p = json_loads(payload, 0, NULL);
-	json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o, s:I}", "id", (json_int_t)id,
+	char when[32];
+	flow__rfc3339(created_at, when);
+	json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o, s:s}", "id", (json_int_t)id,
 					       "event_id", event_id, "kind", kind, "payload",
-					       p ? p : json_object(), "created_at",
-					       (json_int_t)created_at));
+					       p ? p : json_object(), "created_at", when));
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "flow/flow.h"
+#include "flow/internal.h"
 #include "solver/rebalance.h"
 #include "solver/solver.h"
 
@@ -575,8 +575,9 @@ int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct 
 	free(text);
 	if (!*answer)
 		return fl_err_set(err, FL_EDB, "stored scenario unreadable");
-	json_object_set_new(*answer, "accepted_at",
-			    accepted ? json_integer(accepted) : json_null());
+	char when[32];
+	flow__rfc3339(accepted, when);
+	json_object_set_new(*answer, "accepted_at", accepted ? json_string(when) : json_null());
 	return 0;
 }
 
@@ -656,13 +657,15 @@ int flow_scenario_accept(struct store *st, const char *id, json_t **answer, stru
 		units += t[i].qty;
 	}
 	const int64_t now = (int64_t)time(NULL);
+	char when[32];
+	flow__rfc3339(now, when);
 	rc = store_scenario_accept(st, id, t, n, now, err);
 	free(t);
 	json_decref(s);
 	if (rc)
 		return rc;
 	*answer =
-		json_pack("{s:s, s:I, s:I, s:I}", "scenario_id", id, "accepted_at", (json_int_t)now,
+		json_pack("{s:s, s:s, s:I, s:I}", "scenario_id", id, "accepted_at", when,
 			  "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
 	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }

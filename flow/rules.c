@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "flow/flow.h"
+#include "flow/internal.h"
 
 /* ---- the active sets, as one snapshot ---- */
 
@@ -404,9 +404,11 @@ int flow_rules_activate(struct store *st, const char *name, int version, json_t 
 
 static json_t *version_json(const struct store_rule_version *v)
 {
-	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:b}", "name", v->name, "version",
+	char when[32];
+	flow__rfc3339(v->created_at, when);
+	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:b}", "name", v->name, "version",
 			 v->version, "sha256", v->sha256, "author_role", v->author_role,
-			 "tests_passed", v->tests_passed, "created_at", (json_int_t)v->created_at,
+			 "tests_passed", v->tests_passed, "created_at", when,
 			 "active", v->active);
 }
 

@@ -113,6 +113,8 @@ held=$(http GET "/v1/fulfillment/decisions?order_id=X-1" "${O[@]}" >/dev/null; j
 check_eq "after the race the store holds exactly what the decisions say" "$r2" "$((r - 1 + held))"
 check "at most one unit held for the order" test "$held" -le 1
 check_eq "on hand untouched" "$h2" "$h"
+# honest types: times are RFC 3339 strings
+check_eq "outbox times are RFC 3339" "$(http GET /v1/outbox "${O[@]}" >/dev/null; js 'console.log(d.items.length > 0 && d.items.every(m => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(m.created_at)))')" true
 stop_server
 check_eq "the server stopped cleanly" "$SERVER_STATUS" 0
 done_testing
