@@ -95,6 +95,21 @@ done
 check_eq "a fourth delay: reroute_limit and a notice for a person" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"e4","type":"shipment.delayed","order_id":"E-1","data":{"delay_days":5}}' >/dev/null; js 'console.log(d.status, d.actions.filter(a => a.type === "reroute").length, d.actions.some(a => a.type === "notify" && a.template === "reroute_limit"))')" "reroute_limit 0 true"
 check_eq "the order's history: four decisions, one live" "$(http GET "/v1/fulfillment/decisions?order_id=E-1" "${O[@]}" >/dev/null; js 'console.log(d.decisions.length, d.decisions.map(x => x.reservation.status).join())')" "4 reserved,moved,moved,moved"
 
+# the same delay event from 8 clients at once: one reroute, one notification
+http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order D-1 1 ',"reserve":true')" >/dev/null
+dc=$(js 'console.log(d.shipments[0].carrier)')
+echo '{"event_id":"dup-1","type":"shipment.delayed","order_id":"D-1","carrier":"'"$dc"'","data":{"delay_days":5}}' >"$dir/dup.json"
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$i" -gt 1 ] && echo next
+	echo "url = \"$URL/v1/events\""; echo "header = \"Authorization: Bearer $ORCH\""
+	echo 'header = "Content-Type: application/json"'; echo "data = \"@$dir/dup.json\""
+	echo 'output = "/dev/null"'; echo 'write-out = "%{http_code}\n"'
+done >"$dir/dup.cfg"
+curl -s --no-progress-meter --parallel --parallel-max 8 --config "$dir/dup.cfg" >"$dir/dup.txt"
+check_eq "eight copies of one event: all 200" "$(sort -u "$dir/dup.txt" | tr -d '\n')" 200
+check_eq "one reroute decision logged" "$(http GET "/v1/fulfillment/decisions?order_id=D-1" "${O[@]}" >/dev/null; js 'console.log(d.decisions.length, d.decisions.map(x => x.reservation.status).join())')" "2 reserved,moved"
+check_eq "one notification queued" "$(http GET "/v1/outbox?limit=1000" "${O[@]}" >/dev/null; js 'console.log(d.items.filter(m => m.event_id === "dup-1").length)')" 1
+
 # a reroute racing a release: nothing oversold, nothing freed twice
 http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order X-1 1 ',"reserve":true')" >/dev/null
 x1=$(js 'console.log(d.decision_id)'); xc=$(js 'console.log(d.shipments[0].carrier)')
