@@ -664,8 +664,7 @@ int flow_scenario_accept(struct store *st, const char *id, json_t **answer, stru
 	json_decref(s);
 	if (rc)
 		return rc;
-	*answer =
-		json_pack("{s:s, s:s, s:I, s:I}", "scenario_id", id, "accepted_at", when,
-			  "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
+	*answer = json_pack("{s:s, s:s, s:I, s:I}", "scenario_id", id, "accepted_at", when,
+			    "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
 	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
 }

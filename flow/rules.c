@@ -408,8 +408,7 @@ static json_t *version_json(const struct store_rule_version *v)
 	flow__rfc3339(v->created_at, when);
 	return json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:b}", "name", v->name, "version",
 			 v->version, "sha256", v->sha256, "author_role", v->author_role,
-			 "tests_passed", v->tests_passed, "created_at", when,
-			 "active", v->active);
+			 "tests_passed", v->tests_passed, "created_at", when, "active", v->active);
 }
 
 int flow_rules_list(struct store *st, const char *name, json_t **answer, struct fl_err *err)

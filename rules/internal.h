@@ -16,7 +16,6 @@
 #define REG_BASE "fulcrum.base"
 #define REG_CTX "fulcrum.ctx"
 #define REG_NODES "fulcrum.nodes"
-#define REG_NEXT "fulcrum.next"
 struct set {
 	char key[RL_NAME_MAX * 2];
 	char name[RL_NAME_MAX];

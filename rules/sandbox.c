@@ -139,11 +139,26 @@ static int frozen_write(lua_State *L)
 	return luaL_error(L, "this table is read-only");
 }
 
-/* pairs() and # on a proxy see the table behind it. */
+/*
+ * pairs() and # on a proxy see the table behind it, but never hand it out: pairs returns
+ * an iterator holding the table as its upvalue (state and control are its keys only).
+ * Handing back the table itself let a rule replace ctx's functions for every set.
+ */
+static int frozen_next(lua_State *L)
+{
+	lua_settop(L, 2); /* (ignored state, the last key) */
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 2);
+	if (lua_next(L, -2))
+		return 2;
+	lua_pushnil(L);
+	return 1;
+}
+
 static int frozen_pairs(lua_State *L)
 {
-	lua_pushvalue(L, lua_upvalueindex(1)); /* next */
-	lua_pushvalue(L, lua_upvalueindex(2)); /* the table */
+	lua_pushvalue(L, lua_upvalueindex(1)); /* the iterator */
+	lua_pushnil(L);
 	lua_pushnil(L);
 	return 3;
 }
@@ -163,9 +178,9 @@ void rl__freeze(lua_State *L)
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, frozen_write);
 	lua_setfield(L, -2, "__newindex");
-	lua_getfield(L, LUA_REGISTRYINDEX, REG_NEXT);
-	lua_pushvalue(L, -4);
-	lua_pushcclosure(L, frozen_pairs, 2);
+	lua_pushvalue(L, -3);
+	lua_pushcclosure(L, frozen_next, 1);
+	lua_pushcclosure(L, frozen_pairs, 1);
 	lua_setfield(L, -2, "__pairs");
 	lua_pushvalue(L, -3);
 	lua_pushcclosure(L, frozen_len, 1);
@@ -209,8 +224,6 @@ int rl__build_base(lua_State *L)
 	luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
 	luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
 	lua_pop(L, 4);
-	lua_getglobal(L, "next");
-	lua_setfield(L, LUA_REGISTRYINDEX, REG_NEXT);
 
 	copy_lib(L, LUA_GNAME, base_ok); /* the base environment every set reads */
 	lua_getglobal(L, "setmetatable");

@@ -245,12 +245,51 @@ static void test_pack_tests(void **state)
 	rl_engine_free(e);
 }
 
+/*
+ * Regression (issue 15): pairs(ctx) handed out the real table behind the read-only
+ * proxy, so one set could replace ctx:exclude_node for every set in the engine and forge
+ * effects that the log blamed on another set's rule. Now pairs gives an iterator only.
+ */
+static void test_pairs_cannot_reach_the_table(void **state)
+{
+	(void)state;
+	struct rl_engine *e = engine();
+	struct rl_effects fx;
+	run_body(e, "attack",
+		 "local _, raw = pairs(ctx)\n"
+		 "if raw then local f = raw.exclude_node\n"
+		 "raw.exclude_node = function(s, id, r) return f(s, 'DC-A', 'forged') end end",
+		 &fx);
+	rl_effects_release(&fx);
+	run_body(e, "honest", "ctx:exclude_node('ST-B', 'mine')", &fx);
+	assert_int_equal(fx.n, 1);
+	assert_string_equal(fx.v[0].node, "ST-B");
+	assert_string_equal(fx.v[0].reason, "mine");
+	rl_effects_release(&fx);
+	/* pairs still walks the table's contents, read-only */
+	run_body(e, "walk",
+		 "local n = 0 for id, node in pairs(ctx.nodes) do n = n + 1 end\n"
+		 "ctx:exclude_node('ST-A', tostring(n))",
+		 &fx);
+	assert_int_equal(fx.n, 1);
+	assert_string_equal(fx.v[0].reason, "3");
+	rl_effects_release(&fx);
+	run_body(e, "write", "for k, v in pairs(ctx.nodes) do v.type = 'x' end", &fx);
+	assert_int_equal(fx.n, 1);
+	assert_int_equal(fx.v[0].kind, RL_FAILED);
+	rl_effects_release(&fx);
+	rl_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escapes),		  cmocka_unit_test(test_bytecode_refused),
-		cmocka_unit_test(test_effects_and_lines), cmocka_unit_test(test_compile_errors),
+		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_bytecode_refused),
+		cmocka_unit_test(test_effects_and_lines),
+		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_pack_tests),
+		cmocka_unit_test(test_pairs_cannot_reach_the_table),
 	};
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
