@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/random.h>
 #include <time.h>
@@ -584,6 +585,63 @@ static enum MHD_Result dispatch(struct server *srv, struct MHD_Connection *conn,
 	return send_resp(conn, r, &rs);
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9'		    ? c - '0'
+	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
+						    : -1;
+}
+
+/*
+ * Percent-decoding of the path and the query, in place: every %XX but those that would
+ * give a control character (NUL among them), which stay as they are so the request can be
+ * refused; decoded, a NUL would cut "ab%00cd" short to "ab".
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls, (void)conn;
+	char *w = s;
+	for (const char *r = s; *r;) {
+		const int hi = r[0] == '%' ? hexval(r[1]) : -1, lo = hi >= 0 ? hexval(r[2]) : -1;
+		const int c = hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
+		if (c >= 0x20 && c != 0x7f) {
+			*w++ = (char)c;
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+/* A control character in the path, raw or left encoded by unescape: refused. */
+static bool path_has_control(const char *url)
+{
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return true;
+		const int hi = p[0] == '%' ? hexval(p[1]) : -1, lo = hi >= 0 ? hexval(p[2]) : -1;
+		if (hi >= 0 && lo >= 0 && (hi * 16 + lo < 0x20 || hi * 16 + lo == 0x7f))
+			return true;
+	}
+	return false;
+}
+
+struct header_count {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct header_count *h = cls;
+	(void)kind, (void)value;
+	h->n += !strcasecmp(key, h->name);
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -607,6 +665,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		else
 			new_request_id(r->request_id);
 		struct http_resp rs = {0};
+		struct header_count auth = {"Authorization", 0};
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &auth);
+		if (path_has_control(url)) {
+			http_problem(&rs, 400, "path: a control character (an encoded NUL?)");
+			return send_resp(conn, r, &rs);
+		}
+		if (auth.n > 1) {
+			http_problem(&rs, 400, "Authorization: given %d times", auth.n);
+			return send_resp(conn, r, &rs);
+		}
 		r->route = route_find(method, url, rs.allow, sizeof(rs.allow));
 		if (r->route == -404) {
 			http_problem(&rs, 404, "no route %s %s", method, url);
@@ -755,7 +823,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv.cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
 		srv.cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.connection_timeout,
 		MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		1024u, MHD_OPTION_END);
+		1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL, MHD_OPTION_END);
 	if (!srv.daemon) {
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));

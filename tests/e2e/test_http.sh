@@ -48,6 +48,15 @@ check_eq "revoked token: 401" "$(http GET /v1/nodes -H "Authorization: Bearer $P
 
 # routes and errors
 check_eq "unknown route: 404" "$(http GET /v1/nope "${A[@]}")" 404
+# an encoded NUL or control character in the path never cuts it short (issue 15)
+check_eq "an encoded NUL in a rule set's name: 400" "$(http PUT "/v1/rules/ab%00cd" "${A[@]}" -H "Content-Type: text/x-lua" -d 'x')" 400
+check "the problem names the control character" grep -q "control character" "$BODY_FILE"
+check_eq "…and nothing named ab was stored" "$(http GET /v1/rules/ab/versions "${A[@]}")" 404
+check_eq "an encoded NUL after a decision id: 400" "$(http GET "/v1/fulfillment/decisions/d_x%00junk" "${A[@]}")" 400
+check_eq "an encoded newline: 400" "$(http GET "/v1/rules/a%0Ab/versions" "${A[@]}")" 400
+check_eq "ordinary escapes still decode" "$(http GET "/v1/rules/%61bc/versions" "${A[@]}")" 404
+check "…to the name they spell" grep -q "'abc'" "$BODY_FILE"
+check_eq "two Authorization headers: 400" "$(http GET /v1/nodes "${A[@]}" -H "Authorization: Bearer fk_x")" 400
 check_eq "wrong method: 405" "$(http DELETE /v1/nodes "${A[@]}")" 405
 check_eq "405 carries Allow" "$(header Allow)" GET
 check_eq "wrong content type: 415" "$(http POST /v1/import "${A[@]}" -H 'Content-Type: text/csv' -d 'x')" 415
