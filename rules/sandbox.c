@@ -103,6 +103,10 @@ static int safe_rep(lua_State *L)
 	luaL_optlstring(L, 3, "", &seplen);
 	if (n > 0 && (double)n * (double)(len + seplen) > RL_REP_MAX)
 		return luaL_error(L, "string.rep: the result would exceed %d bytes", RL_REP_MAX);
+	if (n <= 0 || len + seplen == 0) { /* Lua's own would loop n times for nothing */
+		lua_pushliteral(L, "");
+		return 1;
+	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, 1);
@@ -116,6 +120,42 @@ static int safe_pattern(lua_State *L)
 	if (len > RL_PATTERN_MAX)
 		return luaL_error(L, "string patterns: subject longer than %d bytes",
 				  RL_PATTERN_MAX);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/*
+ * The table library with a budget checked before the C code runs (that code does not
+ * see the instruction hook): concat, unpack and move over at most RL_TABLE_OPS_MAX
+ * elements; insert, remove and sort on tables at most that long (their length as the
+ * call would see it, __len included).
+ */
+static lua_Integer opt_int(lua_State *L, int i, lua_Integer dflt)
+{
+	return lua_isnoneornil(L, i) ? dflt : luaL_checkinteger(L, i);
+}
+
+static int safe_table(lua_State *L)
+{
+	const char *fn = lua_tostring(L, lua_upvalueindex(2));
+	double span;
+	if (!strcmp(fn, "move")) {
+		span = (double)luaL_checkinteger(L, 3) - (double)luaL_checkinteger(L, 2) + 1;
+	} else if (!strcmp(fn, "concat") || !strcmp(fn, "unpack")) {
+		const int first = !strcmp(fn, "concat") ? 3 : 2;
+		const lua_Integer i = opt_int(L, first, 1);
+		const lua_Integer j = lua_isnoneornil(L, first + 1)
+					      ? luaL_len(L, 1)
+					      : luaL_checkinteger(L, first + 1);
+		span = (double)j - (double)i + 1;
+	} else { /* insert, remove, sort: the work grows with the length */
+		span = (double)luaL_len(L, 1);
+	}
+	if (span > RL_TABLE_OPS_MAX)
+		return luaL_error(L, "table.%s: more than %d elements in one call", fn,
+				  RL_TABLE_OPS_MAX);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -256,6 +296,14 @@ int rl__build_base(lua_State *L)
 	lua_pop(L, 3);
 
 	copy_lib(L, LUA_TABLIBNAME, table_ok);
+	for (const char *const *n = table_ok; *n; n++) {
+		if (!strcmp(*n, "pack"))
+			continue; /* pack takes what is already on the stack */
+		lua_getfield(L, -1, *n);
+		lua_pushstring(L, *n);
+		lua_pushcclosure(L, safe_table, 2);
+		lua_setfield(L, -2, *n);
+	}
 	rl__freeze(L);
 	lua_setfield(L, -2, "table");
 	copy_lib(L, LUA_MATHLIBNAME, math_ok);

@@ -92,6 +92,16 @@ static void test_escapes(void **state)
 		 "stack overflow|memory|exceeded"},
 		{"coroutine.wrap(function() end)()", "coroutine"},
 		{"ctx:notify('email', 'x')", "not available in this hook"},
+		/* library calls whose cost grows inside C, where the hook cannot see (issue 15) */
+		{"table.move({}, 1, math.maxinteger, 1)", "more than"},
+		{"table.insert(setmetatable({}, {__len = function() return math.maxinteger end}), "
+		 "1)",
+		 "more than"},
+		{"table.concat(setmetatable({}, {__len = function() return 1e9 end}))",
+		 "more than"},
+		{"table.unpack({}, 1, 1e8)", "more than"},
+		{"table.sort(setmetatable({}, {__len = function() return 1e9 end}))", "more than"},
+		{"error(string.rep('', math.maxinteger) .. 'empty, at once')", "empty, at once"},
 	};
 	struct rl_engine *e = engine();
 	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
