@@ -3,6 +3,7 @@
  * The SQLite store: open, migrations, write transactions and their errors.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,16 +225,37 @@ int store_write_begin(struct store *st, struct fl_err *err)
 	return rc;
 }
 
+static atomic_int write_failing; /* the last write failed on the disk */
+
+bool store_write_failing(void)
+{
+	return atomic_load(&write_failing) != 0;
+}
+
 int store_write_end(struct store *st, int rc, struct fl_err *err)
 {
 	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = store_dberr(st, err, "commit");
+	if (rc == 0)
+		atomic_store(&write_failing, 0);
+	else if (rc == FL_EIO)
+		atomic_store(&write_failing, 1);
 	/* a failed COMMIT may leave the transaction open (busy) or have rolled it back
 	 * (disk full, I/O error): either way nothing of it stays */
 	if (rc != 0 && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	pthread_mutex_unlock(&write_lock);
 	return rc;
+}
+
+int store_write_probe(struct store *st, struct fl_err *err)
+{
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	/* a real write, of a row nothing reads: the page is dirtied and must be logged */
+	rc = store_exec(st, "INSERT OR REPLACE INTO meta VALUES('write_probe', random())", err);
+	return store_write_end(st, rc, err);
 }
 
 void store_write_abort(struct store *st)

@@ -36,6 +36,14 @@ struct store;
 int store_open(const char *path, struct store **out, struct fl_err *err);
 void store_close(struct store *st);
 
+/*
+ * Whether the last write transaction of this process failed on the disk (a full disk, an
+ * I/O error, a read-only file): then store_write_probe tries a harmless write and clears
+ * the mark when it commits. A server's readiness follows it.
+ */
+bool store_write_failing(void);
+int store_write_probe(struct store *st, struct fl_err *err);
+
 /* The schema version this build writes. */
 int store_schema_version(void);
 

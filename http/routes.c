@@ -32,6 +32,11 @@ static void h_readyz(struct http_req *rq, struct http_resp *rs)
 		http_problem(rs, 503, "store: %s", err.msg);
 		return;
 	}
+	/* after a write failed on the disk: ready again only once a write commits */
+	if (store_write_failing() && store_write_probe(rq->st, &err)) {
+		http_problem(rs, 503, "store: cannot write: %s", err.msg);
+		return;
+	}
 	rs->status = 200;
 	rs->json = json_pack("{s:s, s:i}", "status", "ready", "schema", store_schema_version());
 }

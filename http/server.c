@@ -336,6 +336,8 @@ int http_status_of(int fl_status)
 void http_fail(struct http_resp *rs, const struct fl_err *err)
 {
 	const int st = err && err->status ? err->status : FL_EINTERNAL;
+	if (st == FL_EIO) /* the disk, not the request: an operator must hear of it */
+		fprintf(stderr, "fulcrum: store: cannot write: %s\n", err->msg);
 	http_problem(rs, http_status_of(st), "%s", err && err->msg[0] ? err->msg : fl_strerror(st));
 }
 
@@ -500,7 +502,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (rs->status == 405 && rs->allow[0])
 		MHD_add_response_header(resp, "Allow", rs->allow);
-	if (rs->status == 429) {
+	if (rs->status == 429 || rs->status == 503) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%d", rs->retry_after > 0 ? rs->retry_after : 1);
 		MHD_add_response_header(resp, "Retry-After", ra);
