@@ -22,6 +22,7 @@ static const struct cli_doc serve_doc = {
 	"  threads             worker threads (the number of cores)\n"
 	"  connection_limit    open connections at once (1000)\n"
 	"  connection_timeout  seconds an idle connection is kept (30)\n"
+	"  connection_limit_per_ip  open connections from one address; 0 = no cap (256)\n"
 	"  body_limit          bytes of a request body, 413 beyond (1048576)\n"
 	"  import_limit        bytes of a POST /v1/import body (67108864)\n"
 	"  json_depth          nesting of a JSON body, 400 beyond (32)\n"
@@ -33,35 +34,38 @@ static const struct cli_doc serve_doc = {
 	"                      skipped and reported in the decision (0)\n"};
 
 /* Every setting as --key and --key-with-dashes; values are checked by http_config_set. */
-static const struct option serve_opts[] = {{"db", required_argument, NULL, 'S'},
-					   {"host", required_argument, NULL, 'S'},
-					   {"port", required_argument, NULL, 'S'},
-					   {"threads", required_argument, NULL, 'S'},
-					   {"connection_limit", required_argument, NULL, 'S'},
-					   {"connection-limit", required_argument, NULL, 'S'},
-					   {"connection_timeout", required_argument, NULL, 'S'},
-					   {"connection-timeout", required_argument, NULL, 'S'},
-					   {"body_limit", required_argument, NULL, 'S'},
-					   {"body-limit", required_argument, NULL, 'S'},
-					   {"import_limit", required_argument, NULL, 'S'},
-					   {"import-limit", required_argument, NULL, 'S'},
-					   {"json_depth", required_argument, NULL, 'S'},
-					   {"json-depth", required_argument, NULL, 'S'},
-					   {"rate_limit", required_argument, NULL, 'S'},
-					   {"rate-limit", required_argument, NULL, 'S'},
-					   {"rate_burst", required_argument, NULL, 'S'},
-					   {"rate-burst", required_argument, NULL, 'S'},
-					   {"access_log", required_argument, NULL, 'S'},
-					   {"access-log", required_argument, NULL, 'S'},
-					   {"shutdown_grace", required_argument, NULL, 'S'},
-					   {"shutdown-grace", required_argument, NULL, 'S'},
-					   {"rules_fail", required_argument, NULL, 'S'},
-					   {"rules-fail", required_argument, NULL, 'S'},
-					   {"set", required_argument, NULL, 's'},
-					   {"config", required_argument, NULL, 'c'},
-					   {"init", no_argument, NULL, 'i'},
-					   CLI_OPT_HELP,
-					   {NULL, 0, NULL, 0}};
+static const struct option serve_opts[] = {
+	{"db", required_argument, NULL, 'S'},
+	{"host", required_argument, NULL, 'S'},
+	{"port", required_argument, NULL, 'S'},
+	{"threads", required_argument, NULL, 'S'},
+	{"connection_limit", required_argument, NULL, 'S'},
+	{"connection-limit", required_argument, NULL, 'S'},
+	{"connection_timeout", required_argument, NULL, 'S'},
+	{"connection-timeout", required_argument, NULL, 'S'},
+	{"connection_limit_per_ip", required_argument, NULL, 'S'},
+	{"connection-limit-per-ip", required_argument, NULL, 'S'},
+	{"body_limit", required_argument, NULL, 'S'},
+	{"body-limit", required_argument, NULL, 'S'},
+	{"import_limit", required_argument, NULL, 'S'},
+	{"import-limit", required_argument, NULL, 'S'},
+	{"json_depth", required_argument, NULL, 'S'},
+	{"json-depth", required_argument, NULL, 'S'},
+	{"rate_limit", required_argument, NULL, 'S'},
+	{"rate-limit", required_argument, NULL, 'S'},
+	{"rate_burst", required_argument, NULL, 'S'},
+	{"rate-burst", required_argument, NULL, 'S'},
+	{"access_log", required_argument, NULL, 'S'},
+	{"access-log", required_argument, NULL, 'S'},
+	{"shutdown_grace", required_argument, NULL, 'S'},
+	{"shutdown-grace", required_argument, NULL, 'S'},
+	{"rules_fail", required_argument, NULL, 'S'},
+	{"rules-fail", required_argument, NULL, 'S'},
+	{"set", required_argument, NULL, 's'},
+	{"config", required_argument, NULL, 'c'},
+	{"init", no_argument, NULL, 'i'},
+	CLI_OPT_HELP,
+	{NULL, 0, NULL, 0}};
 
 /* One flag's setting; --set's KEY=VALUE. */
 static int serve_set(struct http_config *cfg, const char *name, const char *v, struct fl_err *err)

@@ -69,7 +69,9 @@ static int decide_load(struct decide *d, struct fl_err *err)
 	if (!d->request || !d->atp || !d->cap_left || flow__adjust_init(&d->adj, d->snap))
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
 	flow_sha256(d->request, strlen(d->request), d->hash);
-	if (d->rs->n && !(d->eng = flow_rules_engine(d->snap, err))) {
+	if (d->rs->n && d->opts->engine) /* its own state: nothing it loads touches the live one */
+		d->eng = d->opts->engine;
+	else if (d->rs->n && !(d->eng = flow_rules_engine(d->snap, err))) {
 		fl_err_prefix(err, "rules");
 		return err && err->status ? err->status : FL_ERULE;
 	}

@@ -93,6 +93,7 @@ struct flow_decide_opts {
 	bool dry_run;		/* decide only: nothing recorded or reserved */
 	bool rules_fail;	/* a failing rule fails the decision (FL_ERULE) */
 	const struct flow_rules *rules; /* instead of the active sets (replay) */
+	struct rl_engine *engine;	/* instead of this thread's (replay's throwaway one) */
 };
 
 /*

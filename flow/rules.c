@@ -484,6 +484,7 @@ int flow_rules_test(struct store *st, const char *name, int version, json_t **an
 struct replay {
 	struct store *st;
 	const struct flow_rules *active, *candidate;
+	struct rl_engine *engine; /* a throwaway state for the candidate's and the active's runs */
 	json_t *changes;
 	int replayed, changed, errors;
 	double delta;
@@ -527,8 +528,10 @@ static int replay_one(void *ctx, const char *id, const char *order_id, const cha
 		r->errors++;
 		return 0;
 	}
-	const struct flow_decide_opts ob = {.dry_run = true, .rules = r->active};
-	const struct flow_decide_opts oa = {.dry_run = true, .rules = r->candidate};
+	const struct flow_decide_opts ob = {
+		.dry_run = true, .rules = r->active, .engine = r->engine};
+	const struct flow_decide_opts oa = {
+		.dry_run = true, .rules = r->candidate, .engine = r->engine};
 	if (flow_decide(r->st, body, &ob, &before, NULL) ||
 	    flow_decide(r->st, body, &oa, &after, NULL)) {
 		r->errors++;
@@ -589,8 +592,27 @@ int flow_rules_replay(struct store *st, const char *name, int version, int limit
 				   active->v[i].source);
 	add_active(cand, name, version, src);
 	free(src);
-	struct replay r = {.st = st, .active = active, .candidate = cand, .changes = json_array()};
+	/* the candidate runs in a state of its own, made for this replay and thrown away: a
+	 * version under review never touches the engines that serve decisions */
+	struct rl_engine *eng = NULL;
+	struct flow_snapshot *snap = flow_snapshot_get(st, err);
+	rc = !snap			      ? (err && err->status ? err->status : FL_EDB)
+	     : rl_engine_new(NULL, &eng, err) ? FL_ENOMEM
+					      : set_network(eng, snap, err);
+	flow_snapshot_put(snap);
+	if (rc) {
+		rl_engine_free(eng);
+		rules_free(cand);
+		flow_rules_put(active);
+		return rc;
+	}
+	struct replay r = {.st = st,
+			   .active = active,
+			   .candidate = cand,
+			   .engine = eng,
+			   .changes = json_array()};
 	rc = store_decisions_recent(st, (size_t)limit, replay_one, &r, err);
+	rl_engine_free(eng);
 	rules_free(cand);
 	flow_rules_put(active);
 	if (rc) {

@@ -26,6 +26,7 @@ void http_config_default(struct http_config *c)
 	c->threads = cores > 0 ? (int)cores : 2;
 	c->connection_limit = 1000;
 	c->connection_timeout = 30;
+	c->connection_limit_per_ip = 256;
 	c->body_limit = 1u << 20;
 	c->import_limit = 64u << 20;
 	c->json_depth = 32;
@@ -70,6 +71,9 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 	} else if (strcmp(key, "connection_limit") == 0) {
 		if (!(rc = set_num(key, v, 1, 100000, &d, err)))
 			c->connection_limit = (unsigned)d;
+	} else if (strcmp(key, "connection_limit_per_ip") == 0) {
+		if (!(rc = set_num(key, v, 0, 100000, &d, err)))
+			c->connection_limit_per_ip = (unsigned)d;
 	} else if (strcmp(key, "connection_timeout") == 0) {
 		if (!(rc = set_num(key, v, 1, 3600, &d, err)))
 			c->connection_timeout = (unsigned)d;
@@ -111,6 +115,7 @@ static const char *const config_keys[] = {"db",
 					  "threads",
 					  "connection_limit",
 					  "connection_timeout",
+					  "connection_limit_per_ip",
 					  "body_limit",
 					  "import_limit",
 					  "json_depth",

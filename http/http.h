@@ -43,17 +43,18 @@ struct http_config {
 	char db[1024];
 	char host[64];
 	int port;
-	int threads;		     /* worker threads (libmicrohttpd's pool) */
-	unsigned connection_limit;   /* open connections at once */
-	unsigned connection_timeout; /* seconds of inactivity before a connection closes */
-	size_t body_limit;	     /* bytes of a request body (413 beyond) */
-	size_t import_limit;	     /* bytes of a POST /v1/import body */
-	int json_depth;		     /* nesting of a JSON body (400 beyond) */
-	double rate_limit;	     /* requests per second per token; 0 = no limit */
-	double rate_burst;	     /* bucket size */
-	bool access_log;	     /* one JSON line per request on stderr */
-	int shutdown_grace;	     /* seconds in-flight requests get at shutdown */
-	bool rules_fail;	     /* a failing rule fails the request (else skipped) */
+	int threads;			  /* worker threads (libmicrohttpd's pool) */
+	unsigned connection_limit;	  /* open connections at once */
+	unsigned connection_timeout;	  /* seconds of inactivity before a connection closes */
+	unsigned connection_limit_per_ip; /* open connections from one address (0: no cap) */
+	size_t body_limit;		  /* bytes of a request body (413 beyond) */
+	size_t import_limit;		  /* bytes of a POST /v1/import body */
+	int json_depth;			  /* nesting of a JSON body (400 beyond) */
+	double rate_limit;		  /* requests per second per token; 0 = no limit */
+	double rate_burst;		  /* bucket size */
+	bool access_log;		  /* one JSON line per request on stderr */
+	int shutdown_grace;		  /* seconds in-flight requests get at shutdown */
+	bool rules_fail;		  /* a failing rule fails the request (else skipped) */
 };
 
 void http_config_default(struct http_config *c);

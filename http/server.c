@@ -784,6 +784,18 @@ static void *checkpoint_loop(void *arg)
 
 /* ---- serve ---- */
 
+#define STOP_WATCHDOG_S 5 /* seconds past the grace before a stuck worker is left behind */
+
+static void *stop_watchdog(void *arg)
+{
+	(void)arg;
+	struct timespec ts = {STOP_WATCHDOG_S, 0};
+	nanosleep(&ts, NULL);
+	fprintf(stderr, "fulcrum: a worker did not stop within %d s of the grace: exiting\n",
+		STOP_WATCHDOG_S);
+	_exit(1);
+}
+
 int http_serve(const struct http_config *cfg, struct fl_err *err)
 {
 	static struct server srv; /* one per process; metrics and limiter are global too */
@@ -825,7 +837,9 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv.cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
 		srv.cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.connection_timeout,
 		MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL, MHD_OPTION_END);
+		1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv.cfg.connection_limit_per_ip,
+		MHD_OPTION_END);
 	if (!srv.daemon) {
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));
@@ -851,6 +865,11 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	/* a worker stuck inside C past the grace must not keep the process: what it had not
+	 * committed is not lost (it was never acknowledged), what it had is on disk */
+	pthread_t dog;
+	if (pthread_create(&dog, NULL, stop_watchdog, NULL) == 0)
+		pthread_detach(dog);
 	MHD_stop_daemon(srv.daemon);
 	atomic_store(&srv.stop_checkpointer, 1);
 	pthread_join(srv.checkpointer, NULL);

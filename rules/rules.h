@@ -42,6 +42,7 @@
 #define RL_PATTERN_MAX (64u << 10) /* subject bytes the pattern functions accept */
 #define RL_SOURCE_MAX (256u << 10) /* bytes of one rule set */
 #define RL_TABLE_OPS_MAX (1 << 20) /* elements one table library call may touch */
+#define RL_PATTERN_WORK 1e8	   /* a pattern call's worst case: subject^(quantifiers + 1) */
 #define RL_EFFECTS_MAX 4096	   /* effects one call may record */
 #define RL_SETS_CACHED 32	   /* compiled rule sets an engine keeps */
 #define RL_NAME_MAX 64

@@ -113,13 +113,49 @@ static int safe_rep(lua_State *L)
 	return 1;
 }
 
+/*
+ * The quantifiers (*, +, -, ?) of a Lua pattern, outside %-escapes and sets: each can
+ * make the matcher try every remaining position, so a call's worst case grows as the
+ * subject's length to their number, plus one when it is tried at every start.
+ */
+static int quantifiers(const char *p, size_t n, bool *anchored)
+{
+	int q = 0;
+	*anchored = n && p[0] == '^';
+	for (size_t i = *anchored; i < n; i++) {
+		if (p[i] == '%') {
+			i++; /* %x: one item */
+		} else if (p[i] == '[') {
+			i += i + 1 < n && p[i + 1] == '^';
+			i += i + 1 < n && p[i + 1] == ']'; /* a leading ] is literal */
+			while (++i < n && p[i] != ']')
+				i += p[i] == '%';
+		} else if (p[i] == '*' || p[i] == '+' || p[i] == '-' || p[i] == '?') {
+			q++;
+		}
+	}
+	return q;
+}
+
 static int safe_pattern(lua_State *L)
 {
-	size_t len;
+	size_t len, plen = 0;
 	luaL_checklstring(L, 1, &len);
 	if (len > RL_PATTERN_MAX)
 		return luaL_error(L, "string patterns: subject longer than %d bytes",
 				  RL_PATTERN_MAX);
+	const char *pat = luaL_optlstring(L, 2, "", &plen);
+	bool anchored;
+	const int q = quantifiers(pat, plen, &anchored);
+	const double work = pow((double)len + 1, (double)q + (anchored ? 0 : 1));
+	if (q > 0 && work > RL_PATTERN_WORK) {
+		char msg[160]; /* luaL_error knows neither %zu nor %e */
+		snprintf(msg, sizeof(msg),
+			 "string patterns: %d quantifiers on %zu bytes could take %.0e steps (at "
+			 "most %.0e)",
+			 q, len, work, RL_PATTERN_WORK);
+		return luaL_error(L, "%s", msg);
+	}
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);

@@ -102,6 +102,10 @@ static void test_escapes(void **state)
 		{"table.unpack({}, 1, 1e8)", "more than"},
 		{"table.sort(setmetatable({}, {__len = function() return 1e9 end}))", "more than"},
 		{"error(string.rep('', math.maxinteger) .. 'empty, at once')", "empty, at once"},
+		{"string.find(string.rep('a', 32768), '.-b')", "quantifiers"},
+		{"string.find(string.rep('a', 2048), '.-.-.-b')", "quantifiers"},
+		{"for w in string.gmatch(string.rep('a', 20000), 'a*b') do end", "quantifiers"},
+		{"local s = string.rep('ab', 8000) s:gsub('.-.-x', '')", "quantifiers"},
 	};
 	struct rl_engine *e = engine();
 	for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {

@@ -1,0 +1,27 @@
+#!/bin/bash
+# The door at its limits: a cap on connections from one address (slowloris from one host
+# cannot take every slot), the setting refused when out of range.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+dir=$(mktemp -d)
+trap 'exec 3>&- 4>&- 2>/dev/null; kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
+"$FULCRUM" demo --db "$dir/t.db" --skus 20 --days 5 >/dev/null 2>&1
+start_server "$dir/t.db" --connection-limit-per-ip 2
+check_eq "healthz: 200" "$(http GET /healthz)" 200
+# two idle connections that send nothing: the address's cap
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.3
+check "a third connection from the same address is refused" \
+	bash -c "! curl -s --max-time 2 -o /dev/null '$URL/healthz'"
+exec 3>&-
+sleep 0.3
+check_eq "a slot freed: served again" "$(http GET /healthz)" 200
+exec 4>&-
+stop_server
+check_eq "the server stopped cleanly" "$SERVER_STATUS" 0
+"$FULCRUM" serve --db "$dir/t.db" --connection-limit-per-ip -1 >/dev/null 2>"$dir/err"
+check_eq "a cap out of range: exit 1" "$?" 1
+check "it is named" grep -q "connection_limit_per_ip" "$dir/err"
+done_testing
