@@ -2,6 +2,7 @@
 /*
  * scenarios.c — rebalancing scenarios, their acceptance and the transfers in transit.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,21 +12,25 @@
 /* ---- rebalancing scenarios ---- */
 
 int store_scenario_put(struct store *st, const char *id, const char *name, const char *request,
-		       const char *response, struct fl_err *err)
+		       const char *response, const char *stock_state, struct fl_err *err)
 {
 	sqlite3_stmt *s;
 	int rc = store_write_begin(st, err);
 	if (rc)
 		return rc;
 	if (!(rc = store_prepare(st, &s,
-				 "INSERT INTO scenarios(id, name, request, response, created_at)"
-				 " VALUES (?1, ?2, ?3, ?4, ?5)",
+				 "INSERT INTO scenarios(id, name, request, response, created_at,"
+				 " stock_state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 				 err))) {
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, request, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 4, response, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 5, (int64_t)time(NULL));
+		if (stock_state)
+			sqlite3_bind_text(s, 6, stock_state, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 6);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = store_dberr(st, err, "store scenario");
 		sqlite3_finalize(s);
@@ -58,15 +63,54 @@ int store_scenario_get(struct store *st, const char *id, char **response, int64_
 	return rc;
 }
 
-int store_scenario_accept(struct store *st, const char *id, const struct store_transfer *t,
-			  size_t n, int64_t now, struct fl_err *err)
+/* The stock_state recorded with a scenario into out ("" when none). */
+static int recorded_state(struct store *st, const char *id, char out[64], struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s, "SELECT stock_state FROM scenarios WHERE id = ?1", err);
+	out[0] = '\0';
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	const int step = sqlite3_step(s);
+	if (step == SQLITE_ROW)
+		store__col_text(s, 0, out, 64);
+	else
+		rc = step == SQLITE_DONE
+			     ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
+			     : store_dberr(st, err, "read scenario");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Inside the accepting transaction: the stock still as the scenario saw it? */
+static int still_same_stock(struct store *st, const char *id, struct fl_err *err)
+{
+	char was[64], diff[256];
+	struct store_stock_state then, now;
+	int rc = recorded_state(st, id, was, err);
+	if (rc || !was[0] || store_stock_state_parse(was, &then))
+		return rc; /* a scenario from before states were kept: accepted as it is */
+	if ((rc = store_stock_state(st, &now, err)))
+		return rc;
+	store_stock_state_diff(&then, &now, diff, sizeof(diff));
+	return diff[0] ? fl_err_set(err, FL_ECONFLICT,
+				    "the stock moved since scenario '%s' was computed (%s): rerun "
+				    "it (POST /v1/rebalancing/scenarios/%s/rerun)",
+				    id, diff, id)
+		       : 0;
+}
+
+static int accept(struct store *st, const char *id, const struct store_transfer *t, size_t n,
+		  int64_t now, bool checked, struct fl_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int64_t gen = 0;
 	int rc = store_write_begin(st, err);
 	if (rc)
 		return rc;
-	if ((rc = store_import_generation(st, &gen, err)) ||
+	if ((checked && (rc = still_same_stock(st, id, err))) ||
+	    (rc = store_import_generation(st, &gen, err)) ||
 	    (rc = store_prepare(st, &s,
 				"UPDATE scenarios SET accepted_at = ?2 WHERE id = ?1"
 				" AND accepted_at IS NULL",
@@ -112,6 +156,18 @@ out:
 	return store_write_end(st, rc, err);
 }
 
+int store_scenario_accept(struct store *st, const char *id, const struct store_transfer *t,
+			  size_t n, int64_t now, struct fl_err *err)
+{
+	return accept(st, id, t, n, now, false, err);
+}
+
+int store_scenario_accept_checked(struct store *st, const char *id, const struct store_transfer *t,
+				  size_t n, int64_t now, struct fl_err *err)
+{
+	return accept(st, id, t, n, now, true, err);
+}
+
 int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err)
 {
 	sqlite3_stmt *s;
@@ -133,6 +189,133 @@ int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct 
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = store_dberr(st, err, "read transfers in transit");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- the stock state a scenario is computed on ---- */
+
+int store_stock_state(struct store *st, struct store_stock_state *out, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_import_generation(st, &out->import_gen, err)) ||
+	    (rc = store_prepare(st, &s, "SELECT node, sku, on_hand, reserved FROM inventory", err)))
+		return rc;
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		/* an order-free sum of per-row mixes: the same rows, the same state */
+		uint64_t h = 0x9e3779b97f4a7c15ULL;
+		for (int c = 0; c < 4; c++) {
+			h ^= (uint64_t)sqlite3_column_int64(s, c) + 0x9e3779b97f4a7c15ULL +
+			     (h << 6) + (h >> 2);
+			h *= 0xff51afd7ed558ccdULL;
+			h ^= h >> 33;
+		}
+		out->inventory += h;
+	}
+	if (step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read stock");
+	sqlite3_finalize(s);
+	if (rc || (rc = store_prepare(st, &s, "SELECT count(*) FROM in_transit", err)))
+		return rc;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out->transfers = sqlite3_column_int64(s, 0);
+	else
+		rc = store_dberr(st, err, "read transfers");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+void store_stock_state_format(const struct store_stock_state *s, char out[64])
+{
+	snprintf(out, 64, "%lld:%016llx:%lld", (long long)s->import_gen,
+		 (unsigned long long)s->inventory, (long long)s->transfers);
+}
+
+int store_stock_state_parse(const char *text, struct store_stock_state *out)
+{
+	long long g, t;
+	unsigned long long inv;
+	char *end;
+	g = strtoll(text, &end, 10);
+	if (*end != ':')
+		return FL_EINVAL;
+	inv = strtoull(end + 1, &end, 16);
+	if (*end != ':')
+		return FL_EINVAL;
+	t = strtoll(end + 1, &end, 10);
+	if (*end)
+		return FL_EINVAL;
+	*out = (struct store_stock_state){g, inv, t};
+	return 0;
+}
+
+void store_stock_state_diff(const struct store_stock_state *a, const struct store_stock_state *b,
+			    char *out, size_t cap)
+{
+	size_t at = 0;
+	out[0] = '\0';
+	if (a->import_gen != b->import_gen)
+		at += (size_t)snprintf(out + at, cap - at, "%san import", at ? ", " : "");
+	if (at < cap && a->transfers != b->transfers)
+		at += (size_t)snprintf(out + at, cap - at, "%s%lld transfers accepted since",
+				       at ? ", " : "", (long long)(b->transfers - a->transfers));
+	if (at < cap && a->inventory != b->inventory)
+		snprintf(out + at, cap - at, "%sstock levels or reservations", at ? ", " : "");
+}
+
+int store_scenarios_list(struct store *st, const char *after, const char *name, size_t limit,
+			 store_scenario_fn *fn, void *ctx, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s,
+			       "SELECT id, name, created_at, accepted_at, response FROM scenarios"
+			       " WHERE (?1 IS NULL OR rowid < (SELECT rowid FROM scenarios WHERE"
+			       " id = ?1)) AND (?2 IS NULL OR name = ?2)"
+			       " ORDER BY rowid DESC LIMIT ?3",
+			       err);
+	if (rc)
+		return rc;
+	if (after)
+		sqlite3_bind_text(s, 1, after, -1, SQLITE_STATIC);
+	if (name)
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_scenario_row r = {.created_at = sqlite3_column_int64(s, 2),
+					       .accepted_at = sqlite3_column_int64(s, 3),
+					       .response = (const char *)sqlite3_column_text(s, 4)};
+		store__col_text(s, 0, r.id, sizeof(r.id));
+		store__col_text(s, 1, r.name, sizeof(r.name));
+		if ((rc = fn(ctx, &r)))
+			break;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "list scenarios");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_scenario_request(struct store *st, const char *id, char **request, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(st, &s, "SELECT request FROM scenarios WHERE id = ?1", err);
+	*request = NULL;
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	const int step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		if (!(*request = strdup((const char *)sqlite3_column_text(s, 0))))
+			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	} else {
+		rc = step == SQLITE_DONE
+			     ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
+			     : store_dberr(st, err, "read scenario");
+	}
 	sqlite3_finalize(s);
 	return rc;
 }

@@ -210,6 +210,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE reservations ADD COLUMN updated_at INTEGER;"
 	"ALTER TABLE decisions ADD COLUMN supersedes TEXT;"
 	"ALTER TABLE decisions ADD COLUMN superseded_by TEXT;",
+	/* 9: the stock state a scenario was computed on (accepting it checks it) */
+	"ALTER TABLE scenarios ADD COLUMN stock_state TEXT;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -368,9 +368,43 @@ struct store_transfer {
 	long qty;
 };
 
-/* Store a computed scenario (request and response are JSON texts). */
+/*
+ * The stock a scenario is computed on, as a fingerprint of its parts: the import
+ * generation, every (node, SKU)'s on-hand and reserved units, and the transfers in
+ * transit. Two fingerprints differ when anything a scenario reads has moved; which part
+ * differs says what moved.
+ */
+struct store_stock_state {
+	int64_t import_gen;
+	uint64_t inventory; /* a hash of every (node, SKU, on_hand, reserved) */
+	int64_t transfers;  /* rows in transit */
+};
+int store_stock_state(struct store *st, struct store_stock_state *out, struct fl_err *err);
+/* "g:inventory-hex:t" and back. */
+void store_stock_state_format(const struct store_stock_state *s, char out[64]);
+int store_stock_state_parse(const char *text, struct store_stock_state *out);
+/* What differs between two states, in words ("an import", …); "" when nothing. */
+void store_stock_state_diff(const struct store_stock_state *a, const struct store_stock_state *b,
+			    char *out, size_t cap);
+
+/* One stored scenario as a list shows it. */
+struct store_scenario_row {
+	char id[FL_ID_MAX], name[FL_NAME_MAX];
+	int64_t created_at, accepted_at; /* 0: not accepted */
+	const char *response;		 /* JSON text, valid during the callback */
+};
+typedef int store_scenario_fn(void *ctx, const struct store_scenario_row *r);
+/* Scenarios newest first, after the one named after (NULL: from the newest), whose name is
+ * name (NULL: any), at most limit. */
+int store_scenarios_list(struct store *st, const char *after, const char *name, size_t limit,
+			 store_scenario_fn *fn, void *ctx, struct fl_err *err);
+/* A scenario's request (caller frees): FL_ENOTFOUND. */
+int store_scenario_request(struct store *st, const char *id, char **request, struct fl_err *err);
+
+/* Store a computed scenario (request and response are JSON texts); stock_state: the
+ * formatted state it was computed on (may be NULL). */
 int store_scenario_put(struct store *st, const char *id, const char *name, const char *request,
-		       const char *response, struct fl_err *err);
+		       const char *response, const char *stock_state, struct fl_err *err);
 /* *response (caller frees) and *accepted_at (0 if not accepted); FL_ENOTFOUND if none. */
 int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
 		       struct fl_err *err);
@@ -381,6 +415,13 @@ int store_scenario_get(struct store *st, const char *id, char **response, int64_
  */
 int store_scenario_accept(struct store *st, const char *id, const struct store_transfer *t,
 			  size_t n, int64_t now, struct fl_err *err);
+/*
+ * The same, only if the stock is still what the scenario was computed on (its recorded
+ * stock_state), checked inside the accepting transaction: FL_ECONFLICT with what moved
+ * otherwise, so two scenarios computed on the same stock cannot both be accepted.
+ */
+int store_scenario_accept_checked(struct store *st, const char *id, const struct store_transfer *t,
+				  size_t n, int64_t now, struct fl_err *err);
 /* Call fn for each transfer in transit (since the last import). */
 typedef int store_transfer_fn(void *ctx, const struct store_transfer *t);
 int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err);

@@ -246,6 +246,15 @@ int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bo
 int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
 			  struct fl_err *err);
+/* Accept it, only on the stock it was computed from (else FL_ECONFLICT with what moved). */
 int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+/* Its request run again, as a new scenario. */
+int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+/* Its transfer lines as CSV (from,to,sku,qty,cost), caller frees *csv. */
+int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err);
+/* Scenarios newest first: limit (1 … 1000), after (an id), status and name filters. */
+#define FLOW_SCENARIOS_LISTED 1000
+int flow_scenarios_list(struct store *st, const char *after, const char *status, const char *name,
+			long limit, json_t **answer, struct fl_err *err);
 
 #endif

@@ -295,6 +295,12 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 
 /* ---- the flow ---- */
 
+/* Money in answers: to the cent (49294.0269999997 is 49294.03). */
+static double cents(double x)
+{
+	return round(x * 100) / 100;
+}
+
 static json_t *transfers_json(const struct net *c, const struct slv_rb_problem *p,
 			      const struct slv_rb_result *r)
 {
@@ -305,7 +311,7 @@ static json_t *transfers_json(const struct net *c, const struct slv_rb_problem *
 						   c->nodes[l->from].id, "to", c->nodes[l->to].id,
 						   "sku", c->skus[r->t[t].sku].id, "qty",
 						   (json_int_t)r->t[t].qty, "cost",
-						   l->cost * (double)r->t[t].qty));
+						   cents(l->cost * (double)r->t[t].qty)));
 	}
 	return a;
 }
@@ -324,6 +330,7 @@ struct scenario {
 	struct slv_rb_problem p;
 	struct slv_rb_result r;
 	struct flow_forecast_stats fs;
+	char stock_state[64]; /* what the scenario was computed on: accepting checks it */
 };
 
 static void scenario_release(struct scenario *sc)
@@ -340,8 +347,13 @@ static int scenario_load(struct store *st, const json_t *body, struct scenario *
 			 struct fl_err *err)
 {
 	struct net *c = &sc->c;
+	struct store_stock_state state;
 	bool more;
 	int rc;
+	/* the state first: stock that moves after it makes accepting refuse, never the reverse */
+	if ((rc = store_stock_state(st, &state, err)))
+		return rc;
+	store_stock_state_format(&state, sc->stock_state);
 	if (!(c->snap = flow_snapshot_get(st, err)))
 		return err && err->status ? err->status : FL_EDB;
 	if ((rc = store_lanes_load(st, &sc->lanes, &sc->nl, err)) ||
@@ -510,14 +522,15 @@ static json_t *scenario_answer(struct scenario *sc, const char *id)
 		"s:{s:I, s:I, s:o}, s:o, s:{s:f, s:I}, s:{s:I, s:I}}",
 		"scenario_id", id, "name", sc->rq.name, "horizon_days", sc->rq.horizon,
 		"shortage_penalty", sc->rq.penalty, "transfers", transfers_json(c, &sc->p, r),
-		"cost", "total", r->total, "transfer", r->transfer_cost, "fixed", r->fixed_cost,
-		"shortage", r->shortage_cost, "fill_rate", "before", fill_rate(c, c->avail, NULL),
-		"after", fill_rate(c, sc->after, NULL), "by_region", regions, "units_moved",
-		(json_int_t)units, "shortage_units", "before", (json_int_t)r->short_before, "after",
-		(json_int_t)r->short_after, "unserved", scenario_unserved(sc), "solver", solver,
-		"baseline", "greedy_total", r->greedy_total, "greedy_transfers",
-		(json_int_t)r->greedy_transfers, "forecast", "series", (json_int_t)sc->fs.series,
-		"cached", (json_int_t)sc->fs.cached);
+		"cost", "total", cents(r->total), "transfer", cents(r->transfer_cost), "fixed",
+		cents(r->fixed_cost), "shortage", cents(r->shortage_cost), "fill_rate", "before",
+		fill_rate(c, c->avail, NULL), "after", fill_rate(c, sc->after, NULL), "by_region",
+		regions, "units_moved", (json_int_t)units, "shortage_units", "before",
+		(json_int_t)r->short_before, "after", (json_int_t)r->short_after, "unserved",
+		scenario_unserved(sc), "solver", solver, "baseline", "greedy_total",
+		cents(r->greedy_total), "greedy_transfers", (json_int_t)r->greedy_transfers,
+		"forecast", "series", (json_int_t)sc->fs.series, "cached",
+		(json_int_t)sc->fs.cached);
 }
 
 int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
@@ -552,7 +565,7 @@ int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bo
 	}
 	char *req = json_dumps(body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
 	rc = !req || !resp ? fl_err_set(err, FL_ENOMEM, "out of memory")
-			   : store_scenario_put(st, id, sc.rq.name, req, resp, err);
+			   : store_scenario_put(st, id, sc.rq.name, req, resp, sc.stock_state, err);
 	free(req), free(resp);
 	if (rc) {
 		json_decref(*answer);
@@ -659,7 +672,7 @@ int flow_scenario_accept(struct store *st, const char *id, json_t **answer, stru
 	const int64_t now = (int64_t)time(NULL);
 	char when[32];
 	flow__rfc3339(now, when);
-	rc = store_scenario_accept(st, id, t, n, now, err);
+	rc = store_scenario_accept_checked(st, id, t, n, now, err);
 	free(t);
 	json_decref(s);
 	if (rc)
@@ -667,4 +680,113 @@ int flow_scenario_accept(struct store *st, const char *id, json_t **answer, stru
 	*answer = json_pack("{s:s, s:s, s:I, s:I}", "scenario_id", id, "accepted_at", when,
 			    "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
 	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
+}
+
+int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err)
+{
+	char *req = NULL;
+	int rc = store_scenario_request(st, id, &req, err);
+	*answer = NULL;
+	if (rc)
+		return rc;
+	json_t *body = json_loads(req, 0, NULL);
+	free(req);
+	if (!body)
+		return fl_err_set(err, FL_EDB, "scenario '%s': its stored request is unreadable",
+				  id);
+	rc = flow_rebalance(st, body, NULL, false, answer, err);
+	json_decref(body);
+	if (!rc)
+		json_object_set_new(*answer, "rerun_of", json_string(id));
+	return rc;
+}
+
+int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err)
+{
+	json_t *s = NULL, *t;
+	size_t i, len = 0;
+	int rc = flow_scenario_get(st, id, &s, err);
+	*csv = NULL;
+	if (rc)
+		return rc;
+	FILE *fp = open_memstream(csv, &len);
+	if (!fp) {
+		json_decref(s);
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	fprintf(fp, "from,to,sku,qty,cost\n");
+	json_array_foreach(json_object_get(s, "transfers"), i, t)
+		fprintf(fp, "%s,%s,%s,%lld,%.2f\n", json_string_value(json_object_get(t, "from")),
+			json_string_value(json_object_get(t, "to")),
+			json_string_value(json_object_get(t, "sku")),
+			json_integer_value(json_object_get(t, "qty")),
+			json_number_value(json_object_get(t, "cost")));
+	json_decref(s);
+	if (fclose(fp)) {
+		free(*csv);
+		*csv = NULL;
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+struct listing {
+	json_t *items;
+	const char *status;
+};
+
+static int list_row(void *ctx, const struct store_scenario_row *r)
+{
+	struct listing *l = ctx;
+	/* every stored scenario is done: jobs that queue or run are not built yet */
+	if (l->status && strcmp(l->status, "done"))
+		return 0;
+	json_t *resp = json_loads(r->response, 0, NULL);
+	char when[32], acc[32];
+	flow__rfc3339(r->created_at, when);
+	flow__rfc3339(r->accepted_at, acc);
+	const json_t *cost = json_object_get(resp, "cost"),
+		     *fill = json_object_get(resp, "fill_rate");
+	json_t *row =
+		json_pack("{s:s, s:s, s:s, s:s, s:O?, s:{s:O?}, s:{s:O?, s:O?}, s:b, s:o}",
+			  "scenario_id", r->id, "name", r->name, "status", "done", "created_at",
+			  when, "horizon_days", json_object_get(resp, "horizon_days"), "cost",
+			  "total", json_object_get(cost, "total"), "fill_rate", "before",
+			  json_object_get(fill, "before"), "after", json_object_get(fill, "after"),
+			  "accepted", r->accepted_at != 0, "accepted_at",
+			  r->accepted_at ? json_string(acc) : json_null());
+	json_decref(resp);
+	return row && !json_array_append_new(l->items, row) ? 0 : FL_ENOMEM;
+}
+
+int flow_scenarios_list(struct store *st, const char *after, const char *status, const char *name,
+			long limit, json_t **answer, struct fl_err *err)
+{
+	static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled"};
+	struct listing l = {json_array(), status};
+	bool known = !status;
+	*answer = NULL;
+	for (size_t i = 0; status && i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		known |= !strcmp(status, statuses[i]);
+	if (!known)
+		return fl_err_set(err, FL_EINVAL,
+				  "status: one of queued, running, done, failed, cancelled");
+	if (limit < 1 || limit > FLOW_SCENARIOS_LISTED)
+		return fl_err_set(err, FL_EINVAL, "limit: an integer from 1 to %d",
+				  FLOW_SCENARIOS_LISTED);
+	if (!l.items)
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	int rc = store_scenarios_list(st, after, name, (size_t)limit, list_row, &l, err);
+	if (rc == FL_ENOMEM)
+		fl_err_set(err, rc, "out of memory");
+	const size_t n = json_array_size(l.items);
+	if (!rc &&
+	    !(*answer = json_pack("{s:O, s:o}", "scenarios", l.items, "next",
+				  n == (size_t)limit
+					  ? json_incref(json_object_get(
+						    json_array_get(l.items, n - 1), "scenario_id"))
+					  : json_null())))
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	json_decref(l.items);
+	return rc;
 }

@@ -368,12 +368,34 @@ static void h_forecasts(struct http_req *rq, struct http_resp *rs)
 	answer_with(rs, rc, 200, answer, &err);
 }
 
+/* GET /v1/rebalancing/scenarios: the list, paged and filtered (without ?compare). */
+static void scenarios_list(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const long limit = page_limit(rq, rs);
+	if (limit < 0 || !id_param_ok(rq, rs, "after") || !id_param_ok(rq, rs, "status"))
+		return;
+	const char *name = http_query(rq, "name");
+	if (name && strlen(name) >= FL_NAME_MAX) {
+		http_problem(rs, 422, "name: at most %d bytes", FL_NAME_MAX - 1);
+		return;
+	}
+	const int rc = flow_scenarios_list(rq->st, http_query(rq, "after"),
+					   http_query(rq, "status"), name, limit, &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
 static void h_scenarios(struct http_req *rq, struct http_resp *rs)
 {
 	const char *cmp = http_query(rq, "compare");
 	char a[FL_ID_MAX + 1];
 	struct fl_err err = {0};
-	const char *comma = cmp ? strchr(cmp, ',') : NULL;
+	if (!cmp) {
+		scenarios_list(rq, rs);
+		return;
+	}
+	const char *comma = strchr(cmp, ',');
 	if (!comma || comma == cmp || !comma[1] || strchr(comma + 1, ',') ||
 	    (size_t)(comma - cmp) > FL_ID_MAX) {
 		http_problem(rs, 422, "compare: two scenario ids, as compare=a,b");
@@ -389,8 +411,28 @@ static void h_scenario_get(struct http_req *rq, struct http_resp *rs)
 {
 	json_t *answer = NULL;
 	struct fl_err err = {0};
+	const char *accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Accept");
+	if (accept && strstr(accept, "text/csv")) { /* the transfer lines, for a warehouse */
+		char *csv = NULL;
+		if (flow_scenario_csv(rq->st, rq->params[0], &csv, &err)) {
+			http_fail(rs, &err);
+			return;
+		}
+		rs->status = 200;
+		rs->text = csv;
+		rs->content_type = "text/csv; charset=utf-8";
+		return;
+	}
 	const int rc = flow_scenario_get(rq->st, rq->params[0], &answer, &err);
 	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_scenario_rerun(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_scenario_rerun(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 201, answer, &err);
 }
 
 static void h_scenario_accept(struct http_req *rq, struct http_resp *rs)
@@ -588,9 +630,12 @@ const struct http_route http_routes[] = {
 	{"POST", "/v1/rebalancing/scenarios", HTTP_ROLE_PLANNER, true, false, h_scenario_new,
 	 "run and store a rebalancing scenario: transfers, costs, fill rates, the solver's gap"},
 	{"GET", "/v1/rebalancing/scenarios", HTTP_ROLE_PLANNER, false, false, h_scenarios,
-	 "two stored scenarios side by side (?compare=a,b)"},
+	 "stored scenarios newest first (?limit=&after=&status=&name=), or two side by side "
+	 "(?compare=a,b)"},
 	{"GET", "/v1/rebalancing/scenarios/{scenario_id}", HTTP_ROLE_PLANNER, false, false,
 	 h_scenario_get, "read a stored scenario back"},
+	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/rerun", HTTP_ROLE_PLANNER, false, false,
+	 h_scenario_rerun, "run a stored scenario's request again, as a new scenario"},
 	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/accept", HTTP_ROLE_PLANNER, false, false,
 	 h_scenario_accept, "accept a scenario: its transfers become stock in transit"},
 	{"POST", "/v1/events", HTTP_ROLE_ORCHESTRATOR, true, false, h_events,
