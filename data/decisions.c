@@ -38,7 +38,7 @@ int store_stock_read(struct store *st, const char *const *skus, int nskus,
 	if ((rc = store_exec(st, "BEGIN", err)))
 		return rc;
 	if ((rc = store_stmt(st, STMT_STOCK_SKU,
-			     "SELECT n.id, i.on_hand - i.reserved - i.safety_stock"
+			     "SELECT n.id, i.on_hand - i.reserved - i.safety_stock - i.committed"
 			     " FROM skus k JOIN inventory i ON i.sku = k.kid"
 			     " JOIN nodes n ON n.nid = i.node WHERE k.id = ?1",
 			     &s, err)))
@@ -121,7 +121,7 @@ static int reserve(struct store *st, const struct store_decision *d, const struc
 			     "UPDATE inventory SET reserved = reserved + ?3"
 			     " WHERE node = (SELECT nid FROM nodes WHERE id = ?1)"
 			     " AND sku = (SELECT kid FROM skus WHERE id = ?2)"
-			     " AND on_hand - reserved - safety_stock >= ?3",
+			     " AND on_hand - reserved - safety_stock - committed >= ?3",
 			     &inv, err)) ||
 	    (rc = store_stmt(
 		     st, STMT_RESERVE_NODE,

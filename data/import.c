@@ -518,6 +518,9 @@ int store_import(struct store *st, const struct store_import_src *src,
 			goto out;
 		stats->total += stats->rows[k];
 	}
+	/* an import is taken to include the transfers in transit: their commitments end */
+	if ((rc = store_exec(st, "UPDATE inventory SET committed = 0 WHERE committed <> 0", err)))
+		goto out;
 	if (sqlite3_prepare_v2(st->db, "UPDATE meta SET value = ?1 WHERE key = 'import_gen'", -1,
 			       &s, NULL) != SQLITE_OK) {
 		rc = store_dberr(st, err, "import");

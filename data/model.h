@@ -148,7 +148,9 @@ struct fl_inventory {
 	char sku[FL_ID_MAX];
 	long on_hand;
 	long safety_stock;
-	long reserved; /* units held by open reservations */
+	long reserved;	    /* units held by open reservations */
+	long committed_out; /* units committed to accepted transfers leaving this node */
+	long in_transit_in; /* units of accepted transfers on their way here */
 };
 
 struct fl_zone {

@@ -187,6 +187,8 @@ static void inv_row(sqlite3_stmt *s, void *rec)
 	x->on_hand = (long)sqlite3_column_int64(s, 2);
 	x->safety_stock = (long)sqlite3_column_int64(s, 3);
 	x->reserved = (long)sqlite3_column_int64(s, 4);
+	x->committed_out = (long)sqlite3_column_int64(s, 5);
+	x->in_transit_in = (long)sqlite3_column_int64(s, 6);
 }
 
 int store_inventory_page(struct store *st, const char *node, const char *sku,
@@ -195,7 +197,10 @@ int store_inventory_page(struct store *st, const char *node, const char *sku,
 {
 	sqlite3_stmt *s;
 	int rc = store_stmt(st, STMT_INV_PAGE,
-			    "SELECT n.id, k.id, on_hand, safety_stock, reserved"
+			    "SELECT n.id, k.id, on_hand, safety_stock, reserved, committed,"
+			    " coalesce((SELECT sum(qty) FROM in_transit t WHERE t.dst = n.id"
+			    " AND t.sku = k.id AND t.gen = (SELECT value FROM meta"
+			    " WHERE key = 'import_gen')), 0)"
 			    " FROM inventory i JOIN nodes n ON n.nid = i.node"
 			    " JOIN skus k ON k.kid = i.sku"
 			    " WHERE (?1 IS NULL OR n.id = ?1) AND (?2 IS NULL OR k.id = ?2)"

@@ -140,7 +140,22 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 				" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 				err)))
 		goto out;
+	sqlite3_stmt *c = NULL;
+	if ((rc = store_prepare(st, &c,
+				"UPDATE inventory SET committed = committed + ?3"
+				" WHERE node = (SELECT nid FROM nodes WHERE id = ?1)"
+				" AND sku = (SELECT kid FROM skus WHERE id = ?2)",
+				err)))
+		goto out;
 	for (size_t i = 0; i < n && !rc; i++) {
+		/* from acceptance to shipping the units are committed: not sellable at the source */
+		sqlite3_bind_text(c, 1, t[i].from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(c, 2, t[i].sku, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(c, 3, t[i].qty);
+		rc = store__step_done(st, c, err, "commit transfer units");
+		sqlite3_reset(c);
+		if (rc)
+			break;
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, t[i].from, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, t[i].to, -1, SQLITE_STATIC);
@@ -151,6 +166,7 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 			rc = store_dberr(st, err, "record transfer");
 		sqlite3_reset(s);
 	}
+	sqlite3_finalize(c);
 out:
 	sqlite3_finalize(s);
 	return store_write_end(st, rc, err);

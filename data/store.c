@@ -212,6 +212,13 @@ static const char *const migrations[] = {
 	"ALTER TABLE decisions ADD COLUMN superseded_by TEXT;",
 	/* 9: the stock state a scenario was computed on (accepting it checks it) */
 	"ALTER TABLE scenarios ADD COLUMN stock_state TEXT;",
+	/* 10: units committed to accepted transfers at their source: not sellable */
+	"ALTER TABLE inventory ADD COLUMN committed INTEGER NOT NULL DEFAULT 0"
+	" CHECK (committed >= 0);"
+	"DROP INDEX inventory_sku;"
+	"CREATE INDEX inventory_sku ON inventory(sku, node, on_hand, reserved, safety_stock,"
+	" committed);"
+	"CREATE INDEX in_transit_dst ON in_transit(dst, sku, gen);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

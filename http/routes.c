@@ -161,13 +161,17 @@ static void h_inventory(struct http_req *rq, struct http_resp *rs)
 	}
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
-		long atp = inv[i].on_hand - inv[i].reserved - inv[i].safety_stock;
-		json_array_append_new(items, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "node",
-						       inv[i].node, "sku", inv[i].sku, "on_hand",
-						       (json_int_t)inv[i].on_hand, "safety_stock",
-						       (json_int_t)inv[i].safety_stock, "reserved",
-						       (json_int_t)inv[i].reserved, "atp",
-						       (json_int_t)(atp > 0 ? atp : 0)));
+		long atp = inv[i].on_hand - inv[i].reserved - inv[i].safety_stock -
+			   inv[i].committed_out;
+		json_array_append_new(items,
+				      json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "node",
+						inv[i].node, "sku", inv[i].sku, "on_hand",
+						(json_int_t)inv[i].on_hand, "safety_stock",
+						(json_int_t)inv[i].safety_stock, "reserved",
+						(json_int_t)inv[i].reserved, "committed_out",
+						(json_int_t)inv[i].committed_out, "in_transit_in",
+						(json_int_t)inv[i].in_transit_in, "atp",
+						(json_int_t)(atp > 0 ? atp : 0)));
 	}
 	rs->status = 200;
 	rs->json = json_pack("{s:o, s:o}", "items", items, "next",

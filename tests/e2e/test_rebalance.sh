@@ -59,7 +59,17 @@ check_eq "paged" "$(http GET "/v1/rebalancing/scenarios?limit=1" "${P[@]}" >/dev
 check_eq "the next page" "$(http GET "/v1/rebalancing/scenarios?limit=1&after=$b" "${P[@]}" >/dev/null; js 'console.log(d.scenarios[0].scenario_id)')" "$a"
 check_eq "filtered by name" "$(http GET "/v1/rebalancing/scenarios?name=base" "${P[@]}" >/dev/null; js 'console.log(d.scenarios.map(s => s.scenario_id).join())')" "$a"
 check_eq "an unknown status: 422" "$(http GET "/v1/rebalancing/scenarios?status=sleeping" "${P[@]}")" 422
+# the first transfer of scenario a: its source, SKU and units, and the stock there now
+http GET "/v1/rebalancing/scenarios/$a" "${P[@]}" >/dev/null
+read -r tf tt tk tq <<<"$(js 'const t = d.transfers[0]; console.log(t.from, t.to, t.sku, d.transfers.filter(x => x.from === t.from && x.sku === t.sku).reduce((a, x) => a + x.qty, 0))')"
+inv_row() { http GET "/v1/inventory?node=$1&sku=$2" "${P[@]}" >/dev/null; js 'const r = d.items[0]; console.log(r.committed_out, r.in_transit_in, r.atp, Math.max(0, r.on_hand - r.reserved - r.safety_stock - r.committed_out))'; }
+read -r c0 _ atp0 _ <<<"$(inv_row "$tf" "$tk")"
 check_eq "accept: 200" "$(http POST "/v1/rebalancing/scenarios/$a/accept" "${P[@]}")" 200
+read -r c1 _ atp1 atpx <<<"$(inv_row "$tf" "$tk")"
+check_eq "accepted units are committed at the source" "$c1" "$((c0 + tq))"
+check_eq "…and no longer available to promise there" "$atp1" "$atpx"
+check "…so sourcing cannot sell them" test "$atp1" -le "$atp0"
+check "the destination shows them in transit" test "$(inv_row "$tt" "$tk" | cut -d' ' -f2)" -gt 0
 check_eq "accept again: 409" "$(http POST "/v1/rebalancing/scenarios/$a/accept" "${P[@]}")" 409
 check_eq "a second plan on the same stock: 409" "$(http POST "/v1/rebalancing/scenarios/$b/accept" "${P[@]}")" 409
 check "…saying what moved and how to rerun" grep -q "transfers accepted since.*rerun" "$BODY_FILE"

@@ -468,6 +468,31 @@ static void test_every_write_path_on_a_failing_disk(void **state)
 	rm_tree(dir);
 }
 
+/*
+ * Regression (issue 16): units of an accepted transfer stayed sellable at their source
+ * until the next import. Now they are committed there: sourcing does not promise them.
+ */
+static void test_committed_units_are_not_sold(void **state)
+{
+	(void)state;
+	struct store *st = network(2, 1, 10); /* N00 and N01, 10 units of S000 each */
+	struct fl_err err = {0};
+	const struct store_transfer t = {"N00", "N01", "S000", 8};
+	assert_int_equal(store_scenario_put(st, "s_t", "t", "{}", "{}", NULL, &err), 0);
+	assert_int_equal(store_scenario_accept(st, "s_t", &t, 1, 1, &err), 0);
+	json_t *ans = NULL,
+	       *order = json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}], s:b}", "order_id", "CM-1",
+				  "destination", "lat", 40.0, "lon", -74.0, "lines", "sku", "S000",
+				  "qty", 15, "reserve", 1);
+	assert_int_equal(flow_decide(st, order, NULL, &ans, &err), 0);
+	size_t rows;
+	assert_int_equal(answered_units(ans, &rows), 12); /* 2 at N00 + 10 at N01, not 15 */
+	assert_int_equal(reserved_units(st), 12);
+	json_decref(ans), json_decref(order);
+	flows_release();
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_reservations),
 		cmocka_unit_test(test_unfilled_reasons),
 		cmocka_unit_test(test_every_write_path_on_a_failing_disk),
+		cmocka_unit_test(test_committed_units_are_not_sold),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
