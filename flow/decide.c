@@ -195,6 +195,22 @@ out:
 	return rc;
 }
 
+/* A decision just recorded holds exactly the units it answered when it reserves: said
+ * without reading them back (the hot path). */
+static json_t *fresh_reservation(const json_t *ans, bool reserve)
+{
+	json_int_t units = 0;
+	size_t i, j;
+	const json_t *s, *l;
+	char when[32];
+	json_array_foreach(json_object_get(ans, "shipments"), i, s)
+		json_array_foreach(json_object_get(s, "lines"), j, l) units +=
+		json_integer_value(json_object_get(l, "qty"));
+	flow__rfc3339((int64_t)time(NULL), when);
+	return json_pack("{s:s, s:I, s:s}", "status", reserve && units ? "reserved" : "none",
+			 "units", reserve ? units : 0, "updated_at", when);
+}
+
 int flow_decide(struct store *st, const json_t *body, const struct flow_decide_opts *opts,
 		json_t **answer, struct fl_err *err)
 {
@@ -210,13 +226,16 @@ int flow_decide(struct store *st, const json_t *body, const struct flow_decide_o
 				break;
 		}
 	}
-	if (rc == 1) { /* the stored answer of the same request */
+	const bool replayed = rc == 1;
+	if (replayed) { /* the stored answer of the same request */
 		*answer = json_loads(d.existing, 0, NULL);
 		rc = *answer ? 0 : fl_err_set(err, FL_EDB, "stored decision is unreadable");
 	}
-	if (!rc && !d.opts->dry_run) { /* the reservation as it is now */
+	if (!rc && !d.opts->dry_run) { /* the reservation: as recorded now, or as it was since */
 		const char *id = json_string_value(json_object_get(*answer, "decision_id"));
-		json_t *res = id ? flow__reservation_json(st, id, err) : NULL;
+		json_t *res = !id	 ? NULL
+			      : replayed ? flow__reservation_json(st, id, err)
+					 : fresh_reservation(*answer, d.o.reserve);
 		if (!res) {
 			json_decref(*answer);
 			*answer = NULL;
