@@ -242,6 +242,7 @@ int flow_decide(struct store *st, const json_t *body, const struct flow_decide_o
 			rc = err && err->status ? err->status : FL_EDB;
 		} else {
 			json_object_set_new(*answer, "reservation", res);
+			flow__money_view(*answer); /* recorded exact; answered to the cent */
 			if (d.opts->supersedes)
 				json_object_set_new(*answer, "supersedes",
 						    json_string(d.opts->supersedes));

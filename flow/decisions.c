@@ -34,6 +34,7 @@ int flow_decision_get(struct store *st, const char *decision_id, json_t **answer
 	free(text);
 	if (!*answer)
 		return fl_err_set(err, FL_EDB, "stored decision '%s' is unreadable", decision_id);
+	flow__money_view(*answer);
 	if ((rc = with_state(st, *answer, &d, err))) {
 		json_decref(*answer);
 		*answer = NULL;

@@ -53,6 +53,12 @@ json_t *flow__answer(const struct flow__order *o, const struct flow_snapshot *sn
  */
 int flow__strict(const json_t *obj, const char *path, const char *const *known, struct fl_err *err);
 
+/*
+ * A decision answer as a caller sees it: its money (cost.*, each shipment's and each
+ * alternative's cost) rounded to the cent, in place. The log keeps the exact answer.
+ */
+void flow__money_view(json_t *ans);
+
 /* Seconds since the epoch as RFC 3339 in UTC ("2026-11-30T14:24:25Z"). */
 void flow__rfc3339(int64_t t, char out[32]);
 

@@ -29,6 +29,26 @@ int flow__strict(const json_t *obj, const char *path, const char *const *known, 
 	return 0;
 }
 
+static void to_cents(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_number(v))
+		json_object_set_new(o, key, json_real(round(json_number_value(v) * 100) / 100));
+}
+
+void flow__money_view(json_t *ans)
+{
+	static const char *const parts[] = {"total", "shipping",      "handling",
+					    "pick",  "split_penalty", "rule_penalty"};
+	json_t *cost = json_object_get(ans, "cost"), *x;
+	size_t i;
+	for (size_t k = 0; cost && k < sizeof(parts) / sizeof(parts[0]); k++)
+		to_cents(cost, parts[k]);
+	json_array_foreach(json_object_get(ans, "shipments"), i, x) to_cents(x, "cost");
+	json_array_foreach(json_object_get(json_object_get(ans, "explanation"), "alternatives"), i,
+			   x) to_cents(x, "cost");
+}
+
 void flow__rfc3339(int64_t t, char out[32])
 {
 	const time_t tt = (time_t)t;

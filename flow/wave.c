@@ -375,6 +375,7 @@ static int wave_states(struct wave *w, struct wave_records *r, struct fl_err *er
 		if (!res)
 			return err && err->status ? err->status : FL_EDB;
 		json_object_set_new(a, "reservation", res);
+		flow__money_view(a); /* recorded exact; answered to the cent */
 	}
 	return 0;
 }
@@ -386,7 +387,7 @@ static json_t *wave_answer(struct wave *w, struct wave_records *r, const char *w
 		want += flow__order_units(&w->ords[i]);
 	json_t *a = json_pack(
 		"{s:s, s:O, s:{s:f, s:I, s:I, s:I}, s:{s:s, s:f, s:f, s:I, s:i, s:f}}", "wave_id",
-		wave_id, "decisions", r->decisions, "cost", "total", round(w->wr.cost * 1e6) / 1e6,
+		wave_id, "decisions", r->decisions, "cost", "total", round(w->wr.cost * 100) / 100,
 		"units_filled", (json_int_t)r->units, "units_ordered", (json_int_t)want,
 		"shipments", (json_int_t)r->ships, "solver", "status",
 		w->wr.status == SLV_OPTIMAL ? "optimal" : "feasible", "gap", w->wr.gap, "bound",

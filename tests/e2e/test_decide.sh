@@ -90,9 +90,9 @@ check_eq "fulcrum decide exits 0" "$?" 0
 check "decide --export-lp writes the model" test -s "$dir/m.lp"
 glpsol --lp "$dir/m.lp" -o "$dir/m.sol" >/dev/null 2>&1
 obj=$(sed -n 's/^Objective: *obj = \([0-9.e+-]*\).*/\1/p' "$dir/m.sol")
-check_eq "glpsol agrees on the cost" "$(node -e "
+check_eq "glpsol agrees on the cost (answered to the cent)" "$(node -e "
   const d=require('$dir/lp.out.json');
-  console.log(Math.abs($obj - d.cost.total) < 1e-4)")" true
+  console.log(Math.abs($obj - d.cost.total) <= 0.005 + 1e-9)")" true
 
 # waves: many orders at once, logged, and reserved atomically
 node -e '

@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 
 #include "flow/flow.h"
@@ -493,6 +494,35 @@ static void test_committed_units_are_not_sold(void **state)
 	store_close(st);
 }
 
+/* Money is answered to the cent; the log keeps the exact value (issue 14). */
+static void test_money_to_the_cent(void **state)
+{
+	(void)state;
+	struct store *st = network(2, 1, 10);
+	struct fl_err err = {0};
+	seed(st, STORE_FILE_RATES,
+	     "carrier,service,zone,base_cost,per_kg,transit_days,hazmat_ok\n"
+	     "c,g,2,5.0001,0.3333,2,1\n");
+	json_t *ans = NULL, *order = small_order("MC-1", false);
+	assert_int_equal(flow_decide(st, order, NULL, &ans, &err), 0);
+	const double total =
+		json_number_value(json_object_get(json_object_get(ans, "cost"), "total"));
+	assert_true(fabs(total * 100 - round(total * 100)) < 1e-6);
+	char *text = NULL;
+	assert_int_equal(store_decision_get(st,
+					    json_string_value(json_object_get(ans, "decision_id")),
+					    &text, &err),
+			 0);
+	json_t *logged = json_loads(text, 0, NULL);
+	const double exact =
+		json_number_value(json_object_get(json_object_get(logged, "cost"), "total"));
+	assert_true(fabs(exact - total) > 1e-9 && fabs(exact - total) <= 0.005 + 1e-9);
+	free(text);
+	json_decref(logged), json_decref(ans), json_decref(order);
+	flows_release();
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_unfilled_reasons),
 		cmocka_unit_test(test_every_write_path_on_a_failing_disk),
 		cmocka_unit_test(test_committed_units_are_not_sold),
+		cmocka_unit_test(test_money_to_the_cent),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
