@@ -79,6 +79,7 @@ void flow_snapshot_drop(void);
 #define FLOW_SOLVE_MS_MAX 10000
 #define FLOW_ALTERNATIVES 3	/* alternatives shown in an explanation */
 #define FLOW_RESERVE_RETRIES 32 /* re-solves when stock moves under a reservation */
+#define FLOW_MAX_PLAN_ROWS 6400 /* (node, SKU) rows one decision may reserve: 422 beyond */
 #define FLOW_WAVE_MS 2000	/* default time limit of a wave */
 #define FLOW_WAVE_MS_MAX 60000
 

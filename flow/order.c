@@ -479,6 +479,15 @@ int flow__plan_allocs(const struct flow_snapshot *snap, const struct flow__order
 	*n = 0;
 	if (r->status == SLV_EMPTY || r->nshipments == 0)
 		return 0;
+	long rows = 0;
+	for (int i = 0; i < r->nshipments; i++)
+		for (int k = 0; k < o->nitems; k++)
+			rows += r->ship[i].qty[k] > 0;
+	if (rows > FLOW_MAX_PLAN_ROWS) /* refused before anything is written */
+		return fl_err_set(
+			err, FL_ELIMIT,
+			"the plan takes %ld (node, SKU) rows, more than %d: split the order", rows,
+			FLOW_MAX_PLAN_ROWS);
 	struct store_alloc *al = calloc((size_t)r->nshipments * (size_t)o->nitems, sizeof(*al));
 	if (!al)
 		return fl_err_set(err, FL_ENOMEM, "reservation: out of memory");

@@ -125,6 +125,25 @@ static void test_reservation_is_the_answer(void **state)
 	json_decref(order);
 	flows_release();
 	store_close(st);
+	/* past the named ceiling the order is refused before anything is written */
+	st = network(70, 100, 1);
+	lines = json_array();
+	for (int k = 0; k < 100; k++) {
+		char sku[8];
+		snprintf(sku, sizeof(sku), "S%03d", k);
+		json_array_append_new(lines, json_pack("{s:s, s:i}", "sku", sku, "qty", 70));
+	}
+	order = json_pack("{s:s, s:{s:f, s:f}, s:o, s:b, s:i}", "order_id", "BIG-2", "destination",
+			  "lat", 40.3, "lon", -74.0, "lines", lines, "reserve", 1, "time_limit_ms",
+			  3000);
+	ans = NULL;
+	assert_int_equal(flow_decide(st, order, NULL, &ans, &err), FL_ELIMIT);
+	assert_non_null(strstr(err.msg, "split the order"));
+	assert_null(ans);
+	assert_int_equal(reserved_units(st), 0);
+	json_decref(order);
+	flows_release();
+	store_close(st);
 }
 
 static int count_decision(void *ctx, const char *id, const char *order_id, const char *request)
