@@ -28,6 +28,11 @@ done_testing() {
 	[ "$_failed" -eq 0 ]
 }
 
+# token DB ROLE: create a bearer token for ROLE in DB and print it
+token() { "$FULCRUM" token create --db "$1" --role "$2" | awk '{print $NF}'; }
+# js EXPR: run EXPR in node with d = the last response body parsed
+js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
+
 # start_server DB [ARGS...]: start `fulcrum serve` on a free port in the background;
 # sets SERVER_PID, PORT, URL, SERVER_LOG. stop_server sends SIGTERM and waits.
 start_server() {

@@ -8,12 +8,11 @@ set -u
 dir=$(mktemp -d)
 trap 'kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
 "$FULCRUM" demo --db "$dir/t.db" --skus 40 --days 10 >/dev/null 2>&1
-ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
-ADMIN=$("$FULCRUM" token create --db "$dir/t.db" --role admin | awk '{print $NF}')
+ORCH=$(token "$dir/t.db" orchestrator)
+ADMIN=$(token "$dir/t.db" admin)
 start_server "$dir/t.db" --threads 2
 O=(-H "Authorization: Bearer $ORCH" -H "Content-Type: application/json")
 A=(-H "Authorization: Bearer $ADMIN")
-js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 
 order='{"order_id":"E-1","destination":{"lat":40.71,"lon":-74.0},"lines":[{"sku":"SKU-00001","qty":2},{"sku":"SKU-00003","qty":1}],"deliver_within_days":4}'
 check_eq "decision: 200" "$(http POST /v1/fulfillment/decisions "${O[@]}" -d "$order")" 200

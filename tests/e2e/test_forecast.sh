@@ -50,14 +50,13 @@ check "store: cached answers are the same" cmp "$dir/a.csv" "$dir/b.csv"
 "$FULCRUM" forecast --db "$dir/t.db" --node NOPE --horizon 14 2>"$dir/err" >/dev/null
 check "store: unknown node named" grep -q "node 'NOPE' not found" "$dir/err"
 
-PLAN=$("$FULCRUM" token create --db "$dir/t.db" --role planner | awk '{print $NF}')
-ANALYST=$("$FULCRUM" token create --db "$dir/t.db" --role analyst | awk '{print $NF}')
+PLAN=$(token "$dir/t.db" planner)
+ANALYST=$(token "$dir/t.db" analyst)
 start_server "$dir/t.db" --threads 2
 P=(-H "Authorization: Bearer $PLAN")
 pair=$(sed -n 2p "$dir/a.csv" | cut -d, -f1)
 node=${pair%/*}
 sku=${pair#*/}
-js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 check_eq "GET /v1/forecasts: 200" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=28" "${P[@]}")" 200
 check "the contract's fields" jq_like "$BODY_FILE" node sku method points level backtest mase
 check_eq "28 points, dated from the day after the history" "$(js 'console.log(d.points.length, d.points[0].date > d.history.last)')" "28 true"

@@ -6,9 +6,9 @@ set -u
 dir=$(mktemp -d)
 trap 'kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
 "$FULCRUM" demo --db "$dir/t.db" --skus 50 --days 20 >/dev/null 2>&1
-ADMIN=$("$FULCRUM" token create --db "$dir/t.db" --role admin | awk '{print $NF}')
-PLANNER=$("$FULCRUM" token create --db "$dir/t.db" --role planner | awk '{print $NF}')
-ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
+ADMIN=$(token "$dir/t.db" admin)
+PLANNER=$(token "$dir/t.db" planner)
+ORCH=$(token "$dir/t.db" orchestrator)
 check "token is the last word, fk_ form" grep -q '^fk_[0-9a-f]\{16\}_[0-9a-f]\{64\}$' <<<"$ADMIN"
 check "the secret is not stored" bash -c "! sqlite3 '$dir/t.db' .dump 2>/dev/null | grep -q '${ADMIN##*_}'"
 

@@ -9,12 +9,11 @@ set -u
 dir=$(mktemp -d)
 trap 'kill $SERVER_PID 2>/dev/null; rm -rf "$dir"' EXIT
 "$FULCRUM" demo --db "$dir/t.db" --skus 40 --days 10 >/dev/null 2>&1
-ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
-ADMIN=$("$FULCRUM" token create --db "$dir/t.db" --role admin | awk '{print $NF}')
+ORCH=$(token "$dir/t.db" orchestrator)
+ADMIN=$(token "$dir/t.db" admin)
 start_server "$dir/t.db" --threads 4
 O=(-H "Authorization: Bearer $ORCH" -H "Content-Type: application/json")
 A=(-H "Authorization: Bearer $ADMIN")
-js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 # the store's totals: reserved units, and on-hand units, over every (node, SKU)
 totals() { http GET "/v1/inventory?limit=1000" "${A[@]}" >/dev/null; js '
   console.log(d.items.reduce((a,x)=>a+x.reserved,0), d.items.reduce((a,x)=>a+x.on_hand,0))'; }

@@ -28,11 +28,10 @@ check "negative factor: named" grep -q "demand_multiplier\[0\].factor" "$dir/err
 "$FULCRUM" rebalance --db "$dir/t.db" --horizon 7 --export-lp "$dir/m.lp" >/dev/null 2>&1
 check "the model exports as CPLEX LP" grep -q "^Subject To" "$dir/m.lp"
 
-PLAN=$("$FULCRUM" token create --db "$dir/t.db" --role planner | awk '{print $NF}')
-ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
+PLAN=$(token "$dir/t.db" planner)
+ORCH=$(token "$dir/t.db" orchestrator)
 start_server "$dir/t.db" --threads 2
 P=(-H "Authorization: Bearer $PLAN" -H "Content-Type: application/json")
-js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 check_eq "POST scenario: 201" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"base","horizon_days":14,"shortage_penalty":25}')" 201
 check "the contract's fields" jq_like "$BODY_FILE" scenario_id transfers cost total transfer fixed shortage fill_rate before after solver
 check_eq "cost adds up (to the cent: each figure is rounded)" "$(js 'const c = d.cost; console.log(Math.abs(c.transfer + c.fixed + c.shortage - c.total) < 0.02)')" true

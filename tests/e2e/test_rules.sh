@@ -16,12 +16,11 @@ check_eq "rules list: default active" "$("$FULCRUM" rules list --db "$dir/t.db" 
 check_eq "the pack's own tests pass" "$(tail -1 "$dir/pack.txt" | cut -d';' -f1)" "7 passed, 0 failed"
 "$FULCRUM" export "$dir/csv" --db "$dir/t.db" >/dev/null 2>&1
 HAZ=$(awk -F, '$4 == 1 {print $1; exit}' "$dir/csv/skus.csv")
-ORCH=$("$FULCRUM" token create --db "$dir/t.db" --role orchestrator | awk '{print $NF}')
-ANALYST=$("$FULCRUM" token create --db "$dir/t.db" --role analyst | awk '{print $NF}')
+ORCH=$(token "$dir/t.db" orchestrator)
+ANALYST=$(token "$dir/t.db" analyst)
 start_server "$dir/t.db" --threads 4
 O=(-H "Authorization: Bearer $ORCH" -H "Content-Type: application/json")
 A=(-H "Authorization: Bearer $ANALYST")
-js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 
 # the pack steers a decision, and says so
 order='{"order_id":"R-1","destination":{"lat":40.71,"lon":-74.0},"lines":[{"sku":"'"$HAZ"'","qty":1}],"deliver_within_days":6}'
