@@ -94,6 +94,17 @@ done
 check_eq "a fourth delay: reroute_limit and a notice for a person" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"e4","type":"shipment.delayed","order_id":"E-1","data":{"delay_days":5}}' >/dev/null; js 'console.log(d.status, d.actions.filter(a => a.type === "reroute").length, d.actions.some(a => a.type === "notify" && a.template === "reroute_limit"))')" "reroute_limit 0 true"
 check_eq "the order's history: four decisions, one live" "$(http GET "/v1/fulfillment/decisions?order_id=E-1" "${O[@]}" >/dev/null; js 'console.log(d.decisions.length, d.decisions.map(x => x.reservation.status).join())')" "4 reserved,moved,moved,moved"
 
+# two decisions for one order, a delay naming the first: the first is rerouted, the
+# second (the order's latest) is left as it was
+http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order W-1 1 ',"reserve":true')" >/dev/null
+w1=$(js 'console.log(d.decision_id)')
+wc=$(js 'console.log(d.shipments[0].carrier)')
+http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order W-1 2)" >/dev/null
+w2=$(js 'console.log(d.decision_id)')
+check_eq "the reroute acts on the decision the event names" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"w-e1","type":"shipment.delayed","order_id":"W-1","decision_id":"'"$w1"'","carrier":"'"$wc"'","data":{"delay_days":5}}' >/dev/null; js "const r = d.actions.find(a => a.type === 'reroute'); console.log(r.decision.supersedes === '$w1', r.decision.reservation.status, r.decision.reservation.units)")" "true reserved 1"
+check_eq "the named decision is moved" "$(http GET "/v1/fulfillment/decisions/$w1" "${O[@]}" >/dev/null; js 'console.log(d.reservation.status, d.superseded_by ? "linked" : "unlinked")')" "moved linked"
+check_eq "the order's latest decision is untouched" "$(http GET "/v1/fulfillment/decisions/$w2" "${O[@]}" >/dev/null; js 'console.log(d.reservation.status, d.superseded_by || "none")')" "none none"
+
 # the same delay event from 8 clients at once: one reroute, one notification
 http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order D-1 1 ',"reserve":true')" >/dev/null
 dc=$(js 'console.log(d.shipments[0].carrier)')
