@@ -382,6 +382,50 @@ static void test_unfilled_reasons(void **state)
 	store_close(st);
 }
 
+/*
+ * Regression (issue 14, silent caps): an event's notify and discount effects past 64 were
+ * dropped with no action and no outbox row. Now 150 of each are answered and queued.
+ */
+static void test_effects_beyond_64(void **state)
+{
+	(void)state;
+	static const char src[] =
+		"rules = {{name = \"many\", on_event = function(event, ctx)\n"
+		"  for i = 1, 150 do ctx:notify(\"email\", \"late\", {n = i}) end\n"
+		"  for i = 1, 150 do ctx:discount(\"fixed\", 1, \"late\") end\n"
+		"end}}\n";
+	struct store *st = network(2, 1, 100);
+	struct fl_err err = {0};
+	json_t *ans = NULL, *order = small_order("MANY-1", false);
+	assert_int_equal(flow_rules_push(st, "many", src, sizeof(src) - 1, "admin", &ans, &err), 0);
+	json_decref(ans);
+	assert_int_equal(flow_rules_activate(st, "many", 1, &ans, &err), 0);
+	json_decref(ans);
+	assert_int_equal(flow_decide(st, order, NULL, &ans, &err), 0);
+	json_decref(ans);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:{s:i}}", "event_id", "MANY-E", "type",
+			       "shipment.delayed", "order_id", "MANY-1", "data", "delay_days", 2);
+	assert_int_equal(flow_event(st, ev, false, &ans, &err), 0);
+	size_t i, notify = 0, discount = 0;
+	const json_t *a;
+	json_array_foreach(json_object_get(ans, "actions"), i, a)
+	{
+		const char *t = json_string_value(json_object_get(a, "type"));
+		notify += t && !strcmp(t, "notify");
+		discount += t && !strcmp(t, "discount");
+	}
+	assert_int_equal(notify, 150);
+	assert_int_equal(discount, 150);
+	json_decref(ans);
+	assert_int_equal(flow_outbox_list(st, 1000, &ans, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(ans, "items")), 300);
+	json_decref(ans);
+	json_decref(ev);
+	json_decref(order);
+	flows_release();
+	store_close(st);
+}
+
 /* Run op with the disk failing (each fault in turn): FL_EIO, then op again succeeds. */
 typedef int write_op(struct store *st, struct fl_err *err);
 
@@ -553,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_every_write_path_on_a_failing_disk),
 		cmocka_unit_test(test_committed_units_are_not_sold),
 		cmocka_unit_test(test_money_to_the_cent),
+		cmocka_unit_test(test_effects_beyond_64),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
