@@ -38,9 +38,11 @@ void store_close(struct store *st);
 
 /*
  * Whether the last write transaction of this process failed on the disk (a full disk, an
- * I/O error, a read-only file): then store_write_probe tries a harmless write and clears
- * the mark when it commits. A server's readiness follows it.
+ * I/O error, a read-only file): then store_write_probe tries a harmless write of
+ * STORE_PROBE_BYTES (room for many decisions, so readiness does not come back for the
+ * room of one page) and clears the mark when it commits. A server's readiness follows it.
  */
+#define STORE_PROBE_BYTES_STR "262144"
 bool store_write_failing(void);
 int store_write_probe(struct store *st, struct fl_err *err);
 

@@ -2,7 +2,10 @@
 /*
  * A SQLite VFS for fault injection (SQLite's own habit): it wraps the default VFS and,
  * while fault_vfs_fail is set, answers every write and sync with that error (SQLITE_FULL
- * for a full disk, SQLITE_IOERR_WRITE for an I/O error). Registered as the default VFS,
+ * for a full disk, SQLITE_IOERR_WRITE for an I/O error). With fault_vfs_room at 0 or more
+ * it models a disk with that many bytes free: a write that grows a file takes from it,
+ * one that would grow past it fails with SQLITE_FULL, and what a failed transaction
+ * already grew stays grown (a real full disk). Registered as the default VFS,
  * so every store a test opens after fault_vfs_install goes through it.
  */
 #ifndef FULCRUM_TESTS_FAULTVFS_H
@@ -13,6 +16,7 @@
 #include <string.h>
 
 static int fault_vfs_fail; /* 0: pass through; else the error every write returns */
+static sqlite3_int64 fault_vfs_room = -1; /* bytes the disk has free; -1: unlimited */
 static sqlite3_vfs *fault_base;
 static sqlite3_vfs fault_vfs;
 static struct sqlite3_io_methods fault_io;
@@ -37,7 +41,16 @@ static int fault_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
 static int fault_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
 	struct fault_file *ff = (struct fault_file *)f;
-	return fault_vfs_fail ? fault_vfs_fail : ff->real->pMethods->xWrite(ff->real, b, n, o);
+	if (fault_vfs_fail)
+		return fault_vfs_fail;
+	sqlite3_int64 size = 0;
+	if (fault_vfs_room >= 0 && ff->real->pMethods->xFileSize(ff->real, &size) == SQLITE_OK &&
+	    o + n > size) {
+		if (o + n - size > fault_vfs_room)
+			return SQLITE_FULL;
+		fault_vfs_room -= o + n - size;
+	}
+	return ff->real->pMethods->xWrite(ff->real, b, n, o);
 }
 static int fault_truncate(sqlite3_file *f, sqlite3_int64 size)
 {

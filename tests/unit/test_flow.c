@@ -426,6 +426,44 @@ static void test_effects_beyond_64(void **state)
 	store_close(st);
 }
 
+/*
+ * Regression (issue 15, found by tools/diskfull.sh): on a full disk /readyz said 200 while
+ * decisions were refused, because the one-row probe fitted in what the failed writes had
+ * already grown the log by. Ready again means room for real writes: the probe commits
+ * STORE_PROBE_BYTES, so with less room than that the store stays not ready.
+ */
+static void test_ready_needs_room(void **state)
+{
+	(void)state;
+	fault_vfs_install();
+	char *dir = tmp_dir(), path[4200];
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	struct store *st = network_at(path, 3, 2, 1000);
+	struct fl_err err = {0};
+	fault_vfs_room = 64 * 1024;
+	int rc = 0;
+	for (int i = 0; i < 1000 && rc == 0; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "ROOM-%d", i);
+		json_t *ans = NULL, *o = small_order(id, true);
+		rc = flow_decide(st, o, NULL, &ans, &err);
+		json_decref(ans), json_decref(o);
+	}
+	assert_int_equal(rc, FL_EIO); /* the disk filled */
+	assert_true(store_write_failing());
+	assert_int_not_equal(store_write_probe(st, &err), 0); /* too little room to be ready */
+	assert_true(store_write_failing());
+	fault_vfs_room = -1; /* space freed */
+	assert_int_equal(store_write_probe(st, &err), 0);
+	assert_false(store_write_failing());
+	json_t *ans = NULL, *o = small_order("ROOM-after", true);
+	assert_int_equal(flow_decide(st, o, NULL, &ans, &err), 0);
+	json_decref(ans), json_decref(o);
+	flows_release();
+	store_close(st);
+	rm_tree(dir);
+}
+
 /* Run op with the disk failing (each fault in turn): FL_EIO, then op again succeeds. */
 typedef int write_op(struct store *st, struct fl_err *err);
 
@@ -598,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_committed_units_are_not_sold),
 		cmocka_unit_test(test_money_to_the_cent),
 		cmocka_unit_test(test_effects_beyond_64),
+		cmocka_unit_test(test_ready_needs_room),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
