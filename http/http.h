@@ -68,6 +68,12 @@ int http_config_env(struct http_config *c, struct fl_err *err);
 /* ---- requests and responses, as handlers see them ---- */
 
 #define HTTP_PARAMS_MAX 4
+/* A request's head: its URL (path and query) and its headers have their own ceilings,
+ * answered with problem documents (414, 431); past HTTP_HEAD_MEMORY, libmicrohttpd's
+ * per-connection memory, it answers 414/431 itself with its own short HTML page. */
+#define HTTP_URL_MAX 8192
+#define HTTP_HEADERS_MAX 16384
+#define HTTP_HEAD_MEMORY 65536
 #define HTTP_REQUEST_ID_MAX 65
 
 struct http_req {

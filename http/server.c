@@ -28,8 +28,8 @@
 /* ---- metrics: fixed arrays indexed by route and status, all atomic ---- */
 
 #define MAX_ROUTES 64
-static const int known_status[] = {200, 201, 204, 400, 401, 403, 404, 405,
-				   409, 413, 415, 422, 429, 500, 503};
+static const int known_status[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
+				   413, 414, 415, 422, 429, 431, 500, 503};
 #define NSTATUS (sizeof(known_status) / sizeof(known_status[0]) + 1) /* + other */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 				 0.05,	 0.1,	0.25,	0.5,   1.0,  2.5};
@@ -268,9 +268,11 @@ static const char *reason(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
 	}
@@ -285,7 +287,9 @@ static const char *problem_type(int status)
 	case 404: return "urn:fulcrum:problem:not-found";
 	case 405: return "urn:fulcrum:problem:method-not-allowed";
 	case 409: return "urn:fulcrum:problem:conflict";
-	case 413: return "urn:fulcrum:problem:too-large";
+	case 413:
+	case 414:
+	case 431: return "urn:fulcrum:problem:too-large";
 	case 415: return "urn:fulcrum:problem:unsupported-media-type";
 	case 422: return "urn:fulcrum:problem:invalid";
 	case 429: return "urn:fulcrum:problem:rate-limited";
@@ -633,14 +637,16 @@ static bool path_has_control(const char *url)
 struct header_count {
 	const char *name;
 	int n;
+	size_t bytes; /* every value of the kinds counted, with its key and separators */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				    const char *value)
 {
 	struct header_count *h = cls;
-	(void)kind, (void)value;
-	h->n += !strcasecmp(key, h->name);
+	(void)kind;
+	h->n += h->name && !strcasecmp(key, h->name);
+	h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
 	return MHD_YES;
 }
 
@@ -667,8 +673,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		else
 			new_request_id(r->request_id);
 		struct http_resp rs = {0};
-		struct header_count auth = {"Authorization", 0};
+		struct header_count auth = {"Authorization", 0, 0}, args = {NULL, 0, 0};
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &auth);
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_header, &args);
+		/* a head past HTTP_HEAD_MEMORY never reaches here: libmicrohttpd answers it */
+		if (strlen(url) + args.bytes > HTTP_URL_MAX) {
+			http_problem(&rs, 414, "the URL: longer than %d bytes", HTTP_URL_MAX);
+			return send_resp(conn, r, &rs);
+		}
+		if (auth.bytes > HTTP_HEADERS_MAX) {
+			http_problem(&rs, 431, "the headers: more than %d bytes", HTTP_HEADERS_MAX);
+			return send_resp(conn, r, &rs);
+		}
 		if (path_has_control(url)) {
 			http_problem(&rs, 400, "path: a control character (an encoded NUL?)");
 			return send_resp(conn, r, &rs);
@@ -839,7 +855,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv.cfg.connection_limit_per_ip,
-		MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
 	if (!srv.daemon) {
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));

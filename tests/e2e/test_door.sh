@@ -1,6 +1,7 @@
 #!/bin/bash
 # The door at its limits: a cap on connections from one address (slowloris from one host
-# cannot take every slot), the setting refused when out of range.
+# cannot take every slot), the setting refused when out of range; a URL or headers past
+# their ceilings answered with problem documents (414, 431).
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -19,6 +20,13 @@ exec 3>&-
 sleep 0.3
 check_eq "a slot freed: served again" "$(http GET /healthz)" 200
 exec 4>&-
+long=$(head -c 40000 /dev/zero | tr '\0' a)
+check_eq "a 40,000-byte URL: 414" "$(http GET "/v1/$long")" 414
+check_eq "as a problem document" "$(js 'console.log(d.status, d.type)')" "414 urn:fulcrum:problem:too-large"
+check_eq "a 9,000-byte query: 414" "$(http GET "/healthz?x=${long:0:9000}")" 414
+check_eq "40,000 bytes of headers: 431" "$(http GET /healthz -H "X-Big: $long")" 431
+check_eq "as a problem document" "$(js 'console.log(d.status, d.title)')" "431 Request Header Fields Too Large"
+check_eq "a request within the ceilings: served" "$(http GET /healthz -H "X-Big: ${long:0:8000}")" 200
 stop_server
 check_eq "the server stopped cleanly" "$SERVER_STATUS" 0
 "$FULCRUM" serve --db "$dir/t.db" --connection-limit-per-ip -1 >/dev/null 2>"$dir/err"
