@@ -19,6 +19,9 @@ static const struct cli_doc serve_doc = {
 	"  db                  the SQLite store (required)\n"
 	"  host                IPv4 address to listen on (127.0.0.1)\n"
 	"  port                TCP port (8080; 0 picks a free one and prints it)\n"
+	"  health_port         a second port serving only /healthz and /readyz, reachable\n"
+	"                      when the main one is at its connection limit; 0 picks a\n"
+	"                      free one and prints it; -1 = none (-1)\n"
 	"  threads             worker threads (the number of cores)\n"
 	"  connection_limit    open connections at once (1000)\n"
 	"  connection_timeout  seconds an idle connection is kept (30)\n"
@@ -38,6 +41,8 @@ static const struct option serve_opts[] = {
 	{"db", required_argument, NULL, 'S'},
 	{"host", required_argument, NULL, 'S'},
 	{"port", required_argument, NULL, 'S'},
+	{"health_port", required_argument, NULL, 'S'},
+	{"health-port", required_argument, NULL, 'S'},
 	{"threads", required_argument, NULL, 'S'},
 	{"connection_limit", required_argument, NULL, 'S'},
 	{"connection-limit", required_argument, NULL, 'S'},

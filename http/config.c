@@ -22,6 +22,7 @@ void http_config_default(struct http_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->host, sizeof(c->host), "127.0.0.1");
 	c->port = 8080;
+	c->health_port = -1;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	c->threads = cores > 0 ? (int)cores : 2;
 	c->connection_limit = 1000;
@@ -65,6 +66,9 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 	} else if (strcmp(key, "port") == 0) {
 		if (!(rc = set_num(key, v, 0, 65535, &d, err)))
 			c->port = (int)d;
+	} else if (strcmp(key, "health_port") == 0) {
+		if (!(rc = set_num(key, v, -1, 65535, &d, err)))
+			c->health_port = (int)d;
 	} else if (strcmp(key, "threads") == 0) {
 		if (!(rc = set_num(key, v, 1, 128, &d, err)))
 			c->threads = (int)d;
@@ -112,6 +116,7 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 static const char *const config_keys[] = {"db",
 					  "host",
 					  "port",
+					  "health_port",
 					  "threads",
 					  "connection_limit",
 					  "connection_timeout",

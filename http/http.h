@@ -43,9 +43,10 @@ struct http_config {
 	char db[1024];
 	char host[64];
 	int port;
-	int threads;			  /* worker threads (libmicrohttpd's pool) */
-	unsigned connection_limit;	  /* open connections at once */
-	unsigned connection_timeout;	  /* seconds of inactivity before a connection closes */
+	int health_port;	     /* a second listener for /healthz and /readyz only; -1: none */
+	int threads;		     /* worker threads (libmicrohttpd's pool) */
+	unsigned connection_limit;   /* open connections at once */
+	unsigned connection_timeout; /* seconds of inactivity before a connection closes */
 	unsigned connection_limit_per_ip; /* open connections from one address (0: no cap) */
 	size_t body_limit;		  /* bytes of a request body (413 beyond) */
 	size_t import_limit;		  /* bytes of a POST /v1/import body */

@@ -151,7 +151,8 @@ struct server {
 	pthread_t checkpointer;
 	atomic_int stop_checkpointer;
 	struct MHD_Daemon *daemon;
-	pthread_mutex_t lock; /* guards stores[] and the rate limiter */
+	struct MHD_Daemon *health; /* /healthz and /readyz only, on their own port (or NULL) */
+	pthread_mutex_t lock;	   /* guards stores[] and the rate limiter */
 	struct store *stores[256];
 	int nstores;
 };
@@ -650,6 +651,19 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	return MHD_YES;
 }
 
+/* On the health listener only the two public probes are routed. */
+static bool health_route_ok(const struct server *srv, struct MHD_Connection *conn, int route)
+{
+	if (!srv->health)
+		return true;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+	if (!ci || ci->daemon != srv->health)
+		return true;
+	const char *p = http_routes[route].pattern;
+	return !strcmp(p, "/healthz") || !strcmp(p, "/readyz");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -701,6 +715,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->route == -405) {
 			http_problem(&rs, 405, "%s does not take %s (allowed: %s)", url, method,
 				     rs.allow);
+			return send_resp(conn, r, &rs);
+		}
+		if (!health_route_ok(srv, conn, r->route)) {
+			http_problem(&rs, 404, "this port serves only /healthz and /readyz");
 			return send_resp(conn, r, &rs);
 		}
 		r->limit = http_routes[r->route].large_body ? srv->cfg.import_limit
@@ -812,6 +830,28 @@ static void *stop_watchdog(void *arg)
 	_exit(1);
 }
 
+/* The health listener (health_port >= 0): one thread, its own connection limit, short
+ * idle timeout, so the probes answer while the main port is full. */
+static int start_health(struct server *srv, struct fl_err *err)
+{
+	if (srv->cfg.health_port < 0)
+		return 0;
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)srv->cfg.health_port)};
+	inet_pton(AF_INET, srv->cfg.host, &addr.sin_addr);
+	srv->health = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		&on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 5u,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u, MHD_OPTION_NOTIFY_COMPLETED, &on_completed,
+		srv, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
+	if (!srv->health)
+		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d (health_port): %s",
+				  srv->cfg.host, srv->cfg.health_port, strerror(errno));
+	return 0;
+}
+
 int http_serve(const struct http_config *cfg, struct fl_err *err)
 {
 	static struct server srv; /* one per process; metrics and limiter are global too */
@@ -860,12 +900,22 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));
 	}
+	if ((rc = start_health(&srv, err))) {
+		MHD_stop_daemon(srv.daemon);
+		atomic_store(&srv.stop_checkpointer, 1);
+		pthread_join(srv.checkpointer, NULL);
+		return rc;
+	}
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
 	int port = info ? info->port : srv.cfg.port;
 	fprintf(stderr, "fulcrum: serving %s on http://%s:%d with %d threads\n", srv.cfg.db,
 		srv.cfg.host, port, srv.cfg.threads);
 	printf("listening on %s:%d\n", srv.cfg.host, port);
+	if (srv.health) {
+		info = MHD_get_daemon_info(srv.health, MHD_DAEMON_INFO_BIND_PORT);
+		printf("health on %s:%d\n", srv.cfg.host, info ? info->port : srv.cfg.health_port);
+	}
 	fflush(stdout);
 
 	int sig = 0;
@@ -887,6 +937,9 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	if (pthread_create(&dog, NULL, stop_watchdog, NULL) == 0)
 		pthread_detach(dog);
 	MHD_stop_daemon(srv.daemon);
+	if (srv.health)
+		MHD_stop_daemon(srv.health);
+	srv.health = NULL;
 	atomic_store(&srv.stop_checkpointer, 1);
 	pthread_join(srv.checkpointer, NULL);
 	for (i = 0; i < srv.nstores; i++)

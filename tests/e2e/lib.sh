@@ -34,7 +34,7 @@ token() { "$FULCRUM" token create --db "$1" --role "$2" | awk '{print $NF}'; }
 js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 
 # start_server DB [ARGS...]: start `fulcrum serve` on a free port in the background;
-# sets SERVER_PID, PORT, URL, SERVER_LOG. stop_server sends SIGTERM and waits.
+# sets SERVER_PID, PORT, URL, SERVER_LOG (and HEALTH_PORT with --health-port). stop_server sends SIGTERM and waits.
 start_server() {
 	_db=$1
 	shift
@@ -47,6 +47,7 @@ start_server() {
 		[ -n "$PORT" ] && break
 		sleep 0.05
 	done
+	HEALTH_PORT=$(sed -n 's/^health on 127.0.0.1:\([0-9]*\)$/\1/p' "$_out")
 	rm -f "$_out"
 	URL="http://127.0.0.1:$PORT"
 }

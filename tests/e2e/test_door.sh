@@ -29,6 +29,21 @@ check_eq "as a problem document" "$(js 'console.log(d.status, d.title)')" "431 R
 check_eq "a request within the ceilings: served" "$(http GET /healthz -H "X-Big: ${long:0:8000}")" 200
 stop_server
 check_eq "the server stopped cleanly" "$SERVER_STATUS" 0
+# the main port at its connection limit: the health listener still answers the probes
+start_server "$dir/t.db" --connection-limit 2 --connection-limit-per-ip 0 --health-port 0
+check "a health port is printed" test -n "$HEALTH_PORT"
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+sleep 0.3
+check "the main port is full" bash -c "! curl -s --max-time 2 -o /dev/null '$URL/healthz'"
+check_eq "/healthz on the health port: 200" "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HEALTH_PORT/healthz")" 200
+check_eq "/readyz on the health port: 200" "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HEALTH_PORT/readyz")" 200
+check_eq "nothing else on the health port: 404" "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HEALTH_PORT/v1/inventory")" 404
+exec 3>&- 4>&-
+sleep 0.3
+check_eq "the main port serves again" "$(http GET /healthz)" 200
+stop_server
+check_eq "stopped cleanly with both listeners" "$SERVER_STATUS" 0
 "$FULCRUM" serve --db "$dir/t.db" --connection-limit-per-ip -1 >/dev/null 2>"$dir/err"
 check_eq "a cap out of range: exit 1" "$?" 1
 check "it is named" grep -q "connection_limit_per_ip" "$dir/err"
