@@ -173,6 +173,15 @@ static int decide_once(struct decide *d, int attempt, json_t **ans, struct fl_er
 		goto out;
 	const bool refuse = !d->o.allow_partial && res.status != SLV_EMPTY &&
 			    res.filled < flow__order_units(&d->o);
+	/* a reroute replaces the decision only with a plan that holds what it held */
+	if (d->opts->supersedes && !d->opts->dry_run &&
+	    (refuse || res.status == SLV_EMPTY || (long)res.filled < d->opts->keep_units ||
+	     res.filled == 0)) {
+		rc = fl_err_set(err, FL_ECONFLICT, "the new plan fills %ld of the %ld units held",
+				refuse || res.status == SLV_EMPTY ? 0L : (long)res.filled,
+				d->opts->keep_units);
+		goto out;
+	}
 	flow_random_hex(id + 2, 8);
 	*ans = flow__answer(&d->o, d->snap, &cand, &res, refuse, id, d->atp, &d->adj,
 			    fx.n ? flow_effects_json(d->rs, &fx) : NULL, &dstatus);

@@ -321,6 +321,8 @@ static json_t *event_reroute(struct store *st, struct event *e, const struct rl_
 	const struct flow_decide_opts op = {.exclude_node = x->node[0] ? x->node : NULL,
 					    .exclude_carrier = x->carrier[0] ? x->carrier : NULL,
 					    .supersedes = e->target,
+					    .keep_units =
+						    strcmp(res.status, "reserved") ? 0 : res.units,
 					    .rules_fail = rules_fail};
 	if (b && !flow_decide(st, b, &op, &dec, &rerr))
 		json_object_set_new(a, "decision", dec);

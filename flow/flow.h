@@ -91,6 +91,7 @@ struct flow_decide_opts {
 	const char *exclude_node; /* a reroute's exclusions */
 	const char *exclude_carrier;
 	const char *supersedes; /* a reroute: the decision replaced; its reservation moves */
+	long keep_units;	/* a reroute: the units the new plan must fill to replace the old */
 	bool dry_run;		/* decide only: nothing recorded or reserved */
 	bool rules_fail;	/* a failing rule fails the decision (FL_ERULE) */
 	const struct flow_rules *rules; /* instead of the active sets (replay) */

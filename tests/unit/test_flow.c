@@ -521,6 +521,50 @@ static int op_import(struct store *st, struct fl_err *err)
 }
 
 /*
+ * Regression (issue 14, item 3): a reroute whose new plan cannot hold what the old one
+ * held (here the only carrier is the late one) still superseded the decision and freed
+ * its reservation, leaving the order with nothing held. Now the action says so, no
+ * decision is recorded, and the old decision keeps its reservation.
+ */
+static void test_reroute_that_cannot_reserve(void **state)
+{
+	(void)state;
+	struct store *st = network(2, 1, 10);
+	struct fl_err err = {0};
+	json_t *ans = NULL, *o = small_order("NR-1", true);
+	assert_int_equal(op_push(st, &err), 0);
+	assert_int_equal(op_activate(st, &err), 0);
+	assert_int_equal(flow_decide(st, o, NULL, &ans, &err), 0);
+	char id[32];
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(ans, "decision_id")));
+	json_decref(ans), json_decref(o);
+	const long held = reserved_units(st);
+	assert_int_equal(held, 3);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:i}}", "event_id", "NR-E", "type",
+			       "shipment.delayed", "order_id", "NR-1", "decision_id", id, "carrier",
+			       "c", "data", "delay_days", 5);
+	assert_int_equal(flow_event(st, ev, false, &ans, &err), 0);
+	const json_t *a, *reroute = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(ans, "actions"), i,
+			   a) if (!strcmp(json_string_value(json_object_get(a, "type")), "reroute"))
+		reroute = a;
+	assert_non_null(reroute);
+	assert_null(json_object_get(reroute, "decision"));
+	const char *why = json_string_value(json_object_get(reroute, "error"));
+	assert_non_null(why);
+	assert_non_null(strstr(why, "its reservation kept"));
+	json_decref(ans), json_decref(ev);
+	assert_int_equal(reserved_units(st), held);
+	struct store_reservation res;
+	assert_int_equal(store_reservation_get(st, id, &res, &err), 0);
+	assert_string_equal(res.status, "reserved");
+	assert_int_equal(res.units, 3);
+	flows_release();
+	store_close(st);
+}
+
+/*
  * Every write path on a full disk and on an I/O error (a SQLite VFS that fails writes):
  * the answer is FL_EIO (503), nothing of it is left half-written (the op runs again from
  * scratch and succeeds), the store says it cannot write until a write commits, and
@@ -637,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_money_to_the_cent),
 		cmocka_unit_test(test_effects_beyond_64),
 		cmocka_unit_test(test_ready_needs_room),
+		cmocka_unit_test(test_reroute_that_cannot_reserve),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
