@@ -46,11 +46,16 @@ struct listing {
 	struct store *st;
 	json_t *items;
 	struct fl_err *err;
+	bool more; /* older decisions than those listed exist */
 };
 
 static int list_one(void *ctx, const struct store_decision_info *d)
 {
 	struct listing *l = ctx;
+	if (json_array_size(l->items) == FLOW_DECISIONS_LISTED) { /* the one past the page */
+		l->more = true;
+		return 0;
+	}
 	char when[32];
 	flow__rfc3339(d->created_at, when);
 	json_t *it = json_pack("{s:s, s:s, s:s}", "decision_id", d->id, "status", d->status,
@@ -62,7 +67,7 @@ static int list_one(void *ctx, const struct store_decision_info *d)
 
 int flow_decisions_list(struct store *st, const char *order_id, json_t **answer, struct fl_err *err)
 {
-	struct listing l = {st, json_array(), err};
+	struct listing l = {st, json_array(), err, false};
 	int rc;
 	*answer = NULL;
 	if (!order_id || !*order_id || strlen(order_id) >= FL_ID_MAX)
@@ -70,9 +75,10 @@ int flow_decisions_list(struct store *st, const char *order_id, json_t **answer,
 	else if (!l.items)
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	else
-		rc = store_decisions_of_order(st, order_id, FLOW_DECISIONS_LISTED, list_one, &l,
+		rc = store_decisions_of_order(st, order_id, FLOW_DECISIONS_LISTED + 1, list_one, &l,
 					      err);
-	if (!rc && !(*answer = json_pack("{s:s, s:O}", "order_id", order_id, "decisions", l.items)))
+	if (!rc && !(*answer = json_pack("{s:s, s:O, s:b}", "order_id", order_id, "decisions",
+					 l.items, "more", l.more)))
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	json_decref(l.items);
 	return rc;

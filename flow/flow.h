@@ -114,7 +114,8 @@ int flow_decide(struct store *st, const json_t *body, const struct flow_decide_o
  */
 int flow_decision_get(struct store *st, const char *decision_id, json_t **answer,
 		      struct fl_err *err);
-/* An order's decisions, newest first (at most FLOW_DECISIONS_LISTED), each with its state. */
+/* An order's decisions, newest first (at most FLOW_DECISIONS_LISTED; "more": true when
+ * older ones exist), each with its state. */
 #define FLOW_DECISIONS_LISTED 100
 int flow_decisions_list(struct store *st, const char *order_id, json_t **answer,
 			struct fl_err *err);

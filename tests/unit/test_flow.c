@@ -464,6 +464,36 @@ static void test_ready_needs_room(void **state)
 	rm_tree(dir);
 }
 
+/* An order's decisions are listed newest first, at most FLOW_DECISIONS_LISTED, and the
+ * answer says when older ones exist (the list was cut at 100 without a word). */
+static void test_order_decisions_say_more(void **state)
+{
+	(void)state;
+	struct store *st = network(2, 1, 1000);
+	struct fl_err err = {0};
+	json_t *ans = NULL;
+	for (int i = 0; i <= FLOW_DECISIONS_LISTED; i++) {
+		json_t *o = json_pack("{s:s, s:{s:f, s:f}, s:[{s:s, s:i}]}", "order_id", "MORE-1",
+				      "destination", "lat", 40.05, "lon", -74.0, "lines", "sku",
+				      "S000", "qty", 1 + i);
+		assert_int_equal(flow_decide(st, o, NULL, &ans, &err), 0);
+		json_decref(ans), json_decref(o);
+		if (i == 1) {
+			assert_int_equal(flow_decisions_list(st, "MORE-1", &ans, &err), 0);
+			assert_int_equal(json_array_size(json_object_get(ans, "decisions")), 2);
+			assert_false(json_is_true(json_object_get(ans, "more")));
+			json_decref(ans);
+		}
+	}
+	assert_int_equal(flow_decisions_list(st, "MORE-1", &ans, &err), 0);
+	const json_t *l = json_object_get(ans, "decisions");
+	assert_int_equal(json_array_size(l), FLOW_DECISIONS_LISTED);
+	assert_true(json_is_true(json_object_get(ans, "more")));
+	json_decref(ans);
+	flows_release();
+	store_close(st);
+}
+
 /* Run op with the disk failing (each fault in turn): FL_EIO, then op again succeeds. */
 typedef int write_op(struct store *st, struct fl_err *err);
 
@@ -682,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_effects_beyond_64),
 		cmocka_unit_test(test_ready_needs_room),
 		cmocka_unit_test(test_reroute_that_cannot_reserve),
+		cmocka_unit_test(test_order_decisions_say_more),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
