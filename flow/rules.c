@@ -326,7 +326,7 @@ int flow_rules_check(const struct flow_snapshot *snap, const char *name, const c
 		*errors = json_array();
 		for (int i = 0; i < rep->n; i++)
 			if (!rep->v[i].passed)
-				json_array_append_new(*errors, json_pack("{s:i, s:s+}", "line",
+				json_array_append_new(*errors, json_pack("{s:i, s:s++}", "line",
 									 rep->v[i].line, "message",
 									 rep->v[i].name, ": ",
 									 rep->v[i].message));

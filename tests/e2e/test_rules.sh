@@ -93,6 +93,20 @@ check_eq "no decision mixed versions" "$(node -e '
   console.log(mixed, [...seen].sort().join());' "$dir/load")" "0 1,2"
 check_eq "the last activation holds" "$(http GET /v1/rules "${A[@]}" >/dev/null; js 'console.log(d.items[0].active_version)')" 2
 
+# a failing test's reason reaches every door: rules check, rules push, PUT
+cat >"$dir/failing.lua" <<'LUA'
+rules = {{name = "noop", before_sourcing = function(order, ctx) end}}
+tests = {{name = "wants a penalty", order = {order_id = "T-1", lines = {{sku = "SKU-1", qty = 1}}},
+  stock = {["DC-A"] = {["SKU-1"] = 5}}, expect = {penalties = {["DC-A"] = 3.0}}}}
+LUA
+why="wants a penalty: expected a penalty of 3 on DC-A, got 0"
+check_eq "rules check: the failing test and why" "$("$FULCRUM" rules check "$dir/failing.lua" 2>&1)" "$dir/failing.lua:2: $why"
+"$FULCRUM" rules push "$dir/failing.lua" --db "$dir/t.db" --name failing >"$dir/push.out" 2>&1
+check_eq "rules push: refused" "$?" 1
+check "rules push: the failing test and why" grep -qF "$why" "$dir/push.out"
+check_eq "PUT: 422" "$(http PUT /v1/rules/failing "${A[@]}" -H "Content-Type: text/x-lua" --data-binary @"$dir/failing.lua")" 422
+check_eq "PUT: the failing test and why, on its line" "$(js 'console.log(d.errors[0].line, d.errors[0].message)')" "2 $why"
+
 # a rule that never ends: that rule fails, the decision still answers, the server serves
 printf 'rules = {{name = "spin", before_sourcing = function(o, ctx)\n  while true do pcall(function() while true do end end) end\nend}}\n' >"$dir/spin.lua"
 check_eq "a spinning rule uploads (it has no tests)" "$(http PUT /v1/rules/spin "${A[@]}" -H "Content-Type: text/x-lua" --data-binary @"$dir/spin.lua")" 201
