@@ -1,8 +1,9 @@
 # Shared by the bench scripts: start `fulcrum serve` on DB (access log off) on a free
-# port; sets BENCH_PID and BENCH_PORT; the caller's EXIT trap should kill $BENCH_PID.
+# port, its stderr to BENCH_LOG (default /dev/null); sets BENCH_PID and BENCH_PORT; the
+# caller's EXIT trap should kill $BENCH_PID.
 bench_serve() {
 	_out=$(mktemp)
-	FULCRUM_ACCESS_LOG=off "$FULCRUM" serve --db "$1" --port 0 >"$_out" 2>/dev/null &
+	FULCRUM_ACCESS_LOG=off "$FULCRUM" serve --db "$1" --port 0 >"$_out" 2>"${BENCH_LOG:-/dev/null}" &
 	BENCH_PID=$!
 	for _i in $(seq 1 100); do
 		BENCH_PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$_out")

@@ -38,27 +38,38 @@ int store_scenario_put(struct store *st, const char *id, const char *name, const
 	return store_write_end(st, rc, err);
 }
 
+/* Scenario id's row (columns cols): 0 with *s on it (the caller finalizes), FL_ENOTFOUND,
+ * or the store's error (nothing left to finalize). */
+static int scenario_row(struct store *st, const char *id, const char *cols, sqlite3_stmt **s,
+			struct fl_err *err)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT %s FROM scenarios WHERE id = ?1", cols);
+	int rc = store_prepare(st, s, sql, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(*s, 1, id, -1, SQLITE_STATIC);
+	const int step = sqlite3_step(*s);
+	if (step == SQLITE_ROW)
+		return 0;
+	rc = step == SQLITE_DONE ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
+				 : store_dberr(st, err, "read scenario");
+	sqlite3_finalize(*s);
+	return rc;
+}
+
 int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
 		       struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_prepare(st, &s, "SELECT response, accepted_at FROM scenarios WHERE id = ?1",
-			       err);
+	*response = NULL;
+	int rc = scenario_row(st, id, "response, accepted_at", &s, err);
 	if (rc)
 		return rc;
-	*response = NULL;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	const int step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		*response = strdup((const char *)sqlite3_column_text(s, 0));
-		*accepted_at = sqlite3_column_int64(s, 1);
-		if (!*response)
-			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-	} else {
-		rc = step == SQLITE_DONE
-			     ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
-			     : store_dberr(st, err, "read scenario");
-	}
+	*response = strdup((const char *)sqlite3_column_text(s, 0));
+	*accepted_at = sqlite3_column_int64(s, 1);
+	if (!*response)
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -67,20 +78,13 @@ int store_scenario_get(struct store *st, const char *id, char **response, int64_
 static int recorded_state(struct store *st, const char *id, char out[64], struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_prepare(st, &s, "SELECT stock_state FROM scenarios WHERE id = ?1", err);
 	out[0] = '\0';
+	int rc = scenario_row(st, id, "stock_state", &s, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	const int step = sqlite3_step(s);
-	if (step == SQLITE_ROW)
-		store__col_text(s, 0, out, 64);
-	else
-		rc = step == SQLITE_DONE
-			     ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
-			     : store_dberr(st, err, "read scenario");
+	store__col_text(s, 0, out, 64);
 	sqlite3_finalize(s);
-	return rc;
+	return 0;
 }
 
 /* Inside the accepting transaction: the stock still as the scenario saw it? */
@@ -318,20 +322,12 @@ int store_scenarios_list(struct store *st, const char *after, const char *name, 
 int store_scenario_request(struct store *st, const char *id, char **request, struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_prepare(st, &s, "SELECT request FROM scenarios WHERE id = ?1", err);
 	*request = NULL;
+	int rc = scenario_row(st, id, "request", &s, err);
 	if (rc)
 		return rc;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	const int step = sqlite3_step(s);
-	if (step == SQLITE_ROW) {
-		if (!(*request = strdup((const char *)sqlite3_column_text(s, 0))))
-			rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-	} else {
-		rc = step == SQLITE_DONE
-			     ? fl_err_set(err, FL_ENOTFOUND, "scenario '%s' not found", id)
-			     : store_dberr(st, err, "read scenario");
-	}
+	if (!(*request = strdup((const char *)sqlite3_column_text(s, 0))))
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	sqlite3_finalize(s);
 	return rc;
 }

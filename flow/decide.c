@@ -174,12 +174,11 @@ static int decide_once(struct decide *d, int attempt, json_t **ans, struct fl_er
 	const bool refuse = !d->o.allow_partial && res.status != SLV_EMPTY &&
 			    res.filled < flow__order_units(&d->o);
 	/* a reroute replaces the decision only with a plan that holds what it held */
+	const long fills = refuse ? 0 : (long)res.filled; /* an empty plan fills 0 */
 	if (d->opts->supersedes && !d->opts->dry_run &&
-	    (refuse || res.status == SLV_EMPTY || (long)res.filled < d->opts->keep_units ||
-	     res.filled == 0)) {
+	    (fills == 0 || fills < d->opts->keep_units)) {
 		rc = fl_err_set(err, FL_ECONFLICT, "the new plan fills %ld of the %ld units held",
-				refuse || res.status == SLV_EMPTY ? 0L : (long)res.filled,
-				d->opts->keep_units);
+				fills, d->opts->keep_units);
 		goto out;
 	}
 	flow_random_hex(id + 2, 8);

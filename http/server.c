@@ -830,23 +830,35 @@ static void *stop_watchdog(void *arg)
 	_exit(1);
 }
 
+/* What one listener differs in; the rest is shared. */
+struct listener {
+	int port;
+	unsigned flags, threads, limit, timeout, per_ip;
+};
+
+/* Listen on host:l->port, every request through on_request; NULL (errno) if it cannot. */
+static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)l->port)};
+	inet_pton(AF_INET, srv->cfg.host, &addr.sin_addr);
+	return MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | l->flags, 0, NULL,
+		NULL, &on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, l->threads, MHD_OPTION_CONNECTION_LIMIT, l->limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, l->timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		l->per_ip, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
+		NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
+}
+
 /* The health listener (health_port >= 0): one thread, its own connection limit, short
  * idle timeout, so the probes answer while the main port is full. */
 static int start_health(struct server *srv, struct fl_err *err)
 {
 	if (srv->cfg.health_port < 0)
 		return 0;
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_port = htons((uint16_t)srv->cfg.health_port)};
-	inet_pton(AF_INET, srv->cfg.host, &addr.sin_addr);
-	srv->health = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		&on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 5u,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u, MHD_OPTION_NOTIFY_COMPLETED, &on_completed,
-		srv, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
-	if (!srv->health)
+	const struct listener l = {srv->cfg.health_port, 0, 0, 64, 5, 16};
+	if (!(srv->health = listen_on(srv, &l)))
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d (health_port): %s",
 				  srv->cfg.host, srv->cfg.health_port, strerror(errno));
 	return 0;
@@ -884,18 +896,13 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	if (pthread_create(&srv.checkpointer, NULL, checkpoint_loop, &srv) != 0) {
 		return fl_err_set(err, FL_EINTERNAL, "cannot start the checkpoint thread");
 	}
-	struct sockaddr_in addr = {.sin_family = AF_INET,
-				   .sin_port = htons((uint16_t)srv.cfg.port)};
-	inet_pton(AF_INET, srv.cfg.host, &addr.sin_addr);
-	srv.daemon = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO, 0,
-		NULL, NULL, &on_request, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv.cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-		srv.cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.connection_timeout,
-		MHD_OPTION_NOTIFY_COMPLETED, &on_completed, &srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-		1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv.cfg.connection_limit_per_ip,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
+	const struct listener main_port = {srv.cfg.port,
+					   MHD_USE_TURBO,
+					   (unsigned)srv.cfg.threads,
+					   srv.cfg.connection_limit,
+					   srv.cfg.connection_timeout,
+					   srv.cfg.connection_limit_per_ip};
+	srv.daemon = listen_on(&srv, &main_port);
 	if (!srv.daemon) {
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));

@@ -17,14 +17,10 @@ cleanup() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; umount "$mnt"; rmd
 trap cleanup EXIT
 "$FULCRUM" demo --db "$mnt/t.db" --skus 200 --days 10 >/dev/null 2>&1
 TOKEN=$("$FULCRUM" token create --db "$mnt/t.db" --role admin | awk '{print $NF}')
-FULCRUM_ACCESS_LOG=off "$FULCRUM" serve --db "$mnt/t.db" --port 0 >"$work/out" 2>"$work/err" &
-pid=$!
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/out")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
-URL="http://127.0.0.1:$port"
+. "$(dirname "$0")/../bench/lib.sh"
+BENCH_LOG="$work/err" bench_serve "$mnt/t.db"
+pid=$BENCH_PID
+URL="http://127.0.0.1:$BENCH_PORT"
 A=(-H "Authorization: Bearer $TOKEN")
 avail=$(df -k --output=avail "$mnt" | tail -1)
 dd if=/dev/zero of="$mnt/fill" bs=1k count=$((avail - FREE_KIB)) status=none 2>/dev/null
