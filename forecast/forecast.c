@@ -364,6 +364,10 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 	rc = run_method(m, y, n, o->period, &fit, work, err);
 	if (!rc && m == FC_ETS && o->method == FC_AUTO && !isfinite(fit.aicc))
 		rc = run_method(m = FC_MEAN, y, n, o->period, &fit, work, err);
+	/* auto never fails on a short series: a new (node, SKU) with two days of sales gets
+	 * the mean, where one failure used to stop a whole batch */
+	if (rc == FL_EINVAL && o->method == FC_AUTO && m != FC_MEAN)
+		rc = run_method(m = FC_MEAN, y, n, o->period, &fit, work, err);
 	if (rc) {
 		free(mem);
 		return rc;

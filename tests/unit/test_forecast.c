@@ -307,6 +307,12 @@ static void test_bad_input(void **state)
 	EXPECT(run(ok, 3, FC_HOLT, 3, 1, 0.9, &o, &err), FL_EINVAL, "too short");
 	assert_int_equal(run(ok + 2, 1, FC_AUTO, 3, 1, 0.9, &o, NULL), 0);
 	assert_float_equal(o.mean[0], 2, 1e-12);
+	/* regression: two days of intermittent sales (a new node × SKU) made auto fail ("theta:
+	 * too short"), and with it the whole batch forecast of a store; auto takes the mean */
+	const double newcomer[] = {0, 3};
+	assert_int_equal(run(newcomer, 2, FC_AUTO, 3, 7, 0.9, &o, NULL), 0);
+	assert_int_equal(o.r.method, FC_MEAN);
+	assert_float_equal(o.mean[0], 1.5, 1e-12);
 	assert_int_equal(fc_method_parse("ets"), FC_ETS);
 	assert_int_equal(fc_method_parse("arima"), -1);
 #undef EXPECT
