@@ -62,6 +62,10 @@ int cli_fail(const struct cli_doc *doc, const struct fl_err *err);
  */
 int cli_store_open(const char *path, bool create, struct store **out, struct fl_err *err);
 
+/* Long work's progress as a line on stderr at most once a second ("forecast: 1200/28901
+ * series (4%), 2.1 s"). */
+extern const struct flow_progress cli_progress;
+
 /* Free what the flows keep per process and per thread (call before exit). */
 void cli_flows_release(void);
 

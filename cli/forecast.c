@@ -165,8 +165,8 @@ int cli_cmd_forecast(int argc, char **argv)
 	}
 	fprintf(out.fp, "series_id,date,mean,lo,hi,method\n");
 	struct flow_forecast_stats stats;
-	rc = flow_forecast_many(st, &set, &o, infer, threads, !quiet, NULL, NULL, out.fp, &stats,
-				&err);
+	rc = flow_forecast_many(st, &set, &o, infer, threads, quiet ? NULL : &cli_progress, NULL,
+				NULL, out.fp, &stats, &err);
 	rc = cli_out_close(&out, rc == 0, rc ? NULL : &err) || rc;
 	if (!rc && st && !node && !sku) { /* every series: a complete batch at gen */
 		char spec[96];

@@ -4,9 +4,11 @@
  * every command shares (usage, errors, opening a store, output files).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +48,35 @@ int cli_store_open(const char *path, bool create, struct store **out, struct fl_
 				  path);
 	return store_open(path, out, err);
 }
+
+static struct {
+	pthread_mutex_t lock;
+	double t0, last;
+} progress_line = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress_print(void *ctx, const char *phase, size_t done, size_t total)
+{
+	(void)ctx;
+	const double t = mono_s();
+	pthread_mutex_lock(&progress_line.lock);
+	if (!progress_line.t0)
+		progress_line.t0 = progress_line.last = t;
+	if (strcmp(phase, "forecast") == 0 && total > 1 && t - progress_line.last >= 1.0) {
+		progress_line.last = t;
+		fprintf(stderr, "forecast: %zu/%zu series (%.0f%%), %.1f s\n", done, total,
+			100.0 * (double)done / (double)total, t - progress_line.t0);
+	}
+	pthread_mutex_unlock(&progress_line.lock);
+}
+
+const struct flow_progress cli_progress = {progress_print, NULL, NULL, NULL};
 
 void cli_flows_release(void)
 {

@@ -200,7 +200,7 @@ int cli_cmd_rebalance(int argc, char **argv)
 		json_decref(body);
 		return cli_fail(&rebalance_doc, &err);
 	}
-	const int rc = flow_rebalance(st, body, lp, !as_json, &answer, &err);
+	const int rc = flow_rebalance(st, body, lp, as_json ? NULL : &cli_progress, &answer, &err);
 	json_decref(body);
 	store_close(st);
 	cli_flows_release();

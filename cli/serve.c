@@ -34,7 +34,10 @@ static const struct cli_doc serve_doc = {
 	"  access_log          on|off: one JSON line per request on stderr (on)\n"
 	"  shutdown_grace      seconds in-flight requests get on SIGINT/SIGTERM (10)\n"
 	"  rules_fail          1: a failing rule fails the request (503); 0: it is\n"
-	"                      skipped and reported in the decision (0)\n"};
+	"                      skipped and reported in the decision (0)\n"
+	"  job_queue           scenario jobs waiting at once, 503 beyond (16)\n"
+	"  forecast_warm       on|off: forecast the default scenario's demand in the\n"
+	"                      background, at start-up and after each import (on)\n"};
 
 /* Every setting as --key and --key-with-dashes; values are checked by http_config_set. */
 static const struct option serve_opts[] = {
@@ -66,6 +69,10 @@ static const struct option serve_opts[] = {
 	{"shutdown-grace", required_argument, NULL, 'S'},
 	{"rules_fail", required_argument, NULL, 'S'},
 	{"rules-fail", required_argument, NULL, 'S'},
+	{"job_queue", required_argument, NULL, 'S'},
+	{"job-queue", required_argument, NULL, 'S'},
+	{"forecast_warm", required_argument, NULL, 'S'},
+	{"forecast-warm", required_argument, NULL, 'S'},
 	{"set", required_argument, NULL, 's'},
 	{"config", required_argument, NULL, 'c'},
 	{"init", no_argument, NULL, 'i'},

@@ -107,6 +107,10 @@ int store_event_record(struct store *st, const struct store_event_rec *ev, struc
 		s = NULL;
 	}
 	long units = 0;
+	if (ev->transfer_id &&
+	    (rc = store__transfer_move(st, ev->transfer_id, ev->transfer_move, ev->transfer_qty,
+				       ev->now, ev->transfer_applied, err)))
+		goto out;
 	if (ev->consume_decision &&
 	    (rc = store_reservations_settle(st, ev->consume_decision, true, &units, err)))
 		goto out;

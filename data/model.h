@@ -39,7 +39,8 @@
 	X(RULE, -11, "rule failure")          \
 	X(AUTH, -12, "not authorized")        \
 	X(TOOBIG, -13, "too large")           \
-	X(INTERNAL, -14, "internal error")
+	X(INTERNAL, -14, "internal error")    \
+	X(CANCELLED, -15, "cancelled")
 
 enum fl_status {
 #define FL_STATUS_ENUM(name, val, text) FL_E##name = (val),

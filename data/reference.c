@@ -196,17 +196,18 @@ int store_inventory_page(struct store *st, const char *node, const char *sku,
 			 struct fl_inventory **out, size_t *n, bool *more, struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_stmt(st, STMT_INV_PAGE,
-			    "SELECT n.id, k.id, on_hand, safety_stock, reserved, committed,"
-			    " coalesce((SELECT sum(qty) FROM in_transit t WHERE t.dst = n.id"
-			    " AND t.sku = k.id AND t.gen = (SELECT value FROM meta"
-			    " WHERE key = 'import_gen')), 0)"
-			    " FROM inventory i JOIN nodes n ON n.nid = i.node"
-			    " JOIN skus k ON k.kid = i.sku"
-			    " WHERE (?1 IS NULL OR n.id = ?1) AND (?2 IS NULL OR k.id = ?2)"
-			    " AND (?3 IS NULL OR (n.id, k.id) > (?3, ?4))"
-			    " ORDER BY n.id, k.id LIMIT ?5",
-			    &s, err);
+	int rc = store_stmt(
+		st, STMT_INV_PAGE,
+		"SELECT n.id, k.id, on_hand, safety_stock, reserved, committed,"
+		" coalesce((SELECT sum(qty - received) FROM in_transit t WHERE t.dst = n.id"
+		" AND t.sku = k.id AND t.status <> 'cancelled' AND t.gen = (SELECT"
+		" value FROM meta WHERE key = 'import_gen')), 0)"
+		" FROM inventory i JOIN nodes n ON n.nid = i.node"
+		" JOIN skus k ON k.kid = i.sku"
+		" WHERE (?1 IS NULL OR n.id = ?1) AND (?2 IS NULL OR k.id = ?2)"
+		" AND (?3 IS NULL OR (n.id, k.id) > (?3, ?4))"
+		" ORDER BY n.id, k.id LIMIT ?5",
+		&s, err);
 	if (rc)
 		return rc;
 	if (node)

@@ -58,20 +58,126 @@ static int scenario_row(struct store *st, const char *id, const char *cols, sqli
 	return rc;
 }
 
-int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
-		       struct fl_err *err)
+#define HEAD_COLS "id, name, status, coalesce(reason, ''), created_at, accepted_at, response"
+
+/* The head of the row s is on, columns HEAD_COLS from column 0. */
+static void scenario_head(sqlite3_stmt *s, struct store_scenario_row *r)
+{
+	store__col_text(s, 0, r->id, sizeof(r->id));
+	store__col_text(s, 1, r->name, sizeof(r->name));
+	store__col_text(s, 2, r->status, sizeof(r->status));
+	store__col_text(s, 3, r->reason, sizeof(r->reason));
+	r->created_at = sqlite3_column_int64(s, 4);
+	r->accepted_at = sqlite3_column_int64(s, 5);
+	r->response = (const char *)sqlite3_column_text(s, 6);
+}
+
+int store_scenario_get(struct store *st, const char *id, char **response,
+		       struct store_scenario_row *head, struct fl_err *err)
 {
 	sqlite3_stmt *s;
 	*response = NULL;
-	int rc = scenario_row(st, id, "response, accepted_at", &s, err);
+	int rc = scenario_row(st, id, HEAD_COLS, &s, err);
 	if (rc)
 		return rc;
-	*response = strdup((const char *)sqlite3_column_text(s, 0));
-	*accepted_at = sqlite3_column_int64(s, 1);
-	if (!*response)
+	scenario_head(s, head);
+	if (!(*response = strdup(head->response ? head->response : "")))
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	head->response = NULL;
 	sqlite3_finalize(s);
 	return rc;
+}
+
+int store_scenario_queue(struct store *st, const char *id, const char *name, const char *request,
+			 struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	if (!(rc = store_prepare(st, &s,
+				 "INSERT INTO scenarios(id, name, request, response, created_at,"
+				 " status) VALUES (?1, ?2, ?3, '', ?4, 'queued')",
+				 err))) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, request, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
+		rc = store__step_done(st, s, err, "queue scenario");
+		sqlite3_finalize(s);
+	}
+	return store_write_end(st, rc, err);
+}
+
+/* One UPDATE of an unfinished scenario: FL_ECONFLICT when it is finished already. */
+static int advance(struct store *st, const char *id, const char *status, const char *reason,
+		   const char *response, const char *stock_state, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	if ((rc = store_prepare(st, &s,
+				"UPDATE scenarios SET status = ?2, reason = ?3,"
+				" response = coalesce(?4, response),"
+				" stock_state = coalesce(?5, stock_state)"
+				" WHERE id = ?1 AND status IN ('queued', 'running')",
+				err)))
+		return store_write_end(st, rc, err);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+	if (reason)
+		sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	if (response)
+		sqlite3_bind_text(s, 4, response, -1, SQLITE_STATIC);
+	if (stock_state)
+		sqlite3_bind_text(s, 5, stock_state, -1, SQLITE_STATIC);
+	rc = store__step_done(st, s, err, "update scenario");
+	sqlite3_finalize(s);
+	if (!rc && sqlite3_changes(st->db) != 1) {
+		sqlite3_stmt *q;
+		char was[16] = "";
+		if (!scenario_row(st, id, "status", &q, err)) {
+			store__col_text(q, 0, was, sizeof(was));
+			sqlite3_finalize(q);
+			rc = fl_err_set(err, FL_ECONFLICT, "scenario '%s' is %s already", id, was);
+		} else {
+			rc = err ? err->status : FL_ENOTFOUND;
+		}
+	}
+	return store_write_end(st, rc, err);
+}
+
+int store_scenario_advance(struct store *st, const char *id, const char *status, const char *reason,
+			   struct fl_err *err)
+{
+	return advance(st, id, status, reason, NULL, NULL, err);
+}
+
+int store_scenario_finish(struct store *st, const char *id, const char *response,
+			  const char *stock_state, struct fl_err *err)
+{
+	return advance(st, id, "done", NULL, response, stock_state, err);
+}
+
+int store_scenarios_fail_unfinished(struct store *st, const char *reason, int *n,
+				    struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	*n = 0;
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	if (!(rc = store_prepare(st, &s,
+				 "UPDATE scenarios SET status = 'failed', reason = ?1"
+				 " WHERE status IN ('queued', 'running')",
+				 err))) {
+		sqlite3_bind_text(s, 1, reason, -1, SQLITE_STATIC);
+		rc = store__step_done(st, s, err, "fail unfinished scenarios");
+		*n = rc ? 0 : sqlite3_changes(st->db);
+		sqlite3_finalize(s);
+	}
+	return store_write_end(st, rc, err);
 }
 
 /* The stock_state recorded with a scenario into out ("" when none). */
@@ -117,7 +223,7 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 	    (rc = store_import_generation(st, &gen, err)) ||
 	    (rc = store_prepare(st, &s,
 				"UPDATE scenarios SET accepted_at = ?2 WHERE id = ?1"
-				" AND accepted_at IS NULL",
+				" AND accepted_at IS NULL AND status = 'done'",
 				err)))
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -139,10 +245,11 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 		goto out;
 	}
 	sqlite3_finalize(s);
-	if ((rc = store_prepare(st, &s,
-				"INSERT INTO in_transit(scenario_id, src, dst, sku, qty, gen)"
-				" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-				err)))
+	if ((rc = store_prepare(
+		     st, &s,
+		     "INSERT INTO in_transit(scenario_id, src, dst, sku, qty, gen, updated_at)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		     err)))
 		goto out;
 	sqlite3_stmt *c = NULL;
 	if ((rc = store_prepare(st, &c,
@@ -166,6 +273,7 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 		sqlite3_bind_text(s, 4, t[i].sku, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 5, t[i].qty);
 		sqlite3_bind_int64(s, 6, gen);
+		sqlite3_bind_int64(s, 7, now);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = store_dberr(st, err, "record transfer");
 		sqlite3_reset(s);
@@ -193,9 +301,10 @@ int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct 
 	sqlite3_stmt *s;
 	int64_t gen;
 	int rc = store_import_generation(st, &gen, err);
-	if (rc ||
-	    (rc = store_prepare(st, &s, "SELECT src, dst, sku, qty FROM in_transit WHERE gen = ?1",
-				err)))
+	if (rc || (rc = store_prepare(st, &s,
+				      "SELECT src, dst, sku, qty, shipped, received FROM in_transit"
+				      " WHERE gen = ?1 AND status <> 'cancelled'",
+				      err)))
 		return rc;
 	sqlite3_bind_int64(s, 1, gen);
 	int step;
@@ -203,7 +312,9 @@ int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct 
 		const struct store_transfer t = {(const char *)sqlite3_column_text(s, 0),
 						 (const char *)sqlite3_column_text(s, 1),
 						 (const char *)sqlite3_column_text(s, 2),
-						 sqlite3_column_int64(s, 3)};
+						 sqlite3_column_int64(s, 3),
+						 sqlite3_column_int64(s, 4),
+						 sqlite3_column_int64(s, 5)};
 		if ((rc = fn(ctx, &t)))
 			break;
 	}
@@ -286,14 +397,15 @@ void store_stock_state_diff(const struct store_stock_state *a, const struct stor
 		snprintf(out + at, cap - at, "%sstock levels or reservations", at ? ", " : "");
 }
 
-int store_scenarios_list(struct store *st, const char *after, const char *name, size_t limit,
-			 store_scenario_fn *fn, void *ctx, struct fl_err *err)
+int store_scenarios_list(struct store *st, const char *after, const char *name, const char *status,
+			 size_t limit, store_scenario_fn *fn, void *ctx, struct fl_err *err)
 {
 	sqlite3_stmt *s;
 	int rc = store_prepare(st, &s,
-			       "SELECT id, name, created_at, accepted_at, response FROM scenarios"
+			       "SELECT " HEAD_COLS " FROM scenarios"
 			       " WHERE (?1 IS NULL OR rowid < (SELECT rowid FROM scenarios WHERE"
 			       " id = ?1)) AND (?2 IS NULL OR name = ?2)"
+			       " AND (?4 IS NULL OR status = ?4)"
 			       " ORDER BY rowid DESC LIMIT ?3",
 			       err);
 	if (rc)
@@ -303,13 +415,12 @@ int store_scenarios_list(struct store *st, const char *after, const char *name, 
 	if (name)
 		sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+	if (status)
+		sqlite3_bind_text(s, 4, status, -1, SQLITE_STATIC);
 	int step;
 	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_scenario_row r = {.created_at = sqlite3_column_int64(s, 2),
-					       .accepted_at = sqlite3_column_int64(s, 3),
-					       .response = (const char *)sqlite3_column_text(s, 4)};
-		store__col_text(s, 0, r.id, sizeof(r.id));
-		store__col_text(s, 1, r.name, sizeof(r.name));
+		struct store_scenario_row r;
+		scenario_head(s, &r);
 		if ((rc = fn(ctx, &r)))
 			break;
 	}

@@ -219,6 +219,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX inventory_sku ON inventory(sku, node, on_hand, reserved, safety_stock,"
 	" committed);"
 	"CREATE INDEX in_transit_dst ON in_transit(dst, sku, gen);",
+	/* 11: scenarios as jobs: queued, running, done, failed or cancelled, and why */
+	"ALTER TABLE scenarios ADD COLUMN status TEXT NOT NULL DEFAULT 'done';"
+	"ALTER TABLE scenarios ADD COLUMN reason TEXT;",
+	/* 12: transfer orders: an accepted transfer line is planned, then shipped and
+	 * received (in parts), or cancelled; its id is "t_" and its rowid */
+	"ALTER TABLE in_transit ADD COLUMN status TEXT NOT NULL DEFAULT 'planned';"
+	"ALTER TABLE in_transit ADD COLUMN shipped INTEGER NOT NULL DEFAULT 0"
+	" CHECK (shipped >= 0);"
+	"ALTER TABLE in_transit ADD COLUMN received INTEGER NOT NULL DEFAULT 0"
+	" CHECK (received >= 0);"
+	"ALTER TABLE in_transit ADD COLUMN updated_at INTEGER;"
+	"CREATE INDEX in_transit_scenario ON in_transit(scenario_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

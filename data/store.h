@@ -368,6 +368,7 @@ int store_forecast_put(struct store *st, const char *spec, const struct store_fo
 struct store_transfer {
 	const char *from, *to, *sku;
 	long qty;
+	long shipped, received; /* read back; 0 when accepting */
 };
 
 /*
@@ -389,17 +390,36 @@ int store_stock_state_parse(const char *text, struct store_stock_state *out);
 void store_stock_state_diff(const struct store_stock_state *a, const struct store_stock_state *b,
 			    char *out, size_t cap);
 
-/* One stored scenario as a list shows it. */
+/*
+ * One stored scenario's head. status: queued, running (a job's), done (response is its
+ * answer), failed or cancelled (reason says why); only done has a response.
+ */
+#define STORE_REASON_MAX 512
 struct store_scenario_row {
-	char id[FL_ID_MAX], name[FL_NAME_MAX];
+	char id[FL_ID_MAX], name[FL_NAME_MAX], status[16], reason[STORE_REASON_MAX];
 	int64_t created_at, accepted_at; /* 0: not accepted */
-	const char *response;		 /* JSON text, valid during the callback */
+	const char *response;		 /* JSON text ("" unless done), valid during the callback */
 };
 typedef int store_scenario_fn(void *ctx, const struct store_scenario_row *r);
 /* Scenarios newest first, after the one named after (NULL: from the newest), whose name is
- * name (NULL: any), at most limit. */
-int store_scenarios_list(struct store *st, const char *after, const char *name, size_t limit,
-			 store_scenario_fn *fn, void *ctx, struct fl_err *err);
+ * name and status status (NULL: any), at most limit. */
+int store_scenarios_list(struct store *st, const char *after, const char *name, const char *status,
+			 size_t limit, store_scenario_fn *fn, void *ctx, struct fl_err *err);
+/* A job's scenario, before it runs: status queued, no response yet. */
+int store_scenario_queue(struct store *st, const char *id, const char *name, const char *request,
+			 struct fl_err *err);
+/*
+ * Move an unfinished (queued or running) scenario to status (running, failed or
+ * cancelled; reason may be NULL), or to done with its response and stock_state.
+ * FL_ECONFLICT when it is no longer unfinished (a cancel got there first), FL_ENOTFOUND.
+ */
+int store_scenario_advance(struct store *st, const char *id, const char *status, const char *reason,
+			   struct fl_err *err);
+int store_scenario_finish(struct store *st, const char *id, const char *response,
+			  const char *stock_state, struct fl_err *err);
+/* At start-up: every unfinished scenario becomes failed with reason (*n: how many). */
+int store_scenarios_fail_unfinished(struct store *st, const char *reason, int *n,
+				    struct fl_err *err);
 /* A scenario's request (caller frees): FL_ENOTFOUND. */
 int store_scenario_request(struct store *st, const char *id, char **request, struct fl_err *err);
 
@@ -407,9 +427,9 @@ int store_scenario_request(struct store *st, const char *id, char **request, str
  * formatted state it was computed on (may be NULL). */
 int store_scenario_put(struct store *st, const char *id, const char *name, const char *request,
 		       const char *response, const char *stock_state, struct fl_err *err);
-/* *response (caller frees) and *accepted_at (0 if not accepted); FL_ENOTFOUND if none. */
-int store_scenario_get(struct store *st, const char *id, char **response, int64_t *accepted_at,
-		       struct fl_err *err);
+/* *response (caller frees; "" unless done) and the head; FL_ENOTFOUND if none. */
+int store_scenario_get(struct store *st, const char *id, char **response,
+		       struct store_scenario_row *head, struct fl_err *err);
 /*
  * Accept a scenario: its transfers become in transit, in one transaction. In-transit
  * units count as gone from their source and arrived at their destination until the next
@@ -424,9 +444,45 @@ int store_scenario_accept(struct store *st, const char *id, const struct store_t
  */
 int store_scenario_accept_checked(struct store *st, const char *id, const struct store_transfer *t,
 				  size_t n, int64_t now, struct fl_err *err);
-/* Call fn for each transfer in transit (since the last import). */
+/* Call fn for each transfer in transit (since the last import, not cancelled). */
 typedef int store_transfer_fn(void *ctx, const struct store_transfer *t);
 int store_in_transit(struct store *st, store_transfer_fn *fn, void *ctx, struct fl_err *err);
+
+/* ---- transfer orders (data/transfers.c) ---- */
+
+/*
+ * An accepted transfer line: planned (its units committed at the source) → shipped (the
+ * shipped units leave the source's on-hand, the rest stay committed) → received (they
+ * arrive in the destination's on-hand), each in parts; or cancelled before anything
+ * shipped (its commitment released). current: from the latest import (an import is taken
+ * to include the transfers before it: theirs move no stock).
+ */
+struct store_transfer_row {
+	char id[32], scenario_id[FL_ID_MAX], from[FL_ID_MAX], to[FL_ID_MAX], sku[FL_ID_MAX];
+	char status[16];
+	long qty, shipped, received;
+	int64_t updated_at;
+	bool current;
+};
+typedef int store_transfer_row_fn(void *ctx, const struct store_transfer_row *t);
+/* Transfers, oldest first, after the one named after (NULL: from the first), filtered by
+ * status, node (from or to) and scenario_id (NULL: any), at most limit. */
+int store_transfers_list(struct store *st, const char *status, const char *node,
+			 const char *scenario_id, const char *after, size_t limit,
+			 store_transfer_row_fn *fn, void *ctx, struct fl_err *err);
+int store_transfer_get(struct store *st, const char *id, struct store_transfer_row *out,
+		       struct fl_err *err);
+/*
+ * Inside a write transaction: move qty units of transfer id (qty 0: all that is left):
+ * STORE_TRANSFER_SHIP from the source, STORE_TRANSFER_RECEIVE into the destination, or
+ * STORE_TRANSFER_CANCEL (nothing shipped yet). *applied: the units moved. FL_ENOTFOUND,
+ * FL_EINVAL (more than is left, nothing left, cancelled, the source holds too little).
+ */
+enum store_transfer_move { STORE_TRANSFER_SHIP = 1, STORE_TRANSFER_RECEIVE, STORE_TRANSFER_CANCEL };
+int store__transfer_move(struct store *st, const char *id, enum store_transfer_move move, long qty,
+			 int64_t now, long *applied, struct fl_err *err);
+/* The same in a transaction of its own (a cancel over HTTP). */
+int store_transfer_cancel(struct store *st, const char *id, int64_t now, struct fl_err *err);
 
 /* ---- rule sets ---- */
 
@@ -491,6 +547,10 @@ struct store_event_rec {
 	size_t nmsgs;
 	int64_t now;
 	long *consumed; /* out (may be NULL): the units consume_decision's reservation had open */
+	const char *transfer_id; /* a transfer event: the transfer it moves */
+	enum store_transfer_move transfer_move;
+	long transfer_qty;	/* 0: all that is left */
+	long *transfer_applied; /* out (may be NULL): the units moved */
 };
 int store_event_record(struct store *st, const struct store_event_rec *ev, struct fl_err *err);
 /* The latest milestone rank recorded for an order (0 if none). */

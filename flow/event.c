@@ -25,7 +25,7 @@ static const struct {
 	{"shipment.shipped", 1},   {"shipment.picked_up", 2}, {"shipment.in_transit", 3},
 	{"shipment.delayed", 3},   {"shipment.exception", 3}, {"shipment.failed_delivery", 4},
 	{"shipment.delivered", 5}, {"node.outage", 0},	      {"node.restored", 0},
-	{"inventory.adjusted", 0},
+	{"inventory.adjusted", 0}, {"transfer.shipped", 0},   {"transfer.received", 0},
 };
 
 /*
@@ -106,6 +106,9 @@ struct event {
 	const char *status;	   /* applied | stale | reroute_limit | … */
 	char order_buf[FL_ID_MAX]; /* order_id from the named decision, when not posted */
 	bool rerouted;		   /* a reroute ran (at most one per event) */
+	const char *transfer_id;   /* transfer.shipped / transfer.received: what moves */
+	long transfer_qty;	   /* data.qty, 0: all that is left */
+	long transfer_applied;	   /* the units moved */
 };
 
 /* Milestones at or past hand-over: the first of them consumes the reservation. */
@@ -179,6 +182,29 @@ static int event_type(struct event *e, struct fl_err *err)
 	return 0;
 }
 
+/* transfer.shipped / transfer.received: data.transfer_id (required) and data.qty (a
+ * positive whole number, else all that is left); a transfer fulcrum does not know is
+ * unknown_transfer. */
+static int event_transfer(struct store *st, struct event *e, const json_t *data, struct fl_err *err)
+{
+	if (strncmp(e->type, "transfer.", 9))
+		return 0;
+	const json_t *id = json_object_get(data, "transfer_id"), *q = json_object_get(data, "qty");
+	if (!json_is_string(id) || !json_string_length(id) || json_string_length(id) >= 32)
+		return BAD("data.transfer_id: required for %s (a transfer order's id, t_…)",
+			   e->type);
+	if (q && (!json_is_integer(q) || json_integer_value(q) < 1 ||
+		  json_integer_value(q) > 1000000000))
+		return BAD("data.qty: a whole number of units from 1 to 1000000000");
+	e->transfer_id = json_string_value(id);
+	e->transfer_qty = q ? (long)json_integer_value(q) : 0;
+	struct store_transfer_row t;
+	const int rc = store_transfer_get(st, e->transfer_id, &t, err);
+	if (rc == FL_ENOTFOUND)
+		e->unknown = "unknown_transfer";
+	return rc == FL_ENOTFOUND ? 0 : rc;
+}
+
 static int event_parse(struct store *st, struct event *e, struct fl_err *err)
 {
 	static const char *const known[] = {"event_id",	   "type",     "vocabulary",  "status_code",
@@ -218,6 +244,8 @@ static int event_parse(struct store *st, struct event *e, struct fl_err *err)
 	}
 	if (!strcmp(e->type, "shipment.delayed") && isnan(e->delay))
 		return BAD("data.delay_days: required for shipment.delayed");
+	if ((status = event_transfer(st, e, data, err)))
+		return status;
 	if (e->node) {
 		struct flow_snapshot *snap = flow_snapshot_get(st, err);
 		if (!snap)
@@ -453,9 +481,8 @@ static json_t *duplicate(const struct event *e)
 }
 
 /* The event, its answer and its messages in one transaction. */
-static int event_record(struct store *st, const struct event *e, bool stale,
-			const struct event_out *out, long *consumed, json_t **answer,
-			struct fl_err *err)
+static int event_record(struct store *st, struct event *e, bool stale, const struct event_out *out,
+			long *consumed, json_t **answer, struct fl_err *err)
 {
 	char *req = json_dumps(e->body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
 	const struct store_event_rec rec = {
@@ -476,6 +503,12 @@ static int event_record(struct store *st, const struct event *e, bool stale,
 		.nmsgs = out->nmsgs,
 		.now = (int64_t)time(NULL),
 		.consumed = consumed,
+		.transfer_id = e->unknown ? NULL : e->transfer_id,
+		.transfer_move = e->transfer_id && !strcmp(e->type, "transfer.received")
+					 ? STORE_TRANSFER_RECEIVE
+					 : STORE_TRANSFER_SHIP,
+		.transfer_qty = e->transfer_qty,
+		.transfer_applied = &e->transfer_applied,
 	};
 	int rc = store_event_record(st, &rec, err);
 	free(req), free(resp);
@@ -538,6 +571,15 @@ int flow_event(struct store *st, const json_t *body, bool rules_fail, json_t **a
 			    "status", e.status, "actions", out.actions);
 	rc = *answer ? event_record(st, &e, stale, &out, &consumed, answer, err)
 		     : fl_err_set(err, FL_ENOMEM, "out of memory");
+	if (!rc && e.transfer_applied > 0 &&
+	    strcmp(json_string_value(json_object_get(*answer, "status")), "duplicate"))
+		json_array_append_new(json_object_get(*answer, "actions"),
+				      json_pack("{s:s, s:s, s:I}", "type",
+						!strcmp(e.type, "transfer.received")
+							? "transfer_received"
+							: "transfer_shipped",
+						"transfer_id", e.transfer_id, "units",
+						(json_int_t)e.transfer_applied));
 	if (!rc && consumed > 0 &&
 	    strcmp(json_string_value(json_object_get(*answer, "status")), "duplicate"))
 		json_array_append_new(json_object_get(*answer, "actions"),

@@ -159,6 +159,24 @@ struct flow_forecast_stats {
 	double seconds;
 };
 
+/*
+ * Long work's progress, and a way to stop it; every member may be NULL. report gets the
+ * phase ("forecast", "targets", "solve", "store") and how far into it (done of total
+ * units: series for the forecast, 0 or 1 otherwise), from any worker thread, at most
+ * every FLOW_PROGRESS_EVERY series. Once *cancel is set the work stops at its next check
+ * (between series, the solver's rounds, phases) with FL_ECANCELLED and writes nothing.
+ */
+#define FLOW_PROGRESS_EVERY 64
+struct flow_progress {
+	void (*report)(void *ctx, const char *phase, size_t done, size_t total);
+	void *ctx;
+	atomic_bool *cancel;
+	atomic_bool
+		*shutdown; /* set with cancel: the server stops, the job failed, not cancelled */
+};
+bool flow_cancelled(const struct flow_progress *pg);
+void flow_report(const struct flow_progress *pg, const char *phase, size_t done, size_t total);
+
 /* A series as regular values (sparse sales spread over every day); see forecast.c. */
 int flow_series_values(const struct store_series *s, double **dense, bool *owned, int *n,
 		       enum fc_step *step, struct fl_err *err);
@@ -166,15 +184,15 @@ uint64_t flow_series_hash(const double *v, int n, int32_t first_day);
 void flow_forecast_spec(const struct fc_opts *o, char *buf, size_t cap);
 
 /*
- * Forecast every series of set on `threads` cores, CHUNK series at a time, with a
- * progress line on stderr each second when progress. With cache (a store), store series
+ * Forecast every series of set on `threads` cores, CHUNK series at a time, telling pg
+ * (may be NULL) how far it is. With cache (a store), store series
  * whose history is unchanged come from the cache and new results go into it. Each
  * result goes to fn (may be NULL) and, as CSV rows, to out (may be NULL). infer_period:
  * each series' period from its dates (o->period ignored).
  */
 int flow_forecast_many(struct store *cache, const struct store_series_set *set,
-		       const struct fc_opts *o, bool infer_period, int threads, bool progress,
-		       flow_forecast_fn *fn, void *ctx, FILE *out,
+		       const struct fc_opts *o, bool infer_period, int threads,
+		       const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx, FILE *out,
 		       struct flow_forecast_stats *stats, struct fl_err *err);
 
 /*
@@ -183,9 +201,15 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
  * each stored forecast and no sales are read; otherwise fn gets each result (as from
  * flow_forecast_many) and the batch is recorded as complete.
  */
-int flow_forecast_all(struct store *st, const struct fc_opts *o, bool progress,
+int flow_forecast_all(struct store *st, const struct fc_opts *o, const struct flow_progress *pg,
 		      flow_forecast_fn *fn, store_forecast_fn *cached_fn, void *ctx,
 		      struct flow_forecast_stats *stats, struct fl_err *err);
+
+/* The options a scenario's forecast is made with: the batch kept warm in the background
+ * is the default scenario's (horizon 14 days, level 0.9). */
+void flow_scenario_forecast_opts(int horizon, double service_level, struct fc_opts *o);
+/* Is the cache complete for o, with nothing imported since? */
+int flow_forecast_fresh(struct store *st, const struct fc_opts *o, bool *fresh, struct fl_err *err);
 
 /* One (node, SKU), cached, with its hold-out MASE (GET /v1/forecasts). */
 int flow_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
@@ -242,19 +266,50 @@ int flow_rules_replay(struct store *st, const char *name, int version, int limit
 
 /*
  * Run a scenario (POST /v1/rebalancing/scenarios's body) and store it: 0 and *answer.
- * lp_path (may be NULL): also write the model; progress: lines on stderr.
+ * lp_path (may be NULL): also write the model; pg (may be NULL): progress and cancel.
+ * time_limit_ms bounds the whole run: the solver gets what the phases before it left.
  */
-int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
-		   json_t **answer, struct fl_err *err);
+int flow_rebalance(struct store *st, const json_t *body, const char *lp_path,
+		   const struct flow_progress *pg, json_t **answer, struct fl_err *err);
+/*
+ * Scenarios as jobs. queue: check body, store it as a queued scenario, *id its id
+ * ("s_" and 16 hex digits). run: compute it (status running, then done, failed with the
+ * reason, or cancelled) under pg. needs_job: would a synchronous run take long (its
+ * forecasts are not all cached)?
+ */
+#define FLOW_SCENARIO_ID_MAX 19
+int flow_scenario_queue(struct store *st, const json_t *body, char id[FLOW_SCENARIO_ID_MAX],
+			struct fl_err *err);
+int flow_scenario_run(struct store *st, const char *id, const struct flow_progress *pg,
+		      struct fl_err *err);
+int flow_scenario_needs_job(struct store *st, const json_t *body, bool *needs, struct fl_err *err);
+/* Cancel a queued scenario (one that runs is stopped through its flow_progress). */
+int flow_scenario_cancel_queued(struct store *st, const char *id, struct fl_err *err);
+/* At start-up: unfinished jobs did not survive the restart (*n of them, now failed). */
+int flow_scenarios_orphaned(struct store *st, int *n, struct fl_err *err);
 int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
 			  struct fl_err *err);
 /* Accept it, only on the stock it was computed from (else FL_ECONFLICT with what moved). */
 int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err);
-/* Its request run again, as a new scenario. */
+/* Its stored request (the POST body), caller decrefs. */
+int flow_scenario_request(struct store *st, const char *id, json_t **body, struct fl_err *err);
+/* Its request run again, as a new scenario (synchronously). */
 int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 /* Its transfer lines as CSV (from,to,sku,qty,cost), caller frees *csv. */
 int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err);
+/*
+ * Transfer orders (accepted scenarios' lines): oldest first, filtered by status, node
+ * (from or to) and scenario, paged (limit 1 … 1000, after an id); one; cancel one that has
+ * shipped nothing (FL_ECONFLICT otherwise), its commitment released. Shipping and
+ * receiving are events (flow_event: transfer.shipped, transfer.received).
+ */
+#define FLOW_TRANSFERS_LISTED 1000
+int flow_transfers_list(struct store *st, const char *status, const char *node,
+			const char *scenario_id, const char *after, long limit, json_t **answer,
+			struct fl_err *err);
+int flow_transfer_get(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+int flow_transfer_cancel(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 /* Scenarios newest first: limit (1 … 1000), after (an id), status and name filters. */
 #define FLOW_SCENARIOS_LISTED 1000
 int flow_scenarios_list(struct store *st, const char *after, const char *status, const char *name,

@@ -90,12 +90,21 @@ struct pool {
 	const struct fc_opts *o;
 	bool infer_period;
 	atomic_size_t next, finished;
-	size_t total_before, total; /* for the progress line */
-	const char *label;
-	pthread_mutex_t lock;
-	double t0, last_print;
-	bool progress;
+	size_t total_before, total; /* for progress */
+	double t0;
+	const struct flow_progress *pg;
 };
+
+bool flow_cancelled(const struct flow_progress *pg)
+{
+	return pg && pg->cancel && atomic_load(pg->cancel);
+}
+
+void flow_report(const struct flow_progress *pg, const char *phase, size_t done, size_t total)
+{
+	if (pg && pg->report)
+		pg->report(pg->ctx, phase, done, total);
+}
 
 static void run_job(struct pool *p, struct job *j)
 {
@@ -128,20 +137,13 @@ static void worker(void *arg, int me)
 	size_t i;
 	(void)me;
 	while ((i = atomic_fetch_add(&p->next, 1)) < p->n) {
+		if (flow_cancelled(p->pg))
+			break; /* the caller sees the flag: the chunk is not kept */
 		if (!p->jobs[i].done)
 			run_job(p, &p->jobs[i]);
 		const size_t fin = atomic_fetch_add(&p->finished, 1) + 1;
-		if (!p->progress)
-			continue;
-		const double t = now_s();
-		pthread_mutex_lock(&p->lock);
-		if (t - p->last_print >= 1.0) {
-			p->last_print = t;
-			const size_t k = p->total_before + fin;
-			fprintf(stderr, "%s: %zu/%zu series (%.0f%%), %.1f s\n", p->label, k,
-				p->total, 100.0 * k / (p->total ? p->total : 1), t - p->t0);
-		}
-		pthread_mutex_unlock(&p->lock);
+		if (fin % FLOW_PROGRESS_EVERY == 0 || fin == p->n)
+			flow_report(p->pg, "forecast", p->total_before + fin, p->total);
 	}
 }
 
@@ -187,8 +189,8 @@ static int emit(struct forecast_sink *k, const struct job *j, int horizon)
 }
 
 int flow_forecast_many(struct store *cache, const struct store_series_set *set,
-		       const struct fc_opts *o, bool infer_period, int threads, bool progress,
-		       flow_forecast_fn *fn, void *ctx, FILE *out,
+		       const struct fc_opts *o, bool infer_period, int threads,
+		       const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx, FILE *out,
 		       struct flow_forecast_stats *stats, struct fl_err *err)
 {
 	const int H = o->horizon;
@@ -213,11 +215,9 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 			 .o = o,
 			 .infer_period = infer_period,
 			 .total = set->n,
-			 .label = "forecast",
 			 .t0 = now_s(),
-			 .progress = progress};
-	pthread_mutex_init(&p.lock, NULL);
-	p.last_print = p.t0;
+			 .pg = pg};
+	flow_report(pg, "forecast", 0, set->n);
 	for (size_t base = 0; base < set->n && !rc; base += chunk) {
 		const size_t n = set->n - base < chunk ? set->n - base : chunk;
 		memset(jobs, 0, sizeof(*jobs) * n);
@@ -263,6 +263,10 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 		p.n = n;
 		p.total_before = base;
 		pool_run(&p, threads);
+		if (flow_cancelled(pg)) {
+			rc = fl_err_set(err, FL_ECANCELLED, "cancelled");
+			break;
+		}
 		size_t nput = 0;
 		for (size_t i = 0; i < n && !rc; i++) {
 			struct job *j = &jobs[i];
@@ -299,7 +303,6 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 			rc = store_forecast_put(cache, spec, put, nput, err);
 	}
 	stats->seconds = now_s() - p.t0;
-	pthread_mutex_destroy(&p.lock);
 	free(jobs);
 	free(pts);
 	free(put);
@@ -417,7 +420,21 @@ out:
 
 /* ---- every series of the store, the cache first ---- */
 
-int flow_forecast_all(struct store *st, const struct fc_opts *o, bool progress,
+int flow_forecast_fresh(struct store *st, const struct fc_opts *o, bool *fresh, struct fl_err *err)
+{
+	char spec[96];
+	int64_t gen, done;
+	int rc;
+	*fresh = false;
+	flow_forecast_spec(o, spec, sizeof(spec));
+	if ((rc = store_import_generation(st, &gen, err)) ||
+	    (rc = store_forecast_batch_get(st, spec, &done, err)))
+		return rc;
+	*fresh = done == gen;
+	return 0;
+}
+
+int flow_forecast_all(struct store *st, const struct fc_opts *o, const struct flow_progress *pg,
 		      flow_forecast_fn *fn, store_forecast_fn *cached_fn, void *ctx,
 		      struct flow_forecast_stats *stats, struct fl_err *err)
 {
@@ -442,7 +459,7 @@ int flow_forecast_all(struct store *st, const struct fc_opts *o, bool progress,
 	struct store_series_set set;
 	if ((rc = store_sales_series(st, NULL, NULL, &set, err)))
 		return rc;
-	rc = flow_forecast_many(st, &set, o, false, flow_threads_default(), progress, fn, ctx, NULL,
+	rc = flow_forecast_many(st, &set, o, false, flow_threads_default(), pg, fn, ctx, NULL,
 				stats, err);
 	store_series_release(&set);
 	if (!rc)

@@ -71,10 +71,12 @@ static int in_transit(void *ctx, const struct store_transfer *t)
 	const long from = node_ix(c, t->from), to = node_ix(c, t->to), k = sku_ix(c, t->sku);
 	if (k < 0)
 		return 0;
+	/* what has not shipped is still in the source's on-hand; what has not been received
+	 * is not yet in the destination's */
 	if (from >= 0)
-		c->avail[from * c->nk + k] -= t->qty;
+		c->avail[from * c->nk + k] -= t->qty - t->shipped;
 	if (to >= 0)
-		c->avail[to * c->nk + k] += t->qty;
+		c->avail[to * c->nk + k] += t->qty - t->received;
 	return 0;
 }
 
@@ -385,17 +387,25 @@ static int scenario_load(struct store *st, const json_t *body, struct scenario *
 
 /* Demand (the forecast's total over the horizon, cached while the history holds), stock
  * and targets (forecast + safety stock) per (node, SKU). */
-static int scenario_targets(struct store *st, struct scenario *sc, bool progress,
+void flow_scenario_forecast_opts(int horizon, double service_level, struct fc_opts *o)
+{
+	*o = (struct fc_opts){.horizon = horizon,
+			      .level = service_level > 0 ? 2 * service_level - 1 : 0.9,
+			      .period = 7,
+			      .method = FC_AUTO};
+}
+
+static int scenario_targets(struct store *st, struct scenario *sc, const struct flow_progress *pg,
 			    struct fl_err *err)
 {
 	struct net *c = &sc->c;
 	const struct request *rq = &sc->rq;
-	const double level = rq->service_level > 0 ? 2 * rq->service_level - 1 : 0.9;
-	struct fc_opts fo = {
-		.horizon = rq->horizon, .level = level, .period = 7, .method = FC_AUTO};
+	struct fc_opts fo;
 	int rc;
-	if ((rc = flow_forecast_all(st, &fo, progress, collect, collect_cached, c, &sc->fs, err))) {
-		fl_err_prefix(err, "forecast");
+	flow_scenario_forecast_opts(rq->horizon, rq->service_level, &fo);
+	if ((rc = flow_forecast_all(st, &fo, pg, collect, collect_cached, c, &sc->fs, err))) {
+		if (rc != FL_ECANCELLED)
+			fl_err_prefix(err, "forecast");
 		return rc;
 	}
 	for (size_t x = 0; x < sc->ni; x++) {
@@ -533,18 +543,43 @@ static json_t *scenario_answer(struct scenario *sc, const char *id)
 		(json_int_t)sc->fs.cached);
 }
 
-int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bool progress,
-		   json_t **answer, struct fl_err *err)
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+int flow__scenario_check(struct store *st, const json_t *body, const char **name,
+			 struct fl_err *err)
 {
 	struct scenario sc = {0};
-	char id[19] = "s_";
+	int rc = scenario_load(st, body, &sc, err);
+	*name = rc ? NULL : json_string_value(json_object_get(body, "name"));
+	if (!rc && !*name)
+		*name = "scenario";
+	scenario_release(&sc);
+	return rc;
+}
+
+int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_path,
+			   const struct flow_progress *pg, const char *id, json_t **answer,
+			   char stock_state[64], struct fl_err *err)
+{
+	struct scenario sc = {0};
+	struct timespec t0;
 	int rc;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*answer = NULL;
-	if ((rc = scenario_load(st, body, &sc, err)) ||
-	    (rc = scenario_targets(st, &sc, progress, err)))
+	flow_report(pg, "forecast", 0, 1);
+	if ((rc = scenario_load(st, body, &sc, err)) || (rc = scenario_targets(st, &sc, pg, err)))
 		goto out;
+	flow_report(pg, "targets", 1, 1);
 	scenario_lanes(&sc);
+	/* time_limit_ms bounds the whole run: the solver gets what is left, less a twentieth
+	 * for the answer and the store */
+	const double left = sc.rq.time_limit_ms * 0.95 - ms_since(&t0);
 	sc.p = (struct slv_rb_problem){.nnodes = (int)sc.c.nn,
 				       .nskus = (int)sc.c.nk,
 				       .nlanes = sc.L,
@@ -552,241 +587,49 @@ int flow_rebalance(struct store *st, const json_t *body, const char *lp_path, bo
 				       .avail = sc.c.avail,
 				       .target = sc.target,
 				       .penalty = sc.rq.penalty,
-				       .time_limit_ms = sc.rq.time_limit_ms,
-				       .threads = flow_threads_default()};
+				       .time_limit_ms = left > 1 ? (int)left : 1,
+				       .threads = flow_threads_default(),
+				       .stop = pg ? pg->cancel : NULL};
+	flow_report(pg, "solve", 0, 1);
+	if (flow_cancelled(pg)) {
+		rc = fl_err_set(err, FL_ECANCELLED, "cancelled");
+		goto out;
+	}
 	if ((lp_path && (rc = slv_rebalance_export_lp(&sc.p, lp_path, err))) ||
 	    (rc = slv_rebalance(&sc.p, &sc.r, err)))
 		goto out;
 	slv_thread_release();
-	flow_random_hex(id + 2, 8);
-	if (!(*answer = scenario_answer(&sc, id))) {
-		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	if (flow_cancelled(pg)) {
+		rc = fl_err_set(err, FL_ECANCELLED, "cancelled");
 		goto out;
 	}
-	char *req = json_dumps(body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
-	rc = !req || !resp ? fl_err_set(err, FL_ENOMEM, "out of memory")
-			   : store_scenario_put(st, id, sc.rq.name, req, resp, sc.stock_state, err);
-	free(req), free(resp);
-	if (rc) {
-		json_decref(*answer);
-		*answer = NULL;
-	}
+	flow_report(pg, "store", 0, 1);
+	if (!(*answer = scenario_answer(&sc, id)))
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	memcpy(stock_state, sc.stock_state, 64);
 out:
 	scenario_release(&sc);
 	return rc;
 }
 
-int flow_scenario_get(struct store *st, const char *id, json_t **answer, struct fl_err *err)
+int flow_rebalance(struct store *st, const json_t *body, const char *lp_path,
+		   const struct flow_progress *pg, json_t **answer, struct fl_err *err)
 {
-	char *text;
-	int64_t accepted;
-	int rc = store_scenario_get(st, id, &text, &accepted, err);
-	*answer = NULL;
+	char id[FLOW_SCENARIO_ID_MAX] = "s_", state[64];
+	flow_random_hex(id + 2, 8);
+	int rc = flow__scenario_compute(st, body, lp_path, pg, id, answer, state, err);
 	if (rc)
 		return rc;
-	*answer = json_loads(text, 0, NULL);
-	free(text);
-	if (!*answer)
-		return fl_err_set(err, FL_EDB, "stored scenario unreadable");
-	char when[32];
-	flow__rfc3339(accepted, when);
-	json_object_set_new(*answer, "accepted_at", accepted ? json_string(when) : json_null());
-	return 0;
-}
-
-int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t **answer,
-			  struct fl_err *err)
-{
-	json_t *x = NULL, *y = NULL;
-	int status = flow_scenario_get(st, a, &x, err);
-	if (!status)
-		status = flow_scenario_get(st, b, &y, err);
-	if (status) {
-		json_decref(x);
-		return status;
+	const char *name = json_string_value(json_object_get(*answer, "name"));
+	char *req = json_dumps(body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
+	rc = !req || !resp ? fl_err_set(err, FL_ENOMEM, "out of memory")
+			   : store_scenario_put(st, id, name, req, resp, state, err);
+	free(req), free(resp);
+	if (rc) {
+		json_decref(*answer);
+		*answer = NULL;
+	} else {
+		json_object_set_new(*answer, "status", json_string("done"));
 	}
-	json_t *rows = json_object();
-#define PAIR(name, jx, jy)                                                          \
-	json_object_set_new(rows, name,                                             \
-			    json_pack("{s:O, s:O, s:f}", "a", jx, "b", jy, "delta", \
-				      json_number_value(jy) - json_number_value(jx)))
-	PAIR("cost_total", json_object_get(json_object_get(x, "cost"), "total"),
-	     json_object_get(json_object_get(y, "cost"), "total"));
-	PAIR("cost_transfer", json_object_get(json_object_get(x, "cost"), "transfer"),
-	     json_object_get(json_object_get(y, "cost"), "transfer"));
-	PAIR("cost_fixed", json_object_get(json_object_get(x, "cost"), "fixed"),
-	     json_object_get(json_object_get(y, "cost"), "fixed"));
-	PAIR("cost_shortage", json_object_get(json_object_get(x, "cost"), "shortage"),
-	     json_object_get(json_object_get(y, "cost"), "shortage"));
-	PAIR("units_moved", json_object_get(x, "units_moved"), json_object_get(y, "units_moved"));
-	PAIR("fill_rate_after", json_object_get(json_object_get(x, "fill_rate"), "after"),
-	     json_object_get(json_object_get(y, "fill_rate"), "after"));
-	json_t *nx = json_integer((json_int_t)json_array_size(json_object_get(x, "transfers")));
-	json_t *ny = json_integer((json_int_t)json_array_size(json_object_get(y, "transfers")));
-	PAIR("transfers", nx, ny);
-	json_decref(nx), json_decref(ny);
-	json_t *regions = json_object();
-	const char *key;
-	json_t *v;
-	json_t *ry = json_object_get(json_object_get(y, "fill_rate"), "by_region");
-	json_object_foreach(json_object_get(json_object_get(x, "fill_rate"), "by_region"), key, v)
-	{
-		json_t *w = json_object_get(ry, key);
-		json_object_set_new(regions, key,
-				    json_pack("{s:O, s:O}", "a", json_object_get(v, "after"), "b",
-					      w ? json_object_get(w, "after") : json_null()));
-	}
-#undef PAIR
-	*answer = json_pack("{s:[{s:O, s:O}, {s:O, s:O}], s:o, s:o}", "scenarios", "scenario_id",
-			    json_object_get(x, "scenario_id"), "name", json_object_get(x, "name"),
-			    "scenario_id", json_object_get(y, "scenario_id"), "name",
-			    json_object_get(y, "name"), "compare", rows, "fill_rate_by_region",
-			    regions);
-	json_decref(x);
-	json_decref(y);
-	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
-}
-
-int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err)
-{
-	json_t *s = NULL;
-	int rc = flow_scenario_get(st, id, &s, err);
-	if (rc)
-		return rc;
-	const json_t *tr = json_object_get(s, "transfers");
-	const size_t n = json_array_size(tr);
-	struct store_transfer *t = calloc(n + 1, sizeof(*t));
-	long units = 0;
-	if (!t) {
-		json_decref(s);
-		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		const json_t *x = json_array_get(tr, i);
-		t[i] = (struct store_transfer){json_string_value(json_object_get(x, "from")),
-					       json_string_value(json_object_get(x, "to")),
-					       json_string_value(json_object_get(x, "sku")),
-					       (long)json_integer_value(json_object_get(x, "qty"))};
-		units += t[i].qty;
-	}
-	const int64_t now = (int64_t)time(NULL);
-	char when[32];
-	flow__rfc3339(now, when);
-	rc = store_scenario_accept_checked(st, id, t, n, now, err);
-	free(t);
-	json_decref(s);
-	if (rc)
-		return rc;
-	*answer = json_pack("{s:s, s:s, s:I, s:I}", "scenario_id", id, "accepted_at", when,
-			    "transfers", (json_int_t)n, "units_in_transit", (json_int_t)units);
-	return *answer ? 0 : fl_err_set(err, FL_ENOMEM, "out of memory");
-}
-
-int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err)
-{
-	char *req = NULL;
-	int rc = store_scenario_request(st, id, &req, err);
-	*answer = NULL;
-	if (rc)
-		return rc;
-	json_t *body = json_loads(req, 0, NULL);
-	free(req);
-	if (!body)
-		return fl_err_set(err, FL_EDB, "scenario '%s': its stored request is unreadable",
-				  id);
-	rc = flow_rebalance(st, body, NULL, false, answer, err);
-	json_decref(body);
-	if (!rc)
-		json_object_set_new(*answer, "rerun_of", json_string(id));
-	return rc;
-}
-
-int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err)
-{
-	json_t *s = NULL, *t;
-	size_t i, len = 0;
-	int rc = flow_scenario_get(st, id, &s, err);
-	*csv = NULL;
-	if (rc)
-		return rc;
-	FILE *fp = open_memstream(csv, &len);
-	if (!fp) {
-		json_decref(s);
-		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	}
-	fprintf(fp, "from,to,sku,qty,cost\n");
-	json_array_foreach(json_object_get(s, "transfers"), i, t)
-		fprintf(fp, "%s,%s,%s,%lld,%.2f\n", json_string_value(json_object_get(t, "from")),
-			json_string_value(json_object_get(t, "to")),
-			json_string_value(json_object_get(t, "sku")),
-			json_integer_value(json_object_get(t, "qty")),
-			json_number_value(json_object_get(t, "cost")));
-	json_decref(s);
-	if (fclose(fp)) {
-		free(*csv);
-		*csv = NULL;
-		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
-struct listing {
-	json_t *items;
-	const char *status;
-};
-
-static int list_row(void *ctx, const struct store_scenario_row *r)
-{
-	struct listing *l = ctx;
-	/* every stored scenario is done: jobs that queue or run are not built yet */
-	if (l->status && strcmp(l->status, "done"))
-		return 0;
-	json_t *resp = json_loads(r->response, 0, NULL);
-	char when[32], acc[32];
-	flow__rfc3339(r->created_at, when);
-	flow__rfc3339(r->accepted_at, acc);
-	const json_t *cost = json_object_get(resp, "cost"),
-		     *fill = json_object_get(resp, "fill_rate");
-	json_t *row =
-		json_pack("{s:s, s:s, s:s, s:s, s:O?, s:{s:O?}, s:{s:O?, s:O?}, s:b, s:o}",
-			  "scenario_id", r->id, "name", r->name, "status", "done", "created_at",
-			  when, "horizon_days", json_object_get(resp, "horizon_days"), "cost",
-			  "total", json_object_get(cost, "total"), "fill_rate", "before",
-			  json_object_get(fill, "before"), "after", json_object_get(fill, "after"),
-			  "accepted", r->accepted_at != 0, "accepted_at",
-			  r->accepted_at ? json_string(acc) : json_null());
-	json_decref(resp);
-	return row && !json_array_append_new(l->items, row) ? 0 : FL_ENOMEM;
-}
-
-int flow_scenarios_list(struct store *st, const char *after, const char *status, const char *name,
-			long limit, json_t **answer, struct fl_err *err)
-{
-	static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled"};
-	struct listing l = {json_array(), status};
-	bool known = !status;
-	*answer = NULL;
-	for (size_t i = 0; status && i < sizeof(statuses) / sizeof(statuses[0]); i++)
-		known |= !strcmp(status, statuses[i]);
-	if (!known)
-		return fl_err_set(err, FL_EINVAL,
-				  "status: one of queued, running, done, failed, cancelled");
-	if (limit < 1 || limit > FLOW_SCENARIOS_LISTED)
-		return fl_err_set(err, FL_EINVAL, "limit: an integer from 1 to %d",
-				  FLOW_SCENARIOS_LISTED);
-	if (!l.items)
-		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	int rc = store_scenarios_list(st, after, name, (size_t)limit, list_row, &l, err);
-	if (rc == FL_ENOMEM)
-		fl_err_set(err, rc, "out of memory");
-	const size_t n = json_array_size(l.items);
-	if (!rc &&
-	    !(*answer = json_pack("{s:O, s:o}", "scenarios", l.items, "next",
-				  n == (size_t)limit
-					  ? json_incref(json_object_get(
-						    json_array_get(l.items, n - 1), "scenario_id"))
-					  : json_null())))
-		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-	json_decref(l.items);
 	return rc;
 }

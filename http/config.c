@@ -35,6 +35,8 @@ void http_config_default(struct http_config *c)
 	c->rate_burst = 100;
 	c->access_log = true;
 	c->shutdown_grace = 10;
+	c->job_queue = 16;
+	c->forecast_warm = true;
 }
 
 static int set_num(const char *key, const char *v, double lo, double hi, double *out,
@@ -107,6 +109,14 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 		if (strcmp(v, "0") && strcmp(v, "1"))
 			return fl_err_set(err, FL_EINVAL, "rules_fail: 0 or 1, not '%s'", v);
 		c->rules_fail = strcmp(v, "1") == 0;
+	} else if (strcmp(key, "job_queue") == 0) {
+		if (!(rc = set_num(key, v, 1, 1000, &d, err)))
+			c->job_queue = (int)d;
+	} else if (strcmp(key, "forecast_warm") == 0) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fl_err_set(err, FL_EINVAL, "forecast_warm: 'on' or 'off', not '%s'",
+					  v);
+		c->forecast_warm = strcmp(v, "on") == 0;
 	} else {
 		return fl_err_set(err, FL_EINVAL, "unknown setting '%s'", key);
 	}
@@ -128,7 +138,9 @@ static const char *const config_keys[] = {"db",
 					  "rate_burst",
 					  "access_log",
 					  "shutdown_grace",
-					  "rules_fail"};
+					  "rules_fail",
+					  "job_queue",
+					  "forecast_warm"};
 
 int http_config_env(struct http_config *c, struct fl_err *err)
 {

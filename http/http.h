@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "data/store.h"
 
@@ -56,6 +57,8 @@ struct http_config {
 	bool access_log;		  /* one JSON line per request on stderr */
 	int shutdown_grace;		  /* seconds in-flight requests get at shutdown */
 	bool rules_fail;		  /* a failing rule fails the request (else skipped) */
+	int job_queue;			  /* scenario jobs waiting at once (503 beyond) */
+	bool forecast_warm; /* keep the default scenario's forecasts computed in the background */
 };
 
 void http_config_default(struct http_config *c);
@@ -65,6 +68,29 @@ int http_config_set(struct http_config *c, const char *key, const char *value, s
 int http_config_load(struct http_config *c, const char *path, struct fl_err *err);
 /* Apply FULCRUM_<KEY> environment variables. */
 int http_config_env(struct http_config *c, struct fl_err *err);
+
+/* ---- long work off the request path (http/jobs.c) ---- */
+
+/*
+ * One job worker, a thread with its own store, runs in turn: the forecast batch that keeps
+ * the default scenario's forecasts complete (at start-up and after each import, when
+ * forecast_warm), then queued scenario jobs, oldest first. Each job uses every core.
+ * Status lives in the store; progress lives here, in memory, and dies with the process:
+ * at start-up, scenarios left queued or running are failed with the reason.
+ */
+int http_jobs_start(const struct http_config *cfg, struct fl_err *err);
+void http_jobs_stop(void); /* cancels what runs, joins the worker */
+void http_jobs_poke(void); /* an import happened: look at the forecasts now */
+/* Queue a scenario job: 0 and id, FL_EBUSY when the queue is full (job_queue). */
+int http_jobs_submit(struct store *st, const json_t *body, char id[32], struct fl_err *err);
+/* A live job's progress ({"phase", "fraction", …}), NULL when id is not queued or running. */
+json_t *http_jobs_progress(const char *id);
+/* Cancel a live job: 0 (queued: cancelled now; running: it stops at its next check), or
+ * FL_ENOTFOUND when id is not live. */
+int http_jobs_cancel(struct store *st, const char *id, struct fl_err *err);
+/* GET /v1/forecasts/status's answer; its figures in Prometheus text on fp. */
+json_t *http_jobs_forecast_status(struct store *st, struct fl_err *err);
+void http_jobs_metrics(FILE *fp);
 
 /* ---- requests and responses, as handlers see them ---- */
 
@@ -97,8 +123,10 @@ struct http_resp {
 	json_t *json; /* owned; sent as application/json */
 	char *text;   /* owned (malloc); sent with content_type */
 	const char *content_type;
-	char allow[64];	 /* 405: the methods the path takes */
-	int retry_after; /* 429: seconds */
+	char allow[64];	    /* 405: the methods the path takes */
+	int retry_after;    /* 429: seconds */
+	char location[128]; /* a Location header, when set (202, 201) */
+	bool async;	    /* Preference-Applied: respond-async */
 };
 
 typedef void http_handler_fn(struct http_req *rq, struct http_resp *rs);

@@ -232,18 +232,15 @@ static int wave_flow(struct http_req *rq, const json_t *body, json_t **result, s
 
 static int import_flow(struct http_req *rq, const json_t *body, json_t **result, struct fl_err *err)
 {
-	return flow_import_json(rq->st, body, result, err);
+	const int rc = flow_import_json(rq->st, body, result, err);
+	if (!rc)
+		http_jobs_poke(); /* new sales: the background forecasts start now */
+	return rc;
 }
 
 static int event_flow(struct http_req *rq, const json_t *body, json_t **result, struct fl_err *err)
 {
 	return flow_event(rq->st, body, rq->cfg->rules_fail, result, err);
-}
-
-static int scenario_flow(struct http_req *rq, const json_t *body, json_t **result,
-			 struct fl_err *err)
-{
-	return flow_rebalance(rq->st, body, NULL, false, result, err);
 }
 
 static void h_wave(struct http_req *rq, struct http_resp *rs)
@@ -264,11 +261,6 @@ static void h_decide(struct http_req *rq, struct http_resp *rs)
 static void h_events(struct http_req *rq, struct http_resp *rs)
 {
 	json_route(rq, rs, event_flow, 200);
-}
-
-static void h_scenario_new(struct http_req *rq, struct http_resp *rs)
-{
-	json_route(rq, rs, scenario_flow, 201);
 }
 
 /* A handler's common ending: a flow's status, error and answer. */
@@ -390,6 +382,37 @@ static void scenarios_list(struct http_req *rq, struct http_resp *rs)
 	answer_with(rs, rc, 200, answer, &err);
 }
 
+/* GET /v1/transfers?status=&node=&scenario_id=&limit=&after= */
+static void h_transfers(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const long limit = page_limit(rq, rs);
+	if (limit < 0 || !id_param_ok(rq, rs, "after") || !id_param_ok(rq, rs, "status") ||
+	    !id_param_ok(rq, rs, "node") || !id_param_ok(rq, rs, "scenario_id"))
+		return;
+	const int rc = flow_transfers_list(rq->st, http_query(rq, "status"), http_query(rq, "node"),
+					   http_query(rq, "scenario_id"), http_query(rq, "after"),
+					   limit, &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_transfer_get(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_transfer_get(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_transfer_cancel(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_transfer_cancel(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
 static void h_scenarios(struct http_req *rq, struct http_resp *rs)
 {
 	const char *cmp = http_query(rq, "compare");
@@ -428,15 +451,127 @@ static void h_scenario_get(struct http_req *rq, struct http_resp *rs)
 		return;
 	}
 	const int rc = flow_scenario_get(rq->st, rq->params[0], &answer, &err);
+	if (!rc) {
+		const char *st = json_string_value(json_object_get(answer, "status"));
+		json_t *p = strcmp(st, "queued") && strcmp(st, "running")
+				    ? NULL
+				    : http_jobs_progress(rq->params[0]);
+		if (p)
+			json_object_set_new(answer, "progress", p);
+	}
 	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_forecasts_status(struct http_req *rq, struct http_resp *rs)
+{
+	struct fl_err err = {0};
+	json_t *answer = http_jobs_forecast_status(rq->st, &err);
+	answer_with(rs, answer ? 0 : err.status ? err.status : FL_ENOMEM, 200, answer, &err);
+}
+
+/*
+ * A scenario body run: at once (201) when its forecasts are cached and the caller did not
+ * ask otherwise; else as a job (202 with Location), with Prefer: respond-async or when
+ * the forecasts must be made first (work of many seconds).
+ */
+static void scenario_submit(struct http_req *rq, struct http_resp *rs, const json_t *body,
+			    const char *rerun_of)
+{
+	struct fl_err err = {0};
+	json_t *answer = NULL;
+	char id[32];
+	const char *prefer = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Prefer");
+	bool job = prefer && strstr(prefer, "respond-async");
+	int rc = job ? 0 : flow_scenario_needs_job(rq->st, body, &job, &err);
+	if (!rc && !job) {
+		rc = flow_rebalance(rq->st, body, NULL, NULL, &answer, &err);
+		if (!rc && rerun_of)
+			json_object_set_new(answer, "rerun_of", json_string(rerun_of));
+		if (!rc)
+			snprintf(rs->location, sizeof(rs->location), "/v1/rebalancing/scenarios/%s",
+				 json_string_value(json_object_get(answer, "scenario_id")));
+		answer_with(rs, rc, 201, answer, &err);
+		return;
+	}
+	if (rc || (rc = http_jobs_submit(rq->st, body, id, &err))) {
+		if (!err.status)
+			err.status = rc;
+		http_fail(rs, &err);
+		return;
+	}
+	rs->status = 202;
+	rs->async = prefer && strstr(prefer, "respond-async");
+	snprintf(rs->location, sizeof(rs->location), "/v1/rebalancing/scenarios/%s", id);
+	rs->json = json_pack("{s:s, s:s, s:s}", "scenario_id", id, "status", "queued", "location",
+			     rs->location);
+	if (rs->json && rerun_of)
+		json_object_set_new(rs->json, "rerun_of", json_string(rerun_of));
+}
+
+static void h_scenario_new(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *body;
+	char detail[FL_ERR_MSG_MAX + 64];
+	const int status = http_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body,
+					   detail, sizeof(detail));
+	if (status) {
+		http_problem(rs, status, "%s", detail);
+		return;
+	}
+	scenario_submit(rq, rs, body, NULL);
+	json_decref(body);
 }
 
 static void h_scenario_rerun(struct http_req *rq, struct http_resp *rs)
 {
+	json_t *body = NULL;
+	struct fl_err err = {0};
+	if (flow_scenario_request(rq->st, rq->params[0], &body, &err)) {
+		http_fail(rs, &err);
+		return;
+	}
+	scenario_submit(rq, rs, body, rq->params[0]);
+	json_decref(body);
+}
+
+#define CANCEL_WAIT_MS 3000 /* how long DELETE waits for a running job to stop */
+
+static void h_scenario_cancel(struct http_req *rq, struct http_resp *rs)
+{
 	json_t *answer = NULL;
 	struct fl_err err = {0};
-	const int rc = flow_scenario_rerun(rq->st, rq->params[0], &answer, &err);
-	answer_with(rs, rc, 201, answer, &err);
+	const char *id = rq->params[0];
+	int rc = http_jobs_cancel(rq->st, id, &err);
+	if (rc == FL_ENOTFOUND) {
+		/* not live: finished (nothing to cancel) or unknown */
+		if (!(rc = flow_scenario_get(rq->st, id, &answer, &err)))
+			rc = fl_err_set(
+				&err, FL_ECONFLICT,
+				"scenario '%s' is %s: only a queued or running scenario can "
+				"be cancelled",
+				id, json_string_value(json_object_get(answer, "status")));
+		json_decref(answer);
+		http_fail(rs, &err);
+		return;
+	}
+	for (int waited = 0; !rc; waited += 20) {
+		json_decref(answer);
+		answer = NULL;
+		if ((rc = flow_scenario_get(rq->st, id, &answer, &err)))
+			break;
+		const char *st = json_string_value(json_object_get(answer, "status"));
+		if (strcmp(st, "queued") && strcmp(st, "running"))
+			break;
+		if (waited >= CANCEL_WAIT_MS) { /* still stopping: say so, the client polls */
+			rs->status = 202;
+			json_object_set_new(answer, "cancel_requested", json_true());
+			rs->json = answer;
+			return;
+		}
+		const struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	answer_with(rs, rc, 200, answer, &err);
 }
 
 static void h_scenario_accept(struct http_req *rq, struct http_resp *rs)
@@ -632,12 +767,25 @@ const struct http_route http_routes[] = {
 	{"GET", "/v1/forecasts", HTTP_ROLE_PLANNER | HTTP_ROLE_ORCHESTRATOR, false, false,
 	 h_forecasts, "demand forecast of one (node, SKU) with intervals and its backtest"},
 	{"POST", "/v1/rebalancing/scenarios", HTTP_ROLE_PLANNER, true, false, h_scenario_new,
-	 "run and store a rebalancing scenario: transfers, costs, fill rates, the solver's gap"},
+	 "run and store a rebalancing scenario: transfers, costs, fill rates, the solver's gap "
+	 "(201), or as a job (202) with Prefer: respond-async or while its forecasts are made"},
 	{"GET", "/v1/rebalancing/scenarios", HTTP_ROLE_PLANNER, false, false, h_scenarios,
 	 "stored scenarios newest first (?limit=&after=&status=&name=), or two side by side "
 	 "(?compare=a,b)"},
+	{"GET", "/v1/transfers", HTTP_ROLE_PLANNER, false, false, h_transfers,
+	 "transfer orders of accepted scenarios (?status=&node=&scenario_id=&limit=&after=)"},
+	{"GET", "/v1/transfers/{transfer_id}", HTTP_ROLE_PLANNER, false, false, h_transfer_get,
+	 "one transfer order: planned, shipped and received units, status"},
+	{"POST", "/v1/transfers/{transfer_id}/cancel", HTTP_ROLE_PLANNER, false, false,
+	 h_transfer_cancel, "cancel a transfer order that has shipped nothing (its units sellable again)"},
+	{"GET", "/v1/forecasts/status", HTTP_ROLE_PLANNER | HTTP_ROLE_ORCHESTRATOR, false, false,
+	 h_forecasts_status,
+	 "the background forecast batch: running (with progress), ready or stale"},
 	{"GET", "/v1/rebalancing/scenarios/{scenario_id}", HTTP_ROLE_PLANNER, false, false,
-	 h_scenario_get, "read a stored scenario back"},
+	 h_scenario_get,
+	 "read a scenario back: its result when done, its status and progress while a job"},
+	{"DELETE", "/v1/rebalancing/scenarios/{scenario_id}", HTTP_ROLE_PLANNER, false, false,
+	 h_scenario_cancel, "cancel a queued or running scenario job"},
 	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/rerun", HTTP_ROLE_PLANNER, false, false,
 	 h_scenario_rerun, "run a stored scenario's request again, as a new scenario"},
 	{"POST", "/v1/rebalancing/scenarios/{scenario_id}/accept", HTTP_ROLE_PLANNER, false, false,

@@ -140,6 +140,7 @@ char *http_metrics_text(void)
 	for (int i = 0; i < 3; i++)
 		fprintf(fp, "fulcrum_decisions_total{status=\"%s\"} %lu\n", decision_status[i],
 			atomic_load(&decisions[i]));
+	http_jobs_metrics(fp);
 	fclose(fp);
 	return buf;
 }
@@ -514,6 +515,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
 	}
 	if (rs->status == 401)
 		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+	if (rs->location[0])
+		MHD_add_response_header(resp, "Location", rs->location);
+	if (rs->async)
+		MHD_add_response_header(resp, "Preference-Applied", "respond-async");
 	if (atomic_load(&shutting_down))
 		MHD_add_response_header(resp, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, resp);
@@ -902,12 +907,22 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 					   srv.cfg.connection_limit,
 					   srv.cfg.connection_timeout,
 					   srv.cfg.connection_limit_per_ip};
+	/* the job worker first: a request may queue a job as soon as we listen */
+	if ((rc = http_jobs_start(&srv.cfg, err))) {
+		atomic_store(&srv.stop_checkpointer, 1);
+		pthread_join(srv.checkpointer, NULL);
+		return rc;
+	}
 	srv.daemon = listen_on(&srv, &main_port);
 	if (!srv.daemon) {
+		http_jobs_stop();
+		atomic_store(&srv.stop_checkpointer, 1);
+		pthread_join(srv.checkpointer, NULL);
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));
 	}
 	if ((rc = start_health(&srv, err))) {
+		http_jobs_stop();
 		MHD_stop_daemon(srv.daemon);
 		atomic_store(&srv.stop_checkpointer, 1);
 		pthread_join(srv.checkpointer, NULL);
@@ -947,6 +962,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	if (srv.health)
 		MHD_stop_daemon(srv.health);
 	srv.health = NULL;
+	http_jobs_stop();
 	atomic_store(&srv.stop_checkpointer, 1);
 	pthread_join(srv.checkpointer, NULL);
 	for (i = 0; i < srv.nstores; i++)

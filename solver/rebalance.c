@@ -22,6 +22,11 @@ double slv__ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+bool slv__time_up(const struct slv_rb_problem *p, const struct timespec *t0, double limit)
+{
+	return (p->stop && atomic_load(p->stop)) || slv__ms_since(t0) >= limit;
+}
+
 long slv__surplus(const struct slv_rb_problem *p, int i, int k)
 {
 	const long d = p->avail[(size_t)i * p->nskus + k] - p->target[(size_t)i * p->nskus + k];

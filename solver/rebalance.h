@@ -29,6 +29,8 @@
 #ifndef FULCRUM_SOLVER_REBALANCE_H
 #define FULCRUM_SOLVER_REBALANCE_H
 
+#include <stdatomic.h>
+
 #include "data/model.h"
 
 struct slv_rb_lane {
@@ -46,6 +48,7 @@ struct slv_rb_problem {
 	double penalty;			 /* per unit short, > 0 */
 	int time_limit_ms;		 /* coupled MIP; 0 = default 10 s */
 	int threads;			 /* uncoupled: SKUs in parallel */
+	atomic_bool *stop; /* may be NULL; once set, coupled searches stop as at the limit */
 };
 
 struct slv_rb_transfer {

@@ -154,7 +154,7 @@ double slv__subgradient(const struct slv_rb_problem *p, const struct arcs *a, co
 		ls[(size_t)a->v[i].from * p->nskus + a->v[i].sku] = lam0[2 * i];
 		ld[(size_t)a->v[i].to * p->nskus + a->v[i].sku] = lam0[2 * i + 1];
 	}
-	for (int it = 0; it < RB_SUBGRADIENT_ITERS && slv__ms_since(t0) < limit; it++) {
+	for (int it = 0; it < RB_SUBGRADIENT_ITERS && !slv__time_up(p, t0, limit); it++) {
 		double base = 0;
 		for (size_t i = 0; i < a->n; i++) {
 			lam[2 * i] = ls[(size_t)a->v[i].from * p->nskus + a->v[i].sku];
@@ -245,7 +245,7 @@ int slv__slope_scaling(const struct slv_rb_problem *p, const struct arcs *a,
 	}
 	double last = INFINITY;
 	int flat = 0;
-	for (int it = 0; it < RB_DSS_ROUNDS && slv__ms_since(t0) < limit; it++) {
+	for (int it = 0; it < RB_DSS_ROUNDS && !slv__time_up(p, t0, limit); it++) {
 		if ((rc = slv__pool_round(&w, cost))) {
 			fl_err_set(err, rc,
 				   "rebalance: GLPK failed on a SKU's transportation problem");

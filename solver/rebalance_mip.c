@@ -111,11 +111,16 @@ double slv__lagrangian_bound(const struct slv_rb_problem *p, const struct arcs *
 struct mip_cb {
 	const double *x0; /* the incumbent (columns 1…n), or NULL */
 	double bound;
+	atomic_bool *stop;
 };
 
 static void mip_callback(glp_tree *tree, void *info)
 {
 	struct mip_cb *c = info;
+	if (c->stop && atomic_load(c->stop)) {
+		glp_ios_terminate(tree); /* as at the time limit: the incumbent stands */
+		return;
+	}
 	if (glp_ios_reason(tree) == GLP_IHEUR && glp_ios_curr_node(tree) == 1 && c->x0)
 		glp_ios_heur_sol(tree, c->x0);
 	const int best = glp_ios_best_node(tree);
@@ -240,7 +245,7 @@ int slv__solve_coupled(const struct slv_rb_problem *p, const struct arcs *a,
 		rc = FL_ESOLVER;
 		goto out;
 	}
-	struct mip_cb cb = {.x0 = x0, .bound = glp_get_obj_val(lp)};
+	struct mip_cb cb = {.x0 = x0, .bound = glp_get_obj_val(lp), .stop = p->stop};
 	glp_iocp io;
 	glp_init_iocp(&io);
 	io.msg_lev = GLP_MSG_OFF;
@@ -250,7 +255,8 @@ int slv__solve_coupled(const struct slv_rb_problem *p, const struct arcs *a,
 	io.mip_gap = 1e-6;
 	const int st = glp_intopt(lp, &io);
 	const int ms = glp_mip_status(lp);
-	if ((st && st != GLP_ETMLIM && st != GLP_EMIPGAP) || (ms != GLP_OPT && ms != GLP_FEAS)) {
+	if ((st && st != GLP_ETMLIM && st != GLP_EMIPGAP && st != GLP_ESTOP) ||
+	    (ms != GLP_OPT && ms != GLP_FEAS)) {
 		rc = FL_ESOLVER;
 		goto out;
 	}

@@ -79,6 +79,40 @@ check_eq "rerun: 201" "$(http POST "/v1/rebalancing/scenarios/$b/rerun" "${P[@]}
 c=$(js 'console.log(d.scenario_id)')
 check_eq "a new scenario, the same request" "$(js "console.log(d.rerun_of, d.name, '$c' !== '$b')")" "$b west+50 true"
 check_eq "the rerun accepts: 200" "$(http POST "/v1/rebalancing/scenarios/$c/accept" "${P[@]}")" 200
+# transfer orders: one per accepted line, shipped and received through events
+check_eq "transfers of a: 200" "$(http GET "/v1/transfers?scenario_id=$a&limit=1000" "${P[@]}")" 200
+check_eq "one planned order per line of a" "$(js 'console.log(d.transfers.length, d.transfers.every(t => t.status === "planned" && t.shipped === 0 && /^t_[0-9]+$/.test(t.transfer_id)))')" "$(http GET "/v1/rebalancing/scenarios/$a" "${P[@]}" >/dev/null; js 'console.log(d.transfers.length)') true"
+http GET "/v1/transfers?scenario_id=$a&limit=1000" "${P[@]}" >/dev/null
+read -r t1 t1f t1t t1k t1q t2 t2f t2k t2q <<<"$(js 'const a = d.transfers.find(t => t.qty >= 2) || d.transfers[0]; const b = d.transfers.find(t => t !== a); console.log(a.transfer_id, a.from, a.to, a.sku, a.qty, b.transfer_id, b.from, b.sku, b.qty)')"
+inv() { http GET "/v1/inventory?node=$1&sku=$2" "${P[@]}" >/dev/null; js 'const r = d.items[0] || {on_hand: 0, committed_out: 0, in_transit_in: 0}; console.log(r.on_hand, r.committed_out, r.in_transit_in)'; }
+read -r src_oh src_c _ <<<"$(inv "$t1f" "$t1k")"
+read -r dst_oh _ dst_in <<<"$(inv "$t1t" "$t1k")"
+O=(-H "Authorization: Bearer $ORCH" -H "Content-Type: application/json")
+ev() { http POST /v1/events "${O[@]}" -d "{\"event_id\":\"$1\",\"type\":\"$2\",\"data\":{\"transfer_id\":\"$3\"${4:-}}}"; }
+check_eq "transfer.shipped, one unit: 200" "$(ev tr-1 transfer.shipped "$t1" ',"qty":1')" 200
+check_eq "…says what moved" "$(js 'const a = d.actions.find(x => x.type === "transfer_shipped"); console.log(d.status, a && a.units)')" "applied 1"
+check_eq "the source's on-hand and commitment fall by it" "$(inv "$t1f" "$t1k")" "$((src_oh - 1)) $((src_c - 1)) $(inv "$t1f" "$t1k" | cut -d' ' -f3)"
+check_eq "the same event again: duplicate, nothing moves" "$(ev tr-1 transfer.shipped "$t1" ',"qty":1'; js 'console.log(d.status)') $(inv "$t1f" "$t1k" | cut -d' ' -f1)" "200duplicate $((src_oh - 1))"
+check_eq "more than is left to ship: 422" "$(ev tr-2 transfer.shipped "$t1" ",\"qty\":$t1q")" 422
+check "…saying how much is left" grep -q "more than the $((t1q - 1)) left to ship" "$BODY_FILE"
+check_eq "…and recorded nothing" "$(inv "$t1f" "$t1k" | cut -d' ' -f1)" "$((src_oh - 1))"
+check_eq "receiving more than shipped: 422" "$(ev tr-3 transfer.received "$t1" ',"qty":2')" 422
+check_eq "the rest shipped (no qty: all that is left)" "$(ev tr-4 transfer.shipped "$t1"; js 'console.log(d.actions[0].units)')" "200$((t1q - 1))"
+check_eq "the source gave exactly the transfer's units, once" "$(inv "$t1f" "$t1k" | cut -d' ' -f1-2)" "$((src_oh - t1q)) $((src_c - t1q))"
+check_eq "shipped in full" "$(http GET "/v1/transfers/$t1" "${P[@]}" >/dev/null; js 'console.log(d.status, d.shipped, d.received)')" "shipped $t1q 0"
+check_eq "a partial receipt: 200" "$(ev tr-5 transfer.received "$t1" ',"qty":1')" 200
+check_eq "the destination's on-hand rises by it, in transit falls" "$(inv "$t1t" "$t1k" | cut -d' ' -f1,3)" "$((dst_oh + 1)) $((dst_in - 1))"
+check_eq "the rest received" "$(ev tr-6 transfer.received "$t1"; js 'console.log(d.actions[0].type, d.actions[0].units)')" "200transfer_received $((t1q - 1))"
+check_eq "received: the destination holds them all, once" "$(inv "$t1t" "$t1k" | cut -d' ' -f1,3) $(http GET "/v1/transfers/$t1" "${P[@]}" >/dev/null; js 'console.log(d.status)')" "$((dst_oh + t1q)) $((dst_in - t1q)) received"
+check_eq "listed by status" "$(http GET "/v1/transfers?status=received" "${P[@]}" >/dev/null; js 'console.log(d.transfers.map(t => t.transfer_id).join())')" "$t1"
+check_eq "an unknown transfer: 200 unknown_transfer, nothing moves" "$(ev tr-7 transfer.shipped t_999999; js 'console.log(d.status, d.actions.length)')" "200unknown_transfer 0"
+check_eq "no transfer_id: 422" "$(http POST /v1/events "${O[@]}" -d '{"event_id":"tr-8","type":"transfer.shipped","data":{}}')" 422
+read -r _ c2 _ <<<"$(inv "$t2f" "$t2k")"
+check_eq "cancel a planned transfer: 200" "$(http POST "/v1/transfers/$t2/cancel" "${P[@]}"; js 'console.log(d.status)')" "200cancelled"
+check_eq "…its units no longer committed" "$(inv "$t2f" "$t2k" | cut -d' ' -f2)" "$((c2 - t2q))"
+check_eq "a shipped one cannot be cancelled: 409" "$(http POST "/v1/transfers/$t1/cancel" "${P[@]}")" 409
+check_eq "nor shipped once cancelled: 422" "$(ev tr-9 transfer.shipped "$t2")" 422
+check_eq "an unknown status filter: 422" "$(http GET "/v1/transfers?status=lost" "${P[@]}")" 422
 check_eq "rerun of nothing: 404" "$(http POST "/v1/rebalancing/scenarios/s_nope/rerun" "${P[@]}")" 404
 http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"overrides":{"demand":[{"node":"ST-ABQ","sku":"SKU-00001","qty":100000}]}}' >/dev/null
 check_eq "an impossible demand is an explained shortage" "$(js 'const u = d.shortage_units.unserved.find(x => x.node === "ST-ABQ" && x.sku === "SKU-00001"); console.log(u && u.units > 90000 && /^(no_supply|cost_or_capacity)$/.test(u.reason))')" true

@@ -223,12 +223,75 @@ static void test_forecast_many_null_err(void **state)
 	struct flow_forecast_stats stats;
 	struct fl_err err = {0};
 	assert_int_equal(
-		flow_forecast_many(NULL, &set, &o, false, 2, false, NULL, NULL, NULL, &stats, NULL),
+		flow_forecast_many(NULL, &set, &o, false, 2, NULL, NULL, NULL, NULL, &stats, NULL),
 		FL_ELIMIT);
 	assert_int_equal(
-		flow_forecast_many(NULL, &set, &o, false, 2, false, NULL, NULL, NULL, &stats, &err),
+		flow_forecast_many(NULL, &set, &o, false, 2, NULL, NULL, NULL, NULL, &stats, &err),
 		FL_ELIMIT);
 	assert_non_null(strstr(err.msg, "far"));
+}
+
+struct seen {
+	size_t reports, last_done, total;
+	atomic_bool *cancel;
+};
+
+static void count_report(void *ctx, const char *phase, size_t done, size_t total)
+{
+	struct seen *s = ctx;
+	assert_string_equal(phase, "forecast");
+	s->reports++;
+	s->last_done = done;
+	s->total = total;
+	if (done >= total / 2)
+		atomic_store(s->cancel, true); /* half way: stop */
+}
+
+/* Long work reports its progress and stops when cancelled, keeping nothing of the chunk. */
+static void test_forecast_progress_cancel(void **state)
+{
+	(void)state;
+	enum { N = 1000, D = 60 };
+	static int32_t days[D];
+	static double values[N][D];
+	static struct store_series s[N];
+	static char ids[N][16];
+	for (int t = 0; t < D; t++)
+		days[t] = t;
+	for (int i = 0; i < N; i++) {
+		for (int t = 0; t < D; t++)
+			values[i][t] = 5 + (i + t) % 7;
+		snprintf(ids[i], sizeof(ids[i]), "s%d", i);
+		s[i] = (struct store_series){.id = ids[i],
+					     .days = days,
+					     .values = values[i],
+					     .n = D,
+					     .first_day = 0,
+					     .last_day = D - 1};
+	}
+	struct store_series_set set = {.v = s, .n = N};
+	struct fc_opts o = {.horizon = 7, .level = 0.9, .period = 7, .method = FC_AUTO};
+	struct flow_forecast_stats stats;
+	struct fl_err err = {0};
+	atomic_bool cancel = false;
+	struct seen seen = {.cancel = &cancel};
+	const struct flow_progress pg = {count_report, &seen, &cancel, NULL};
+	assert_int_equal(
+		flow_forecast_many(NULL, &set, &o, false, 2, &pg, NULL, NULL, NULL, &stats, &err),
+		FL_ECANCELLED);
+	assert_true(seen.reports >= 2);
+	assert_int_equal(seen.total, N);
+	assert_true(seen.last_done < N);   /* stopped before the end */
+	assert_int_equal(stats.series, 0); /* the cancelled chunk is not kept */
+	/* not cancelled: every series, the last report at N of N */
+	atomic_store(&cancel, false);
+	seen = (struct seen){.cancel = &(atomic_bool){false}};
+	const struct flow_progress quiet = {count_report, &seen, NULL, NULL};
+	assert_int_equal(flow_forecast_many(NULL, &set, &o, false, 2, &quiet, NULL, NULL, NULL,
+					    &stats, &err),
+			 0);
+	assert_int_equal(stats.series, N);
+	assert_int_equal(seen.last_done, N);
 }
 
 struct racer {
@@ -704,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_reservation_is_the_answer),
 		cmocka_unit_test(test_failed_commit_is_not_success),
 		cmocka_unit_test(test_forecast_many_null_err),
+		cmocka_unit_test(test_forecast_progress_cancel),
 		cmocka_unit_test(test_concurrent_reservations),
 		cmocka_unit_test(test_unfilled_reasons),
 		cmocka_unit_test(test_every_write_path_on_a_failing_disk),
