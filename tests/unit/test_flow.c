@@ -716,7 +716,7 @@ static void test_committed_units_are_not_sold(void **state)
 	(void)state;
 	struct store *st = network(2, 1, 10); /* N00 and N01, 10 units of S000 each */
 	struct fl_err err = {0};
-	const struct store_transfer t = {"N00", "N01", "S000", 8};
+	const struct store_transfer t = {.from = "N00", .to = "N01", .sku = "S000", .qty = 8};
 	assert_int_equal(store_scenario_put(st, "s_t", "t", "{}", "{}", NULL, &err), 0);
 	assert_int_equal(store_scenario_accept(st, "s_t", &t, 1, 1, &err), 0);
 	json_t *ans = NULL,
