@@ -36,6 +36,7 @@ enum col_kind {
 	COL_SKU,     /* a known SKU id, bound as its kid */
 	COL_ZONE,    /* a known zone number */
 	COL_DATE,    /* YYYY-MM-DD, bound as days since 1970-01-01 */
+	COL_PACK,    /* optional: integer >= 1; absent or empty is 1 */
 };
 
 struct col_spec {
@@ -79,12 +80,14 @@ static const struct file_spec specs[STORE_FILE_COUNT] = {
 	[STORE_FILE_SKUS] = {
 		"skus",
 		{{"id", COL_ID, true}, {"name", COL_TEXT, false}, {"weight_kg", COL_MONEY, false},
-		 {"hazmat", COL_BOOL, false}},
-		4,
-		"INSERT INTO skus(id, name, weight_kg, hazmat, gen) VALUES (?1, ?2, ?3, ?4, ?5)"
+		 {"hazmat", COL_BOOL, false}, {"case_pack", COL_PACK, false}},
+		5,
+		"INSERT INTO skus(id, name, weight_kg, hazmat, case_pack, gen)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 		" ON CONFLICT(id) DO UPDATE SET name = excluded.name, weight_kg = excluded.weight_kg,"
-		" hazmat = excluded.hazmat, gen = excluded.gen WHERE skus.gen <> excluded.gen",
-		"SELECT id, name, weight_kg, hazmat FROM skus ORDER BY id",
+		" hazmat = excluded.hazmat, case_pack = excluded.case_pack, gen = excluded.gen"
+		" WHERE skus.gen <> excluded.gen",
+		"SELECT id, name, weight_kg, hazmat, case_pack FROM skus ORDER BY id",
 	},
 	[STORE_FILE_ZONES] = {
 		"zones",
@@ -302,6 +305,17 @@ static int bind_field(sqlite3_stmt *s, int idx, const struct col_spec *c, char *
 			return fl_err_set(err, FL_EINVAL, "%s: unknown zone '%s'", c->name, v);
 		sqlite3_bind_int64(s, idx, i);
 		return 0;
+	case COL_PACK:
+		if (!*v) {
+			sqlite3_bind_int64(s, idx, 1);
+			return 0;
+		}
+		if (!parse_int(v, &i) || i < 1 || i > 1000000)
+			return fl_err_set(err, FL_EINVAL,
+					  "%s: a whole number of units from 1 to 1000000, not '%s'",
+					  c->name, v);
+		sqlite3_bind_int64(s, idx, i);
+		return 0;
 	case COL_BOOL:
 		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
 			return fl_err_set(err, FL_EINVAL, "%s: must be 0 or 1, not '%s'", c->name,
@@ -375,7 +389,8 @@ static int import_file(struct import_ctx *ic, enum store_file_kind kind, FILE *f
 			}
 			map[c] = (int)f;
 		}
-		if (map[c] < 0) {
+		if (map[c] < 0 &&
+		    fs->cols[c].kind != COL_PACK) { /* an optional one may be absent */
 			rc = fl_err_set(err, FL_EINVAL, "1: missing column '%s'", fs->cols[c].name);
 			goto out_loc;
 		}
@@ -388,7 +403,9 @@ static int import_file(struct import_ctx *ic, enum store_file_kind kind, FILE *f
 			goto out_loc;
 		}
 		for (int c = 0; c < fs->ncols; c++) {
-			rc = bind_field(s, c + 1, &fs->cols[c], r->fields[map[c]], &ic->refs, err);
+			char none[1] = "";
+			rc = bind_field(s, c + 1, &fs->cols[c],
+					map[c] < 0 ? none : r->fields[map[c]], &ic->refs, err);
 			if (rc) {
 				fl_err_prefix(err, "%lu", r->line);
 				goto out_loc;

@@ -142,6 +142,7 @@ struct fl_sku {
 	char name[FL_NAME_MAX];
 	double weight_kg;
 	bool hazmat;
+	long case_pack; /* units per case (>= 1): transfers move whole cases */
 };
 
 struct fl_inventory {

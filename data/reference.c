@@ -90,6 +90,7 @@ static void sku_row(sqlite3_stmt *s, void *rec)
 	store__col_text(s, 1, x->name, sizeof(x->name));
 	x->weight_kg = sqlite3_column_double(s, 2);
 	x->hazmat = sqlite3_column_int(s, 3) != 0;
+	x->case_pack = (long)sqlite3_column_int64(s, 4);
 }
 
 int store_skus_load(struct store *st, struct fl_sku **out, size_t *n, struct fl_err *err)
@@ -102,7 +103,7 @@ int store_skus_page(struct store *st, const char *after, size_t limit, struct fl
 {
 	sqlite3_stmt *s;
 	int rc = store_stmt(st, STMT_SKUS_PAGE,
-			    "SELECT id, name, weight_kg, hazmat FROM skus WHERE id > ?1"
+			    "SELECT id, name, weight_kg, hazmat, case_pack FROM skus WHERE id > ?1"
 			    " ORDER BY id LIMIT ?2",
 			    &s, err);
 	if (rc)

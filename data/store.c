@@ -231,6 +231,8 @@ static const char *const migrations[] = {
 	" CHECK (received >= 0);"
 	"ALTER TABLE in_transit ADD COLUMN updated_at INTEGER;"
 	"CREATE INDEX in_transit_scenario ON in_transit(scenario_id);",
+	/* 13: skus.csv's optional case_pack: transfers move whole packs */
+	"ALTER TABLE skus ADD COLUMN case_pack INTEGER NOT NULL DEFAULT 1 CHECK (case_pack >= 1);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -296,6 +296,12 @@ int flow_scenario_accept(struct store *st, const char *id, json_t **answer, stru
 int flow_scenario_request(struct store *st, const char *id, json_t **body, struct fl_err *err);
 /* Its request run again, as a new scenario (synchronously). */
 int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+/* A scenario's answer as a page of its transfer lines: lines after..after+limit in
+ * "transfers", with "transfers_total" and "transfers_next" (the next page's after, or
+ * null); the summary ("lanes", "largest_transfers") stays whole. In place. */
+#define FLOW_LINES_PAGE 1000
+#define FLOW_LINES_PAGE_MAX 10000
+void flow_scenario_page(json_t *answer, size_t after, size_t limit);
 /* Its transfer lines as CSV (from,to,sku,qty,cost), caller frees *csv. */
 int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err);
 /*

@@ -21,6 +21,7 @@
 #define RB_HORIZON_MAX 365
 #define RB_OVERRIDES_MAX 10000 /* entries in one override list */
 #define RB_UNSERVED_SHOWN 50
+#define RB_LARGEST_SHOWN 20 /* the largest transfer lines in the summary */
 
 struct net {
 	struct flow_snapshot *snap; /* nodes and SKUs, sorted by id */
@@ -109,6 +110,7 @@ struct request {
 	double *explicit_demand; /* NAN where none */
 	struct lane_override *lanes;
 	size_t nlanes;
+	long min_units; /* min_transfer_units (0: none) */
 };
 
 #define bad(err, ...) fl_err_set(err, FL_EINVAL, __VA_ARGS__)
@@ -242,11 +244,12 @@ static int parse_lanes(const json_t *ov, const struct net *c, struct request *r,
 static int parse_request(const json_t *body, const struct net *c, struct request *r,
 			 struct fl_err *err)
 {
-	static const char *const known[] = {"name",	     "horizon_days",  "shortage_penalty",
-					    "service_level", "time_limit_ms", "overrides"};
+	static const char *const known[] = {
+		"name",		 "horizon_days", "shortage_penalty",  "service_level",
+		"time_limit_ms", "overrides",	 "min_transfer_units"};
 	const char *key;
 	json_t *v;
-	double h = 14, tl = 10000;
+	double h = 14, tl = 10000, mu = 0;
 	int st;
 
 	json_object_foreach((json_t *)body, key, v)
@@ -268,8 +271,12 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 	if ((st = number(body, "horizon_days", 1, RB_HORIZON_MAX, &h, err)) ||
 	    (st = number(body, "shortage_penalty", 1e-9, 1e9, &r->penalty, err)) ||
 	    (st = number(body, "service_level", 0.5, 0.999, &r->service_level, err)) ||
-	    (st = number(body, "time_limit_ms", 1, 60000, &tl, err)))
+	    (st = number(body, "time_limit_ms", 1, 60000, &tl, err)) ||
+	    (st = number(body, "min_transfer_units", 1, 1000000, &mu, err)))
 		return st;
+	if (mu != floor(mu))
+		return bad(err, "min_transfer_units: must be a whole number of units");
+	r->min_units = (long)mu;
 	if (h != floor(h))
 		return bad(err, "horizon_days: must be a whole number of days");
 	r->horizon = (int)h;
@@ -318,6 +325,78 @@ static json_t *transfers_json(const struct net *c, const struct slv_rb_problem *
 	return a;
 }
 
+struct lane_use {
+	int lane;
+	long units;
+	size_t lines;
+	double cost;
+};
+
+static int by_cost_desc(const void *a, const void *b)
+{
+	const struct lane_use *x = a, *y = b;
+	return (x->cost < y->cost) - (x->cost > y->cost);
+}
+
+static int by_qty_desc(const void *a, const void *b, void *ctx)
+{
+	const struct slv_rb_transfer *t = ctx;
+	const size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	return (t[i].qty < t[j].qty) - (t[i].qty > t[j].qty);
+}
+
+/* The plan by lane (units, lines, transfer and fixed cost; dearest first) and its largest
+ * lines: what a planner reads before the lines themselves. NULL out of memory. */
+static json_t *lanes_json(const struct net *c, const struct slv_rb_problem *p,
+			  const struct slv_rb_result *r, json_t **largest)
+{
+	struct lane_use *u = calloc((size_t)p->nlanes + 1, sizeof(*u));
+	size_t *ix = calloc(r->nt + 1, sizeof(size_t)), used = 0;
+	json_t *lanes = json_array();
+	*largest = json_array();
+	if (!u || !ix || !lanes || !*largest) {
+		free(u), free(ix), json_decref(lanes), json_decref(*largest);
+		*largest = NULL;
+		return NULL;
+	}
+	for (int l = 0; l < p->nlanes; l++)
+		u[l].lane = l;
+	for (size_t t = 0; t < r->nt; t++) {
+		struct lane_use *x = &u[r->t[t].lane];
+		x->units += r->t[t].qty;
+		x->lines++;
+		x->cost += p->lanes[r->t[t].lane].cost * (double)r->t[t].qty;
+		ix[t] = t;
+	}
+	for (int l = 0; l < p->nlanes; l++)
+		if (u[l].lines) {
+			u[used] = u[l];
+			u[used++].cost += p->lanes[u[l].lane].fixed;
+		}
+	qsort(u, used, sizeof(*u), by_cost_desc);
+	for (size_t i = 0; i < used; i++) {
+		const struct slv_rb_lane *l = &p->lanes[u[i].lane];
+		json_array_append_new(
+			lanes,
+			json_pack("{s:s, s:s, s:I, s:I, s:f, s:f}", "from", c->nodes[l->from].id,
+				  "to", c->nodes[l->to].id, "units", (json_int_t)u[i].units,
+				  "lines", (json_int_t)u[i].lines, "transfer_cost",
+				  cents(u[i].cost - l->fixed), "fixed_cost", cents(l->fixed)));
+	}
+	qsort_r(ix, r->nt, sizeof(size_t), by_qty_desc, r->t);
+	for (size_t i = 0; i < r->nt && i < RB_LARGEST_SHOWN; i++) {
+		const struct slv_rb_transfer *t = &r->t[ix[i]];
+		const struct slv_rb_lane *l = &p->lanes[t->lane];
+		json_array_append_new(
+			*largest,
+			json_pack("{s:s, s:s, s:s, s:I, s:f}", "from", c->nodes[l->from].id, "to",
+				  c->nodes[l->to].id, "sku", c->skus[t->sku].id, "qty",
+				  (json_int_t)t->qty, "cost", cents(l->cost * (double)t->qty)));
+	}
+	free(u), free(ix);
+	return lanes;
+}
+
 /* Everything one scenario holds from its request to its stored answer. */
 struct scenario {
 	struct net c;
@@ -329,6 +408,7 @@ struct scenario {
 	struct slv_rb_lane *rl;
 	int L;
 	long *target, *after;
+	long *pack; /* per SKU: its case pack */
 	struct slv_rb_problem p;
 	struct slv_rb_result r;
 	struct flow_forecast_stats fs;
@@ -341,6 +421,7 @@ static void scenario_release(struct scenario *sc)
 	flow_snapshot_put(sc->c.snap);
 	free(sc->c.demand), free(sc->c.total_hi), free(sc->c.avail);
 	free(sc->lanes), free(sc->inv), free(sc->rl), free(sc->target), free(sc->after);
+	free(sc->pack);
 	free(sc->rq.mult), free(sc->rq.explicit_demand), free(sc->rq.closed), free(sc->rq.lanes);
 }
 
@@ -523,13 +604,22 @@ static json_t *scenario_answer(struct scenario *sc, const char *id)
 						      fill_rate(c, c->avail, c->nodes[i].region),
 						      "after",
 						      fill_rate(c, sc->after, c->nodes[i].region)));
-	json_t *solver = json_pack("{s:s, s:f, s:f, s:f, s:s, s:b, s:i}", "status",
-				   r->optimal ? "optimal" : "feasible", "gap", r->gap, "bound",
-				   r->bound, "time_ms", r->ms, "method", r->method, "coupled",
-				   r->coupled, "lanes_used", r->lanes_used);
+	json_t *largest = NULL, *lanes = lanes_json(c, &sc->p, r, &largest);
+	json_t *solver =
+		json_pack("{s:s, s:f, s:f, s:f, s:s, s:b, s:i, s:b}", "status",
+			  r->optimal ? "optimal" : "feasible", "gap", r->gap, "bound", r->bound,
+			  "time_ms", r->ms, "method", r->method, "coupled", r->coupled,
+			  "lanes_used", r->lanes_used, "rounded_to_lots", r->rounded);
+	size_t packs = 0;
+	for (size_t k = 0; k < c->nk; k++)
+		packs += sc->pack && sc->pack[k] > 1;
+	json_object_set_new(solver, "lot_rules",
+			    json_pack("{s:I, s:I}", "min_transfer_units",
+				      (json_int_t)sc->rq.min_units, "skus_with_case_packs",
+				      (json_int_t)packs));
 	return json_pack(
 		"{s:s, s:s, s:i, s:f, s:o, s:{s:f, s:f, s:f, s:f}, s:{s:f, s:f, s:o}, s:I, "
-		"s:{s:I, s:I, s:o}, s:o, s:{s:f, s:I}, s:{s:I, s:I}}",
+		"s:{s:I, s:I, s:o}, s:o, s:{s:f, s:I}, s:{s:I, s:I}, s:o, s:o, s:I}",
 		"scenario_id", id, "name", sc->rq.name, "horizon_days", sc->rq.horizon,
 		"shortage_penalty", sc->rq.penalty, "transfers", transfers_json(c, &sc->p, r),
 		"cost", "total", cents(r->total), "transfer", cents(r->transfer_cost), "fixed",
@@ -540,7 +630,9 @@ static json_t *scenario_answer(struct scenario *sc, const char *id)
 		scenario_unserved(sc), "solver", solver, "baseline", "greedy_total",
 		cents(r->greedy_total), "greedy_transfers", (json_int_t)r->greedy_transfers,
 		"forecast", "series", (json_int_t)sc->fs.series, "cached",
-		(json_int_t)sc->fs.cached);
+		(json_int_t)sc->fs.cached, "lanes", lanes ? lanes : json_array(),
+		"largest_transfers", largest ? largest : json_array(), "transfers_total",
+		(json_int_t)r->nt);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -579,6 +671,12 @@ int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_
 	scenario_lanes(&sc);
 	/* time_limit_ms bounds the whole run: the solver gets what is left, less a twentieth
 	 * for the answer and the store */
+	if (!(sc.pack = calloc(sc.c.nk + 1, sizeof(long)))) {
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < sc.c.nk; k++)
+		sc.pack[k] = sc.c.skus[k].case_pack > 1 ? sc.c.skus[k].case_pack : 1;
 	const double left = sc.rq.time_limit_ms * 0.95 - ms_since(&t0);
 	sc.p = (struct slv_rb_problem){.nnodes = (int)sc.c.nn,
 				       .nskus = (int)sc.c.nk,
@@ -589,7 +687,9 @@ int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_
 				       .penalty = sc.rq.penalty,
 				       .time_limit_ms = left > 1 ? (int)left : 1,
 				       .threads = flow_threads_default(),
-				       .stop = pg ? pg->cancel : NULL};
+				       .stop = pg ? pg->cancel : NULL,
+				       .min_units = sc.rq.min_units,
+				       .pack = sc.pack};
 	flow_report(pg, "solve", 0, 1);
 	if (flow_cancelled(pg)) {
 		rc = fl_err_set(err, FL_ECANCELLED, "cancelled");

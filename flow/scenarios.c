@@ -433,3 +433,21 @@ int flow_transfer_cancel(struct store *st, const char *id, json_t **answer, stru
 		return rc == FL_EINVAL ? FL_ECONFLICT : rc;
 	return flow_transfer_get(st, id, answer, err);
 }
+
+void flow_scenario_page(json_t *answer, size_t after, size_t limit)
+{
+	json_t *all = json_object_get(answer, "transfers");
+	const size_t n = json_array_size(all);
+	if (!all || (after == 0 && n <= limit)) {
+		json_object_set_new(answer, "transfers_next", json_null());
+		return;
+	}
+	json_t *page = json_array();
+	for (size_t i = after; i < n && i - after < limit; i++)
+		json_array_append(page, json_array_get(all, i));
+	json_object_set_new(answer, "transfers", page);
+	json_object_set_new(answer, "transfers_total", json_integer((json_int_t)n));
+	json_object_set_new(answer, "transfers_next",
+			    after + limit < n ? json_integer((json_int_t)(after + limit))
+					      : json_null());
+}

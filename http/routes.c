@@ -361,6 +361,33 @@ static void h_forecasts(struct http_req *rq, struct http_resp *rs)
 		return;
 	json_t *answer = NULL;
 	const int rc = flow_forecast_one(rq->st, node, sku, &o, &answer, &err);
+	const char *accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, "Accept");
+	if (!rc && accept && strstr(accept, "text/csv")) { /* a planner's spreadsheet */
+		size_t len = 0, i;
+		json_t *p;
+		char *csv = NULL;
+		FILE *fp = open_memstream(&csv, &len);
+		if (fp) {
+			fprintf(fp, "node,sku,date,mean,lo,hi,method\n");
+			json_array_foreach(json_object_get(answer, "points"), i, p)
+				fprintf(fp, "%s,%s,%s,%.6g,%.6g,%.6g,%s\n", node, sku,
+					json_string_value(json_object_get(p, "date")),
+					json_number_value(json_object_get(p, "mean")),
+					json_number_value(json_object_get(p, "lo")),
+					json_number_value(json_object_get(p, "hi")),
+					json_string_value(json_object_get(answer, "method")));
+		}
+		json_decref(answer);
+		if (!fp || fclose(fp)) {
+			free(csv);
+			http_problem(rs, 500, "out of memory");
+			return;
+		}
+		rs->status = 200;
+		rs->text = csv;
+		rs->content_type = "text/csv; charset=utf-8";
+		return;
+	}
 	answer_with(rs, rc, 200, answer, &err);
 }
 
@@ -434,6 +461,29 @@ static void h_scenarios(struct http_req *rq, struct http_resp *rs)
 	answer_with(rs, rc, 200, answer, &err);
 }
 
+/* ?lines_after=&lines_limit= on a scenario: the page of its transfer lines. */
+static bool lines_query(struct http_req *rq, struct http_resp *rs, long *after, long *limit)
+{
+	const char *a = http_query(rq, "lines_after"), *l = http_query(rq, "lines_limit");
+	char *end;
+	if (a) {
+		*after = strtol(a, &end, 10);
+		if (!*a || *end || *after < 0 || *after > 100000000) {
+			http_problem(rs, 422, "lines_after: a line number from 0");
+			return false;
+		}
+	}
+	if (l) {
+		*limit = strtol(l, &end, 10);
+		if (!*l || *end || *limit < 1 || *limit > FLOW_LINES_PAGE_MAX) {
+			http_problem(rs, 422, "lines_limit: an integer from 1 to %d",
+				     FLOW_LINES_PAGE_MAX);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void h_scenario_get(struct http_req *rq, struct http_resp *rs)
 {
 	json_t *answer = NULL;
@@ -450,7 +500,12 @@ static void h_scenario_get(struct http_req *rq, struct http_resp *rs)
 		rs->content_type = "text/csv; charset=utf-8";
 		return;
 	}
+	long after = 0, limit = FLOW_LINES_PAGE;
+	if (!lines_query(rq, rs, &after, &limit))
+		return;
 	const int rc = flow_scenario_get(rq->st, rq->params[0], &answer, &err);
+	if (!rc && json_object_get(answer, "transfers"))
+		flow_scenario_page(answer, (size_t)after, (size_t)limit);
 	if (!rc) {
 		const char *st = json_string_value(json_object_get(answer, "status"));
 		json_t *p = strcmp(st, "queued") && strcmp(st, "running")
@@ -487,6 +542,8 @@ static void scenario_submit(struct http_req *rq, struct http_resp *rs, const jso
 		rc = flow_rebalance(rq->st, body, NULL, NULL, &answer, &err);
 		if (!rc && rerun_of)
 			json_object_set_new(answer, "rerun_of", json_string(rerun_of));
+		if (!rc)
+			flow_scenario_page(answer, 0, FLOW_LINES_PAGE);
 		if (!rc)
 			snprintf(rs->location, sizeof(rs->location), "/v1/rebalancing/scenarios/%s",
 				 json_string_value(json_object_get(answer, "scenario_id")));

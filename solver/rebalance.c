@@ -301,6 +301,12 @@ int slv_rebalance(const struct slv_rb_problem *p, struct slv_rb_result *r, struc
 		if (rc)
 			goto out;
 	}
+	if (slv_rb_has_lots(p)) {
+		if ((rc = slv__lots(p, r, err)))
+			goto out;
+		optimal = false; /* proved only if the bound meets it, below */
+		r->rounded = true;
+	}
 	r->coupled = coupled;
 	r->greedy_total = greedy_total;
 	r->greedy_transfers = greedy_nt;

@@ -21,7 +21,9 @@
  *    unprofitable lanes repaired) keeps the best plan; a Lagrangian relaxation of the
  *    SKU rows (multipliers from the LPs' duals, then subgradient steps) proves a lower
  *    bound, so the gap reported is a proved one.
- * Case packs are not modelled.
+ * Lot rules (min_units, case packs) are kept by rounding the plan found without them,
+ * line by line, at least cost (rebalance_lots.c); the bound without them bounds the plan
+ * with them, so the gap answered stays proved.
  *
  * Ownership: inputs borrowed; slv_rb_result owned by the caller (slv_rb_release).
  * Errors: 0, or FL_EINVAL / FL_ENOMEM / FL_ESOLVER with detail. Threads: reentrant.
@@ -49,6 +51,8 @@ struct slv_rb_problem {
 	int time_limit_ms;		 /* coupled MIP; 0 = default 10 s */
 	int threads;			 /* uncoupled: SKUs in parallel */
 	atomic_bool *stop; /* may be NULL; once set, coupled searches stop as at the limit */
+	long min_units;	   /* no transfer line below it (0, 1: none) */
+	const long *pack;  /* per SKU: lines in whole case packs (NULL: 1) */
 };
 
 struct slv_rb_transfer {
@@ -66,6 +70,7 @@ struct slv_rb_result {
 	double ms;
 	int lanes_used;
 	const char *method;  /* how the plan was found (static text) */
+	bool rounded;	     /* then rounded to the lot rules (bound: the plan's without them) */
 	double greedy_total; /* the baseline's cost (slv_rebalance fills it in) */
 	size_t greedy_transfers;
 };
@@ -80,5 +85,7 @@ int slv_rebalance_export_lp(const struct slv_rb_problem *p, const char *path, st
 int slv_rebalance_check(const struct slv_rb_problem *p, struct slv_rb_result *r,
 			struct fl_err *err);
 void slv_rb_release(struct slv_rb_result *r);
+/* Does p have lot rules (a minimum line above 1, a case pack above 1)? */
+bool slv_rb_has_lots(const struct slv_rb_problem *p);
 
 #endif

@@ -70,6 +70,8 @@ int slv__begin(const struct slv_rb_problem *p, struct slv_rb_result *r, struct a
 	       bool *coupled, struct timespec *t0, struct fl_err *err);
 long slv__deficit(const struct slv_rb_problem *p, int i, int k);
 double slv__ms_since(const struct timespec *t0);
+/* Make r keep p's lot rules (rebalance_lots.c), its costs recomputed. */
+int slv__lots(const struct slv_rb_problem *p, struct slv_rb_result *r, struct fl_err *err);
 /* Time is up: limit ms since t0, or the caller's stop flag. */
 bool slv__time_up(const struct slv_rb_problem *p, const struct timespec *t0, double limit);
 int slv__push_transfer(struct slv_rb_result *r, size_t *cap, int lane, int sku, long qty);

@@ -65,6 +65,9 @@ check_eq "the total is the sum of the means" "$(js 'console.log(Math.abs(d.point
 check_eq "first call computes" "$(js 'console.log(d.cached)')" false
 http GET "/v1/forecasts?node=$node&sku=$sku&horizon=28" "${P[@]}" >/dev/null
 check_eq "second call is cached" "$(js 'console.log(d.cached)')" true
+check_eq "as CSV: 200" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=28" "${P[@]}" -H 'Accept: text/csv')" 200
+check_eq "…its header and one row a day" "$(head -1 "$BODY_FILE") $(($(wc -l <"$BODY_FILE") - 1))" "node,sku,date,mean,lo,hi,method 28"
+check "…each row the (node, SKU), a date and lo <= mean <= hi" awk -F, -v n="$node" 'NR > 1 && ($1 != n || $3 !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$/ || $5 > $4 + 1e-9 || $4 > $6 + 1e-9) {exit 1}' "$BODY_FILE"
 check_eq "unknown node: 404" "$(http GET "/v1/forecasts?node=NOPE&sku=$sku" "${P[@]}")" 404
 check_eq "horizon 0: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=0" "${P[@]}")" 422
 check "the 422 names the field" grep -q horizon "$BODY_FILE"

@@ -129,6 +129,39 @@ bad "unknown field" '{"horizon":14}' "horizon: unknown field"
 bad "closed node unknown" '{"overrides":{"closed_nodes":["NOPE"]}}' "closed_nodes"
 check_eq "unknown scenario: 404" "$(http GET /v1/rebalancing/scenarios/s_nope "${P[@]}")" 404
 check_eq "compare needs two: 422" "$(http GET "/v1/rebalancing/scenarios?compare=$a" "${P[@]}")" 422
+# lot rules: no line below min_transfer_units, lines in whole case packs
+check_eq "min_transfer_units 5: 201" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"lots","min_transfer_units":5}')" 201
+check_eq "…every line at least 5, rounded and said so" "$(js 'console.log(d.transfers.length > 0, d.transfers.every(t => t.qty >= 5), d.solver.rounded_to_lots, d.solver.lot_rules.min_transfer_units, d.solver.bound <= d.cost.total)')" "true true true 5 true"
+check "…the summary by lane adds up to the plan" js 'const u = d.lanes.reduce((a, l) => a + l.units, 0), m = d.transfers.reduce((a, t) => a + t.qty, 0); if (u !== m || u !== d.units_moved || d.largest_transfers[0].qty < d.transfers[d.transfers.length - 1].qty) process.exit(1)'
+check_eq "min_transfer_units 0: 422" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"min_transfer_units":0}')" 422
+check_eq "lines paged: 200" "$(http GET "/v1/rebalancing/scenarios/$a?lines_limit=2&lines_after=1" "${P[@]}")" 200
+check_eq "…two lines from the second, the total and the next page" "$(js 'console.log(d.transfers.length, d.transfers_total > 3, d.transfers_next)')" "2 true 3"
+check_eq "lines_limit 0: 422" "$(http GET "/v1/rebalancing/scenarios/$a?lines_limit=0" "${P[@]}")" 422
+stop_server
+mkdir -p "$dir/csv"
+"$FULCRUM" export "$dir/csv" --db "$dir/t.db" >/dev/null 2>&1
+check_eq "the export has skus.csv's case_pack column" "$(head -1 "$dir/csv/skus.csv" | awk -F, '{print $NF}')" case_pack
+awk -F, 'NR > 1 {$NF = NR % 2 ? 3 : ""} {print}' OFS=, "$dir/csv/skus.csv" >"$dir/skus.csv"
+mkdir -p "$dir/packs" && cp "$dir/skus.csv" "$dir/packs/skus.csv"
+check "skus.csv with case_pack imports" "$FULCRUM" import "$dir/packs" --db "$dir/t.db"
+"$FULCRUM" export "$dir/csv2" --db "$dir/t.db" >/dev/null 2>&1
+check_eq "…and exports as imported (empty is 1)" "$(awk -F, 'NR > 1 && $NF == 3' "$dir/csv2/skus.csv" | wc -l)" "$(awk -F, 'NR > 1 && $NF == 3' "$dir/skus.csv" | wc -l)"
+awk -F, 'NR == 1 {print $0; next} NR == 2 {$NF = 0} {print}' OFS=, "$dir/skus.csv" >"$dir/packs/skus.csv"
+"$FULCRUM" import "$dir/packs" --db "$dir/t.db" >/dev/null 2>"$dir/err"
+check "case_pack 0: refused on its line" grep -q "2: case_pack: a whole number of units from 1" "$dir/err"
+start_server "$dir/t.db" --threads 2
+for _i in $(seq 1 600); do # the import made the forecasts stale: the batch runs again
+	http GET /v1/forecasts/status "${P[@]}" >/dev/null
+	[ "$(js 'console.log(d.state)')" = ready ] && break
+	sleep 0.1
+done
+check_eq "case packs and a minimum: 201" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"packs","min_transfer_units":5}')" 201
+awk -F, 'NR > 1 && $NF == 3 {print $1}' "$dir/skus.csv" >"$dir/packed"
+check "…every packed SKU's line in whole packs of 3, at least 6" node -e "
+const d = JSON.parse(require('fs').readFileSync('$BODY_FILE', 'utf8'));
+const packed = new Set(require('fs').readFileSync('$dir/packed', 'utf8').split('\n').filter(Boolean));
+const bad = d.transfers.filter(t => packed.has(t.sku) ? (t.qty % 3 || t.qty < 6) : t.qty < 5);
+process.exit(bad.length || !d.transfers.some(t => packed.has(t.sku)) ? 1 : 0);"
 check_eq "orchestrators may not plan: 403" "$(http POST /v1/rebalancing/scenarios -H "Authorization: Bearer $ORCH" -H "Content-Type: application/json" -d '{}')" 403
 stop_server
 done_testing

@@ -100,6 +100,56 @@ static void test_against_glpsol(void **state)
 	rm_tree(dir);
 }
 
+/*
+ * Lot rules (issue 16): every line at least min_units and in whole case packs, the
+ * constraints of DATA.md still kept, the bound of the unconstrained plan below the plan,
+ * and the same optimum as glpsol's when the rules bind nothing (min 1, packs of 1).
+ */
+static void test_lot_rules(void **state)
+{
+	(void)state;
+	enum { NMAX = 6, KMAX = 5, RUNS = 40 };
+	struct slv_rb_lane lanes[NMAX * NMAX];
+	long a[NMAX * KMAX], t[NMAX * KMAX], pack[KMAX];
+	int rounded = 0;
+	rng = 77;
+	for (int run = 0; run < RUNS; run++) {
+		struct slv_rb_problem p;
+		random_problem(&p, lanes, a, t, irand(2, NMAX), irand(1, KMAX), run % 2 == 1);
+		for (int k = 0; k < KMAX; k++)
+			pack[k] = irand(1, 4);
+		struct slv_rb_result free_plan, r;
+		struct fl_err err = {0};
+		assert_int_equal(slv_rebalance(&p, &free_plan, &err), 0);
+		p.min_units = irand(2, 6);
+		p.pack = pack;
+		assert_true(slv_rb_has_lots(&p));
+		assert_int_equal(slv_rebalance(&p, &r, &err), 0);
+		rounded += r.rounded;
+		const long mu_any = p.min_units;
+		for (size_t i = 0; i < r.nt; i++) {
+			const long q = r.t[i].qty, k = r.t[i].sku;
+			if (q < mu_any || q % pack[k])
+				fail_msg(
+					"run %d: line %zu moves %ld of SKU %ld (min %ld, pack %ld)",
+					run, i, q, k, mu_any, pack[k]);
+			for (size_t j = 0; j < i; j++)
+				assert_false(r.t[j].lane == r.t[i].lane &&
+					     r.t[j].sku == r.t[i].sku);
+		}
+		const double total = r.total;
+		assert_int_equal(slv_rebalance_check(&p, &r, &err), 0);
+		assert_float_equal(r.total, total, 1e-9);
+		/* the rules only restrict: the free plan's optimum bounds the plan from below */
+		assert_true(free_plan.total <= r.total + 1e-9);
+		assert_true(r.bound <= r.total + 1e-9);
+		assert_true(r.gap >= 0 && r.gap <= 1);
+		slv_rb_release(&free_plan);
+		slv_rb_release(&r);
+	}
+	assert_true(rounded == RUNS);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -139,6 +189,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_against_glpsol),
+		cmocka_unit_test(test_lot_rules),
 		cmocka_unit_test(test_bad_input),
 	};
 	int failed = cmocka_run_group_tests_name("rebalance", tests, NULL, NULL);
