@@ -11,7 +11,7 @@ DB      ?= $(BUILD)/demo.db
 
 # Debian packages: to build, to test, to benchmark. Installed when missing.
 BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-dev \
-             libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev
+             libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev libcurl4-gnutls-dev
 TEST_PKGS  = curl glpk-utils clang-format clang-tidy nodejs
 FUZZ_PKGS  = clang libclang-rt-14-dev
 BENCH_PKGS = wrk curl
@@ -24,8 +24,8 @@ TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 # SANITIZE=1: ASan+UBSan; SANITIZE=thread: ThreadSanitizer
 SAN_FLAGS = $(if $(filter thread,$(SANITIZE)),$(TSAN_FLAGS),$(if $(SANITIZE),$(ASAN_FLAGS)))
 # Recursive (=): pkg-config runs when a recipe needs it, after the packages are in.
-PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle)
-PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3 nettle) -lglpk -lm -lpthread
+PKG_CFLAGS = $(shell pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle libcurl)
+PKG_LIBS   = $(shell pkg-config --libs lua5.4 jansson libmicrohttpd sqlite3 nettle libcurl) -lglpk -lm -lpthread
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) $(PKG_CFLAGS) -I. -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 

@@ -37,7 +37,16 @@ static const struct cli_doc serve_doc = {
 	"                      skipped and reported in the decision (0)\n"
 	"  job_queue           scenario jobs waiting at once, 503 beyond (16)\n"
 	"  forecast_warm       on|off: forecast the default scenario's demand in the\n"
-	"                      background, at start-up and after each import (on)\n"};
+	"                      background, at start-up and after each import (on)\n"
+	"  webhook_hosts       hosts webhooks may name, comma-separated; private and\n"
+	"                      loopback ones only when listed (\"\": any public host)\n"
+	"  webhook_max_attempts  attempts before a delivery is dead (12)\n"
+	"  webhook_backoff_ms  retry wait: random up to this · 2^attempts (30000)\n"
+	"  webhook_timeout_ms  one POST's whole time (10000)\n"
+	"  webhook_connect_timeout_ms  its connect time (2000)\n"
+	"  webhook_concurrency POSTs in flight at once (16)\n"
+	"  webhook_breaker     failures in a row that pause an endpoint (5)\n"
+	"  webhook_pause_ms    how long it is paused before a probe (60000)\n"};
 
 /* Every setting as --key and --key-with-dashes; values are checked by http_config_set. */
 static const struct option serve_opts[] = {
@@ -73,6 +82,22 @@ static const struct option serve_opts[] = {
 	{"job-queue", required_argument, NULL, 'S'},
 	{"forecast_warm", required_argument, NULL, 'S'},
 	{"forecast-warm", required_argument, NULL, 'S'},
+	{"webhook_hosts", required_argument, NULL, 'S'},
+	{"webhook-hosts", required_argument, NULL, 'S'},
+	{"webhook_max_attempts", required_argument, NULL, 'S'},
+	{"webhook-max-attempts", required_argument, NULL, 'S'},
+	{"webhook_backoff_ms", required_argument, NULL, 'S'},
+	{"webhook-backoff-ms", required_argument, NULL, 'S'},
+	{"webhook_timeout_ms", required_argument, NULL, 'S'},
+	{"webhook-timeout-ms", required_argument, NULL, 'S'},
+	{"webhook_connect_timeout_ms", required_argument, NULL, 'S'},
+	{"webhook-connect-timeout-ms", required_argument, NULL, 'S'},
+	{"webhook_concurrency", required_argument, NULL, 'S'},
+	{"webhook-concurrency", required_argument, NULL, 'S'},
+	{"webhook_pause_ms", required_argument, NULL, 'S'},
+	{"webhook-pause-ms", required_argument, NULL, 'S'},
+	{"webhook_breaker", required_argument, NULL, 'S'},
+	{"webhook-breaker", required_argument, NULL, 'S'},
 	{"set", required_argument, NULL, 's'},
 	{"config", required_argument, NULL, 'c'},
 	{"init", no_argument, NULL, 'i'},

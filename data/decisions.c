@@ -194,6 +194,39 @@ static int supersede(struct store *st, const struct store_decision *d, struct fl
 	return store_reservations_settle(st, d->supersedes, false, &units, err);
 }
 
+/* reservation.changed: the units a decision reserved, by node and SKU (moved: from the
+ * decision it replaced). */
+static int publish_reserved(struct store *st, const struct store_decision *d,
+			    const struct store_alloc *allocs, int nallocs, struct fl_err *err)
+{
+	if (!store__listened(st, "reservation.changed"))
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	long units = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (fp) {
+		fputs("{\"decision_id\":", fp);
+		store__json_str(fp, d->id);
+		fprintf(fp, ",\"change\":\"%s\",\"lines\":[", d->supersedes ? "moved" : "reserved");
+		for (int i = 0; i < nallocs; i++) {
+			fputs(i ? ",{\"node\":" : "{\"node\":", fp);
+			store__json_str(fp, allocs[i].node);
+			fputs(",\"sku\":", fp);
+			store__json_str(fp, allocs[i].sku);
+			fprintf(fp, ",\"units\":%ld}", allocs[i].qty);
+			units += allocs[i].qty;
+		}
+		fprintf(fp, "],\"units\":%ld", units);
+		if (d->supersedes) {
+			fputs(",\"from_decision\":", fp);
+			store__json_str(fp, d->supersedes);
+		}
+		fputc('}', fp);
+	}
+	return store__publish_stream(st, "reservation.changed", d->order_id, fp, &text, err);
+}
+
 /* One decision inside the caller's write transaction (wave_id may be NULL). */
 static int record_one(struct store *st, const struct store_decision *d, const char *wave_id,
 		      bool reserve_it, const struct store_alloc *allocs, int nallocs,
@@ -240,7 +273,10 @@ static int record_one(struct store *st, const struct store_decision *d, const ch
 		sqlite3_bind_text(s, 12, d->supersedes, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 12);
-	if ((rc = store__step_done(st, s, err, "record decision")))
+	if ((rc = store__step_done(st, s, err, "record decision")) ||
+	    (rc = store__publish(st, d->supersedes ? "decision.rerouted" : "decision.created",
+				 d->order_id, d->response, err)) ||
+	    (reserve_it && total > 0 && (rc = publish_reserved(st, d, allocs, nallocs, err))))
 		return rc;
 	if (!reserve_it)
 		return 0;
@@ -335,10 +371,13 @@ int store_reservations_settle(struct store *st, const char *decision_id, bool co
 	sqlite3_stmt *open, *inv, *node, *done;
 	int rc, step;
 	*units = 0;
-	if ((rc = store_stmt(st, STMT_OPEN_RES,
-			     "SELECT rid, node, sku, qty FROM reservations"
-			     " WHERE decision_id = ?1 AND state = 'open'",
-			     &open, err)) ||
+	if ((rc = store_stmt(
+		     st, STMT_OPEN_RES,
+		     "SELECT r.rid, r.node, r.sku, r.qty, n.id, k.id, d.order_id"
+		     " FROM reservations r JOIN nodes n ON n.nid = r.node"
+		     " JOIN skus k ON k.kid = r.sku JOIN decisions d ON d.id = r.decision_id"
+		     " WHERE r.decision_id = ?1 AND r.state = 'open'",
+		     &open, err)) ||
 	    (rc = consume ? store_stmt(
 				    st, STMT_CONSUME_INV,
 				    "UPDATE inventory SET reserved = reserved - ?3,"
@@ -363,8 +402,24 @@ int store_reservations_settle(struct store *st, const char *decision_id, bool co
 				       &done, err)))
 		return rc;
 	const char *what = consume ? "consume" : "release";
+	char *text = NULL, order[FL_ID_MAX] = "";
+	size_t len = 0;
+	FILE *fp = store__listened(st, "reservation.changed") ? open_memstream(&text, &len) : NULL;
+	if (fp) {
+		fputs("{\"decision_id\":", fp);
+		store__json_str(fp, decision_id);
+		fprintf(fp, ",\"change\":\"%s\",\"lines\":[", consume ? "consumed" : "released");
+	}
 	sqlite3_bind_text(open, 1, decision_id, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(open)) == SQLITE_ROW) {
+		if (fp) {
+			fputs(*units ? ",{\"node\":" : "{\"node\":", fp);
+			store__json_str(fp, (const char *)sqlite3_column_text(open, 4));
+			fputs(",\"sku\":", fp);
+			store__json_str(fp, (const char *)sqlite3_column_text(open, 5));
+			fprintf(fp, ",\"units\":%lld}", (long long)sqlite3_column_int64(open, 3));
+			store__col_text(open, 6, order, sizeof(order));
+		}
 		sqlite3_int64 rid = sqlite3_column_int64(open, 0),
 			      n = sqlite3_column_int64(open, 1), k = sqlite3_column_int64(open, 2),
 			      q = sqlite3_column_int64(open, 3);
@@ -383,6 +438,16 @@ int store_reservations_settle(struct store *st, const char *decision_id, bool co
 	sqlite3_reset(open);
 	if (!rc && step != SQLITE_DONE)
 		rc = store_dberr(st, err, what);
+	if (fp) {
+		fprintf(fp, "],\"units\":%ld}", *units);
+		if (rc || !*units) { /* nothing changed: nothing to say */
+			fclose(fp);
+			free(text);
+		} else {
+			rc = store__publish_stream(st, "reservation.changed",
+						   order[0] ? order : NULL, fp, &text, err);
+		}
+	}
 	return rc;
 }
 

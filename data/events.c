@@ -128,6 +128,12 @@ int store_event_record(struct store *st, const struct store_event_rec *ev, struc
 			sqlite3_bind_text(s, 3, ev->msgs[i].payload, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 4, ev->now);
 			rc = store__step_done(st, s, err, "queue message");
+			/* pushed too, to whoever subscribes to rule.notify / rule.discount */
+			char topic[48];
+			snprintf(topic, sizeof(topic), "rule.%s", ev->msgs[i].kind);
+			if (!rc)
+				rc = store__publish(st, topic, ev->order_id, ev->msgs[i].payload,
+						    err);
 		}
 	}
 out:

@@ -198,6 +198,19 @@ int store_rule_activate(struct store *st, const char *name, int version, int64_t
 	}
 	if ((rc = store__step_done(st, s, err, "activate a rule version")))
 		goto out;
+	if (store__listened(st, "rules.activated")) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&text, &len);
+		if (fp) {
+			fputs("{\"name\":", fp);
+			store__json_str(fp, name);
+			fprintf(fp, ",\"version\":%d,\"active\":%s}", version,
+				version > 0 ? "true" : "false");
+		}
+		if ((rc = store__publish_stream(st, "rules.activated", NULL, fp, &text, err)))
+			goto out;
+	}
 	rc = store_exec(st, "UPDATE meta SET value = value + 1 WHERE key = 'rules_gen'", err);
 out:
 	sqlite3_finalize(s);

@@ -11,6 +11,22 @@
 
 /* ---- rebalancing scenarios ---- */
 
+/* scenario.done: which scenario, its name, how to read it. */
+static int publish_done(struct store *st, const char *id, struct fl_err *err)
+{
+	if (!store__listened(st, "scenario.done"))
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (fp) {
+		fputs("{\"scenario_id\":", fp);
+		store__json_str(fp, id);
+		fprintf(fp, ",\"status\":\"done\",\"href\":\"/v1/rebalancing/scenarios/%s\"}", id);
+	}
+	return store__publish_stream(st, "scenario.done", NULL, fp, &text, err);
+}
+
 int store_scenario_put(struct store *st, const char *id, const char *name, const char *request,
 		       const char *response, const char *stock_state, struct fl_err *err)
 {
@@ -35,6 +51,8 @@ int store_scenario_put(struct store *st, const char *id, const char *name, const
 			rc = store_dberr(st, err, "store scenario");
 		sqlite3_finalize(s);
 	}
+	if (!rc)
+		rc = publish_done(st, id, err);
 	return store_write_end(st, rc, err);
 }
 
@@ -134,6 +152,9 @@ static int advance(struct store *st, const char *id, const char *status, const c
 		sqlite3_bind_text(s, 5, stock_state, -1, SQLITE_STATIC);
 	rc = store__step_done(st, s, err, "update scenario");
 	sqlite3_finalize(s);
+	const bool done = !rc && sqlite3_changes(st->db) == 1 && !strcmp(status, "done");
+	if (done)
+		rc = publish_done(st, id, err);
 	if (!rc && sqlite3_changes(st->db) != 1) {
 		sqlite3_stmt *q;
 		char was[16] = "";
@@ -211,6 +232,29 @@ static int still_same_stock(struct store *st, const char *id, struct fl_err *err
 		       : 0;
 }
 
+/* transfer.planned: one transfer order of an accepted scenario. */
+static int publish_planned(struct store *st, const char *scenario, int64_t rowid,
+			   const struct store_transfer *t, struct fl_err *err)
+{
+	if (!store__listened(st, "transfer.planned"))
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (fp) {
+		fprintf(fp, "{\"transfer_id\":\"t_%lld\",\"scenario_id\":", (long long)rowid);
+		store__json_str(fp, scenario);
+		fputs(",\"from\":", fp);
+		store__json_str(fp, t->from);
+		fputs(",\"to\":", fp);
+		store__json_str(fp, t->to);
+		fputs(",\"sku\":", fp);
+		store__json_str(fp, t->sku);
+		fprintf(fp, ",\"qty\":%ld,\"status\":\"planned\"}", t->qty);
+	}
+	return store__publish_stream(st, "transfer.planned", NULL, fp, &text, err);
+}
+
 static int accept(struct store *st, const char *id, const struct store_transfer *t, size_t n,
 		  int64_t now, bool checked, struct fl_err *err)
 {
@@ -277,6 +321,8 @@ static int accept(struct store *st, const char *id, const struct store_transfer 
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = store_dberr(st, err, "record transfer");
 		sqlite3_reset(s);
+		if (!rc)
+			rc = publish_planned(st, id, sqlite3_last_insert_rowid(st->db), &t[i], err);
 	}
 	sqlite3_finalize(c);
 out:

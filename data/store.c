@@ -233,6 +233,40 @@ static const char *const migrations[] = {
 	"CREATE INDEX in_transit_scenario ON in_transit(scenario_id);",
 	/* 13: skus.csv's optional case_pack: transfers move whole packs */
 	"ALTER TABLE skus ADD COLUMN case_pack INTEGER NOT NULL DEFAULT 1 CHECK (case_pack >= 1);",
+	/* 14: outbound events: subscriptions, the event log written with each change, and one
+	 * delivery per subscription of its topic (times in ms) */
+	"CREATE TABLE webhooks("
+	" id TEXT PRIMARY KEY,"
+	" url TEXT NOT NULL,"
+	" topics TEXT NOT NULL,"
+	" description TEXT NOT NULL DEFAULT '',"
+	" secret TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" paused_until INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE events_out("
+	" seq INTEGER PRIMARY KEY,"
+	" event_id TEXT NOT NULL UNIQUE,"
+	" topic TEXT NOT NULL,"
+	" order_id TEXT,"
+	" body TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX events_out_time ON events_out(created_at);"
+	"CREATE TABLE deliveries("
+	" id INTEGER PRIMARY KEY,"
+	" hook TEXT NOT NULL,"
+	" seq INTEGER NOT NULL REFERENCES events_out(seq),"
+	" order_id TEXT,"
+	" status TEXT NOT NULL DEFAULT 'pending',"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_at INTEGER NOT NULL DEFAULT 0,"
+	" last_code INTEGER,"
+	" last_error TEXT,"
+	" updated_at INTEGER,"
+	" created_at INTEGER NOT NULL);"
+	"CREATE INDEX deliveries_due ON deliveries(status, next_at);"
+	"CREATE INDEX deliveries_hook ON deliveries(hook, status, id);"
+	"CREATE INDEX deliveries_order ON deliveries(hook, order_id, status, id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -484,6 +484,71 @@ int store__transfer_move(struct store *st, const char *id, enum store_transfer_m
 /* The same in a transaction of its own (a cancel over HTTP). */
 int store_transfer_cancel(struct store *st, const char *id, int64_t now, struct fl_err *err);
 
+/* ---- outbound events and webhooks (data/webhooks.c) ---- */
+
+/*
+ * Inside a write transaction: the event {"event_id", "topic", "occurred_at", "order_id",
+ * "data"} (data: a JSON text) for every subscription of topic, so the change and its
+ * event commit together or not at all. Nothing is kept when nobody subscribes.
+ */
+int store__publish(struct store *st, const char *topic, const char *order_id, const char *data,
+		   struct fl_err *err);
+
+struct store_webhook {
+	char id[32], url[2048], topics[1024], description[256];
+	int64_t created_at, paused_until; /* ms */
+	int failures;			  /* in a row */
+	long pending, delivered, dead;
+};
+typedef int store_webhook_fn(void *ctx, const struct store_webhook *w);
+int store_webhook_create(struct store *st, const struct store_webhook *w, const char *secret,
+			 struct fl_err *err);
+int store_webhook_get(struct store *st, const char *id, struct store_webhook *out,
+		      struct fl_err *err);
+int store_webhooks_list(struct store *st, store_webhook_fn *fn, void *ctx, struct fl_err *err);
+int store_webhook_delete(struct store *st, const char *id, struct fl_err *err);
+int store_webhook_secret(struct store *st, const char *id, const char *secret, struct fl_err *err);
+
+/* One delivery of one event to one subscription; body, url, secret valid in the callback. */
+struct store_delivery {
+	int64_t id;
+	char hook[32], event_id[32], topic[48], status[12], last_error[256], order_id[FL_ID_MAX];
+	int attempts, last_code;
+	int64_t next_at, created_at; /* ms */
+	int64_t updated_at;	     /* s */
+	const char *body, *url, *secret;
+};
+typedef int store_delivery_fn(void *ctx, const struct store_delivery *d);
+/* A subscription's deliveries, oldest first, after id after, of status (NULL: any). */
+int store_deliveries_list(struct store *st, const char *hook, const char *status, int64_t after,
+			  size_t limit, store_delivery_fn *fn, void *ctx, struct fl_err *err);
+/* Pending deliveries due by now_ms whose endpoint is not paused and whose order has
+ * nothing earlier pending, oldest first. */
+int store_deliveries_due(struct store *st, int64_t now_ms, size_t limit, store_delivery_fn *fn,
+			 void *ctx, struct fl_err *err);
+/* One attempt's outcome: status (delivered, pending with next_at, dead), and the
+ * endpoint's health (failures in a row, paused_until). */
+struct store_delivery_outcome {
+	int64_t id;
+	const char *hook, *status, *error;
+	int code;
+	int64_t next_at, now_ms;
+	int64_t paused_until; /* the pause a failure earns once failures in a row reach breaker */
+	int breaker;
+};
+int store_delivery_result(struct store *st, const struct store_delivery_outcome *o,
+			  struct fl_err *err);
+/* A dead delivery pending again (FL_ECONFLICT if it is not dead); the endpoint unpaused. */
+int store_delivery_retry(struct store *st, const char *hook, int64_t id, int64_t now_ms,
+			 struct fl_err *err);
+/* Every event of the subscription's topics since (s) delivered again: *n deliveries. */
+int store_webhook_replay(struct store *st, const char *hook, int64_t since, int64_t now_ms, long *n,
+			 struct fl_err *err);
+struct store_delivery_stats {
+	int64_t pending, dead, oldest_pending_ms;
+};
+int store_deliveries_stats(struct store *st, struct store_delivery_stats *out, struct fl_err *err);
+
 /* ---- rule sets ---- */
 
 #define STORE_RULE_SETS_MAX 16 /* active rule sets at once */

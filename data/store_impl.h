@@ -5,12 +5,17 @@
 
 #include <sqlite3.h>
 
+#include <stdio.h>
+
 #include "internal.h"
 #include "store.h"
 
 /* Statements a store keeps prepared for its lifetime, one slot each. */
 enum store_stmt_slot {
 	STMT_PING,
+	STMT_HOOKS_OF_TOPIC,
+	STMT_EVENT_OUT,
+	STMT_DELIVERIES_NEW,
 	STMT_NODES,
 	STMT_SKUS_PAGE,
 	STMT_ZONES,
@@ -75,6 +80,12 @@ int store__step_done(struct store *st, sqlite3_stmt *s, struct fl_err *err, cons
  * filled by `row` (at most limit; *more when there were more). Shared by the loaders. */
 typedef void row_fn(sqlite3_stmt *s, void *rec);
 void store__col_text(sqlite3_stmt *s, int i, char *dst, size_t cap);
+/* Outbound events (webhooks.c): is anyone subscribed to topic? s as a JSON string on fp.
+ * publish_stream: close fp (open_memstream on *text) and publish what it holds. */
+bool store__listened(struct store *st, const char *topic);
+void store__json_str(FILE *fp, const char *s);
+int store__publish_stream(struct store *st, const char *topic, const char *order_id, FILE *fp,
+			  char **text, struct fl_err *err);
 int store__collect(struct store *st, sqlite3_stmt *s, size_t size, row_fn *row, size_t limit,
 		   void **out, size_t *n, bool *more, struct fl_err *err);
 

@@ -213,7 +213,29 @@ int store__transfer_move(struct store *st, const char *id, enum store_transfer_m
 	sqlite3_finalize(s);
 	if (!rc && applied)
 		*applied = q;
-	return rc;
+	if (rc || move == STORE_TRANSFER_CANCEL)
+		return rc;
+	const char *topic = move == STORE_TRANSFER_SHIP ? "transfer.shipped" : "transfer.received";
+	if (!store__listened(st, topic))
+		return 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (fp) {
+		fputs("{\"transfer_id\":", fp);
+		store__json_str(fp, id);
+		fputs(",\"scenario_id\":", fp);
+		store__json_str(fp, t.scenario_id);
+		fputs(",\"from\":", fp);
+		store__json_str(fp, t.from);
+		fputs(",\"to\":", fp);
+		store__json_str(fp, t.to);
+		fputs(",\"sku\":", fp);
+		store__json_str(fp, t.sku);
+		fprintf(fp, ",\"units\":%ld,\"qty\":%ld,\"shipped\":%ld,\"received\":%ld}", q,
+			t.qty, shipped, received);
+	}
+	return store__publish_stream(st, topic, NULL, fp, &text, err);
 }
 
 int store_transfer_cancel(struct store *st, const char *id, int64_t now, struct fl_err *err)

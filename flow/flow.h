@@ -321,4 +321,29 @@ int flow_transfer_cancel(struct store *st, const char *id, json_t **answer, stru
 int flow_scenarios_list(struct store *st, const char *after, const char *status, const char *name,
 			long limit, json_t **answer, struct fl_err *err);
 
+/* ---- webhooks (flow/webhooks.c) ---- */
+
+struct sockaddr;
+#define FLOW_WEBHOOK_SECRET_MAX 64
+extern const char *const flow_webhook_topics[]; /* NULL-terminated */
+/* Is host in the comma-separated allow list? Is the address loopback, private, link-local
+ * or otherwise not a public unicast one? */
+bool flow_webhook_host_listed(const char *host, const char *allow);
+bool flow_addr_private(const struct sockaddr *a);
+/* A subscription's URL: http or https; a host in allow (when set), and none that resolves
+ * to a private address unless allowed. */
+int flow_webhook_url_check(const char *url, const char *allow, struct fl_err *err);
+int flow_webhook_create(struct store *st, const json_t *body, const char *allow, json_t **answer,
+			struct fl_err *err);
+int flow_webhooks_list(struct store *st, json_t **answer, struct fl_err *err);
+int flow_webhook_get(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+int flow_webhook_delete(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+int flow_webhook_rotate(struct store *st, const char *id, json_t **answer, struct fl_err *err);
+int flow_webhook_deliveries(struct store *st, const char *id, const char *status, int64_t after,
+			    long limit, json_t **answer, struct fl_err *err);
+int flow_webhook_retry(struct store *st, const char *id, int64_t delivery, json_t **answer,
+		       struct fl_err *err);
+int flow_webhook_replay(struct store *st, const char *id, const json_t *body, json_t **answer,
+			struct fl_err *err);
+
 #endif

@@ -448,6 +448,6 @@ void flow_scenario_page(json_t *answer, size_t after, size_t limit)
 	json_object_set_new(answer, "transfers", page);
 	json_object_set_new(answer, "transfers_total", json_integer((json_int_t)n));
 	json_object_set_new(answer, "transfers_next",
-			    after + limit < n ? json_integer((json_int_t)(after + limit))
+			    after + limit < n ? json_integer((json_int_t)after + (json_int_t)limit)
 					      : json_null());
 }

@@ -36,6 +36,13 @@ void http_config_default(struct http_config *c)
 	c->access_log = true;
 	c->shutdown_grace = 10;
 	c->job_queue = 16;
+	c->webhook_max_attempts = 12;
+	c->webhook_backoff_ms = 30000;
+	c->webhook_timeout_ms = 10000;
+	c->webhook_connect_timeout_ms = 2000;
+	c->webhook_concurrency = 16;
+	c->webhook_pause_ms = 60000;
+	c->webhook_breaker = 5;
 	c->forecast_warm = true;
 }
 
@@ -112,6 +119,32 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 	} else if (strcmp(key, "job_queue") == 0) {
 		if (!(rc = set_num(key, v, 1, 1000, &d, err)))
 			c->job_queue = (int)d;
+	} else if (strcmp(key, "webhook_hosts") == 0) {
+		if (strlen(v) >= sizeof(c->webhook_hosts))
+			return fl_err_set(err, FL_EINVAL, "webhook_hosts: at most %zu bytes",
+					  sizeof(c->webhook_hosts) - 1);
+		snprintf(c->webhook_hosts, sizeof(c->webhook_hosts), "%s", v);
+	} else if (strcmp(key, "webhook_max_attempts") == 0) {
+		if (!(rc = set_num(key, v, 1, 100, &d, err)))
+			c->webhook_max_attempts = (int)d;
+	} else if (strcmp(key, "webhook_backoff_ms") == 0) {
+		if (!(rc = set_num(key, v, 1, 3600000, &d, err)))
+			c->webhook_backoff_ms = (int)d;
+	} else if (strcmp(key, "webhook_timeout_ms") == 0) {
+		if (!(rc = set_num(key, v, 100, 600000, &d, err)))
+			c->webhook_timeout_ms = (int)d;
+	} else if (strcmp(key, "webhook_connect_timeout_ms") == 0) {
+		if (!(rc = set_num(key, v, 100, 60000, &d, err)))
+			c->webhook_connect_timeout_ms = (int)d;
+	} else if (strcmp(key, "webhook_concurrency") == 0) {
+		if (!(rc = set_num(key, v, 1, 256, &d, err)))
+			c->webhook_concurrency = (int)d;
+	} else if (strcmp(key, "webhook_pause_ms") == 0) {
+		if (!(rc = set_num(key, v, 1, 86400000, &d, err)))
+			c->webhook_pause_ms = (int)d;
+	} else if (strcmp(key, "webhook_breaker") == 0) {
+		if (!(rc = set_num(key, v, 1, 1000, &d, err)))
+			c->webhook_breaker = (int)d;
 	} else if (strcmp(key, "forecast_warm") == 0) {
 		if (strcmp(v, "on") && strcmp(v, "off"))
 			return fl_err_set(err, FL_EINVAL, "forecast_warm: 'on' or 'off', not '%s'",
@@ -140,7 +173,15 @@ static const char *const config_keys[] = {"db",
 					  "shutdown_grace",
 					  "rules_fail",
 					  "job_queue",
-					  "forecast_warm"};
+					  "forecast_warm",
+					  "webhook_hosts",
+					  "webhook_max_attempts",
+					  "webhook_backoff_ms",
+					  "webhook_timeout_ms",
+					  "webhook_connect_timeout_ms",
+					  "webhook_concurrency",
+					  "webhook_pause_ms",
+					  "webhook_breaker"};
 
 int http_config_env(struct http_config *c, struct fl_err *err)
 {

@@ -58,6 +58,10 @@ struct http_config {
 	int shutdown_grace;		  /* seconds in-flight requests get at shutdown */
 	bool rules_fail;		  /* a failing rule fails the request (else skipped) */
 	int job_queue;			  /* scenario jobs waiting at once (503 beyond) */
+	char webhook_hosts[1024];	  /* hosts webhooks may name, private ones included ("": any
+				     public host) */
+	int webhook_max_attempts, webhook_backoff_ms, webhook_timeout_ms,
+		webhook_connect_timeout_ms, webhook_concurrency, webhook_pause_ms, webhook_breaker;
 	bool forecast_warm; /* keep the default scenario's forecasts computed in the background */
 };
 
@@ -91,6 +95,11 @@ int http_jobs_cancel(struct store *st, const char *id, struct fl_err *err);
 /* GET /v1/forecasts/status's answer; its figures in Prometheus text on fp. */
 json_t *http_jobs_forecast_status(struct store *st, struct fl_err *err);
 void http_jobs_metrics(FILE *fp);
+
+/* ---- webhook delivery (http/webhooks.c) ---- */
+int http_webhooks_start(const struct http_config *cfg, struct fl_err *err);
+void http_webhooks_stop(void);
+void http_webhooks_metrics(FILE *fp);
 
 /* ---- requests and responses, as handlers see them ---- */
 

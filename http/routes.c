@@ -440,6 +440,102 @@ static void h_transfer_cancel(struct http_req *rq, struct http_resp *rs)
 	answer_with(rs, rc, 200, answer, &err);
 }
 
+/* ---- webhooks ---- */
+
+static int webhook_create_flow(struct http_req *rq, const json_t *body, json_t **result,
+			       struct fl_err *err)
+{
+	return flow_webhook_create(rq->st, body, rq->cfg->webhook_hosts, result, err);
+}
+
+static void h_webhook_create(struct http_req *rq, struct http_resp *rs)
+{
+	json_route(rq, rs, webhook_create_flow, 201);
+}
+
+static void h_webhooks(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_webhooks_list(rq->st, &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_get(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_webhook_get(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_delete(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_webhook_delete(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_rotate(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_webhook_rotate(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_deliveries(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const long limit = page_limit(rq, rs);
+	const char *after = http_query(rq, "after");
+	char *end;
+	const long long a = after ? strtoll(after, &end, 10) : 0;
+	if (limit < 0)
+		return;
+	if (after && (!*after || *end || a < 0)) {
+		http_problem(rs, 422, "after: a delivery_id");
+		return;
+	}
+	if (!id_param_ok(rq, rs, "status"))
+		return;
+	const int rc = flow_webhook_deliveries(rq->st, rq->params[0], http_query(rq, "status"),
+					       (int64_t)a, limit, &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_retry(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	char *end;
+	const long long d = strtoll(rq->params[1], &end, 10);
+	if (!rq->params[1][0] || *end || d <= 0) {
+		http_problem(rs, 404, "no delivery '%s'", rq->params[1]);
+		return;
+	}
+	const int rc = flow_webhook_retry(rq->st, rq->params[0], (int64_t)d, &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_webhook_replay(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *body, *answer = NULL;
+	char detail[FL_ERR_MSG_MAX + 64];
+	struct fl_err err = {0};
+	const int status = http_json_parse(rq->body, rq->body_len, rq->cfg->json_depth, &body,
+					   detail, sizeof(detail));
+	if (status) {
+		http_problem(rs, status, "%s", detail);
+		return;
+	}
+	const int rc = flow_webhook_replay(rq->st, rq->params[0], body, &answer, &err);
+	json_decref(body);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
 static void h_scenarios(struct http_req *rq, struct http_resp *rs)
 {
 	const char *cmp = http_query(rq, "compare");
@@ -601,12 +697,11 @@ static void h_scenario_cancel(struct http_req *rq, struct http_resp *rs)
 	int rc = http_jobs_cancel(rq->st, id, &err);
 	if (rc == FL_ENOTFOUND) {
 		/* not live: finished (nothing to cancel) or unknown */
-		if (!(rc = flow_scenario_get(rq->st, id, &answer, &err)))
-			rc = fl_err_set(
-				&err, FL_ECONFLICT,
-				"scenario '%s' is %s: only a queued or running scenario can "
-				"be cancelled",
-				id, json_string_value(json_object_get(answer, "status")));
+		if (!flow_scenario_get(rq->st, id, &answer, &err))
+			fl_err_set(&err, FL_ECONFLICT,
+				   "scenario '%s' is %s: only a queued or running scenario can "
+				   "be cancelled",
+				   id, json_string_value(json_object_get(answer, "status")));
 		json_decref(answer);
 		http_fail(rs, &err);
 		return;
@@ -829,6 +924,23 @@ const struct http_route http_routes[] = {
 	{"GET", "/v1/rebalancing/scenarios", HTTP_ROLE_PLANNER, false, false, h_scenarios,
 	 "stored scenarios newest first (?limit=&after=&status=&name=), or two side by side "
 	 "(?compare=a,b)"},
+	{"POST", "/v1/webhooks", HTTP_ROLE_ADMIN, true, false, h_webhook_create,
+	 "subscribe an endpoint to topics: 201 with its id and signing secret (shown once)"},
+	{"GET", "/v1/webhooks", HTTP_ROLE_ADMIN, false, false, h_webhooks,
+	 "the subscriptions, with their delivery counts and health"},
+	{"GET", "/v1/webhooks/{id}", HTTP_ROLE_ADMIN, false, false, h_webhook_get,
+	 "one subscription"},
+	{"DELETE", "/v1/webhooks/{id}", HTTP_ROLE_ADMIN, false, false, h_webhook_delete,
+	 "unsubscribe (its pending deliveries go with it)"},
+	{"POST", "/v1/webhooks/{id}/rotate-secret", HTTP_ROLE_ADMIN, false, false, h_webhook_rotate,
+	 "a new signing secret (shown once), used from the next delivery on"},
+	{"GET", "/v1/webhooks/{id}/deliveries", HTTP_ROLE_ADMIN, false, false,
+	 h_webhook_deliveries,
+	 "deliveries (?status=pending|delivered|dead&limit=&after=): attempts, last code, next"},
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/retry", HTTP_ROLE_ADMIN, false, false,
+	 h_webhook_retry, "send a dead delivery again"},
+	{"POST", "/v1/webhooks/{id}/replay", HTTP_ROLE_ADMIN, true, false, h_webhook_replay,
+	 "send again every event of its topics since a time ({\"since\"})"},
 	{"GET", "/v1/transfers", HTTP_ROLE_PLANNER, false, false, h_transfers,
 	 "transfer orders of accepted scenarios (?status=&node=&scenario_id=&limit=&after=)"},
 	{"GET", "/v1/transfers/{transfer_id}", HTTP_ROLE_PLANNER, false, false, h_transfer_get,

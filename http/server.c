@@ -141,6 +141,7 @@ char *http_metrics_text(void)
 		fprintf(fp, "fulcrum_decisions_total{status=\"%s\"} %lu\n", decision_status[i],
 			atomic_load(&decisions[i]));
 	http_jobs_metrics(fp);
+	http_webhooks_metrics(fp);
 	fclose(fp);
 	return buf;
 }
@@ -908,13 +909,15 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 					   srv.cfg.connection_timeout,
 					   srv.cfg.connection_limit_per_ip};
 	/* the job worker first: a request may queue a job as soon as we listen */
-	if ((rc = http_jobs_start(&srv.cfg, err))) {
+	if ((rc = http_jobs_start(&srv.cfg, err)) || (rc = http_webhooks_start(&srv.cfg, err))) {
+		http_jobs_stop();
 		atomic_store(&srv.stop_checkpointer, 1);
 		pthread_join(srv.checkpointer, NULL);
 		return rc;
 	}
 	srv.daemon = listen_on(&srv, &main_port);
 	if (!srv.daemon) {
+		http_webhooks_stop();
 		http_jobs_stop();
 		atomic_store(&srv.stop_checkpointer, 1);
 		pthread_join(srv.checkpointer, NULL);
@@ -922,6 +925,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 				  srv.cfg.port, strerror(errno));
 	}
 	if ((rc = start_health(&srv, err))) {
+		http_webhooks_stop();
 		http_jobs_stop();
 		MHD_stop_daemon(srv.daemon);
 		atomic_store(&srv.stop_checkpointer, 1);
@@ -963,6 +967,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		MHD_stop_daemon(srv.health);
 	srv.health = NULL;
 	http_jobs_stop();
+	http_webhooks_stop();
 	atomic_store(&srv.stop_checkpointer, 1);
 	pthread_join(srv.checkpointer, NULL);
 	for (i = 0; i < srv.nstores; i++)

@@ -100,7 +100,8 @@ static int by_lane_sku(const void *a, const void *b)
 static void merge(struct slv_rb_result *r)
 {
 	size_t n = 0;
-	qsort(r->t, r->nt, sizeof(*r->t), by_lane_sku);
+	if (r->nt > 1)
+		qsort(r->t, r->nt, sizeof(*r->t), by_lane_sku);
 	for (size_t i = 0; i < r->nt; i++)
 		if (n && r->t[n - 1].lane == r->t[i].lane && r->t[n - 1].sku == r->t[i].sku)
 			r->t[n - 1].qty += r->t[i].qty;

@@ -3,7 +3,7 @@
 # a file, the findings of a failing one as comments. Exits 1 on any finding.
 set -u
 cd "$(dirname "$0")/.."
-flags="-std=c11 -D_GNU_SOURCE $(pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle) -I."
+flags="-std=c11 -D_GNU_SOURCE $(pkg-config --cflags lua5.4 jansson libmicrohttpd sqlite3 nettle libcurl) -I."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ls data/*.c forecast/*.c solver/*.c rules/*.c flow/*.c http/*.c cli/*.c |
