@@ -28,7 +28,8 @@ trap 'kill $BENCH_PID $SINKS 2>/dev/null || true' EXIT
 U="http://127.0.0.1:$BENCH_PORT"
 A="Authorization: Bearer $ADMIN"
 J="Content-Type: application/json"
-pending() { curl -s -H "$A" "$U/metrics" | awk '/^fulcrum_webhook_pending / {print $2}'; }
+# deliveries still pending over every subscription, counted by the store as asked
+pending() { curl -s -H "$A" "$U/v1/webhooks" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>console.log(JSON.parse(s).webhooks.reduce((a,w)=>a+w.pending,0)))'; }
 drain() { # seconds until nothing is pending, from $1 (ns)
 	while [ "$(pending)" != 0 ]; do sleep 0.05; done
 	echo $((($(date +%s%N) - $1) / 1000000))

@@ -267,6 +267,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_due ON deliveries(status, next_at);"
 	"CREATE INDEX deliveries_hook ON deliveries(hook, status, id);"
 	"CREATE INDEX deliveries_order ON deliveries(hook, order_id, status, id);",
+	/* 15: the worker scans pending deliveries oldest first and stops at its batch */
+	"CREATE INDEX deliveries_pending ON deliveries(id) WHERE status = 'pending';",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -536,8 +536,9 @@ struct store_delivery_outcome {
 	int64_t paused_until; /* the pause a failure earns once failures in a row reach breaker */
 	int breaker;
 };
-int store_delivery_result(struct store *st, const struct store_delivery_outcome *o,
-			  struct fl_err *err);
+/* Outcomes recorded together, in one transaction. */
+int store_delivery_results(struct store *st, const struct store_delivery_outcome *o, size_t n,
+			   struct fl_err *err);
 /* A dead delivery pending again (FL_ECONFLICT if it is not dead); the endpoint unpaused. */
 int store_delivery_retry(struct store *st, const char *hook, int64_t id, int64_t now_ms,
 			 struct fl_err *err);

@@ -349,6 +349,7 @@ int store_deliveries_due(struct store *st, int64_t now_ms, size_t limit, store_d
 	int rc =
 		store_prepare(st, &s,
 			      "SELECT " DELIVERY_COLS " FROM deliveries d"
+			      " INDEXED BY deliveries_pending"
 			      " JOIN events_out e ON e.seq = d.seq JOIN webhooks w ON w.id = d.hook"
 			      " WHERE d.status = 'pending' AND d.next_at <= ?1"
 			      " AND w.paused_until <= ?1"
@@ -364,13 +365,12 @@ int store_deliveries_due(struct store *st, int64_t now_ms, size_t limit, store_d
 	return deliveries_each(st, s, fn, ctx, err);
 }
 
-int store_delivery_result(struct store *st, const struct store_delivery_outcome *o,
-			  struct fl_err *err)
+/* One outcome inside the caller's transaction. */
+static int delivery_result(struct store *st, const struct store_delivery_outcome *o,
+			   struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	int rc = store_write_begin(st, err);
-	if (rc)
-		return rc;
+	int rc;
 	if (!(rc = store_prepare(st, &s,
 				 "UPDATE deliveries SET status = ?2, attempts = attempts + 1,"
 				 " next_at = ?3, last_code = ?4, last_error = ?5, updated_at = ?6"
@@ -402,6 +402,17 @@ int store_delivery_result(struct store *st, const struct store_delivery_outcome 
 		rc = store__step_done(st, s, err, "record endpoint health");
 		sqlite3_finalize(s);
 	}
+	return rc;
+}
+
+int store_delivery_results(struct store *st, const struct store_delivery_outcome *o, size_t n,
+			   struct fl_err *err)
+{
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = delivery_result(st, &o[i], err);
 	return store_write_end(st, rc, err);
 }
 

@@ -195,8 +195,16 @@ static int64_t backoff(int attempts)
 	return (int64_t)(r % (cap + 1));
 }
 
-/* One POST done: its outcome recorded, its slot freed. */
-static void finish(struct store *st, CURLM *multi, CURL *h, CURLcode res)
+/* Outcomes of one turn of the loop, recorded in one transaction. */
+struct done {
+	struct store_delivery_outcome o;
+	char hook[32], error[CURL_ERROR_SIZE + 64];
+};
+static struct done done[HOOKS_INFLIGHT_MAX];
+static size_t ndone;
+
+/* One POST done: its outcome kept for the turn's transaction, its slot freed. */
+static void finish(CURLM *multi, CURL *h, CURLcode res)
 {
 	struct flight *f = NULL;
 	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&f);
@@ -213,22 +221,21 @@ static void finish(struct store *st, CURLM *multi, CURL *h, CURLcode res)
 	else
 		why[0] = '\0';
 	const bool dead = !ok && f->attempts + 1 >= H.cfg.webhook_max_attempts;
-	const struct store_delivery_outcome o = {.id = f->id,
-						 .hook = f->hook,
-						 .status = ok	  ? "delivered"
-							   : dead ? "dead"
-								  : "pending",
-						 .error = why,
-						 .code = (int)code,
-						 .next_at = ok || dead ? 0
-								       : now + backoff(f->attempts),
-						 .now_ms = now,
-						 .paused_until = now + H.cfg.webhook_pause_ms,
-						 .breaker = H.cfg.webhook_breaker};
-	struct fl_err err = {0};
-	if (store_delivery_result(st, &o, &err))
-		fprintf(stderr, "fulcrum: webhooks: recording delivery %lld: %s\n",
-			(long long)f->id, err.msg);
+	struct done *d = &done[ndone++];
+	snprintf(d->hook, sizeof(d->hook), "%s", f->hook);
+	snprintf(d->error, sizeof(d->error), "%s", why);
+	d->o = (struct store_delivery_outcome){.id = f->id,
+					       .hook = d->hook,
+					       .status = ok	? "delivered"
+							 : dead ? "dead"
+								: "pending",
+					       .error = d->error,
+					       .code = (int)code,
+					       .next_at =
+						       ok || dead ? 0 : now + backoff(f->attempts),
+					       .now_ms = now,
+					       .paused_until = now + H.cfg.webhook_pause_ms,
+					       .breaker = H.cfg.webhook_breaker};
 	const int t = topic_ix(f->topic);
 	if (t >= 0) {
 		atomic_fetch_add(&H.by_topic[t][ok ? 0 : 1], 1);
@@ -276,9 +283,20 @@ static void *worker(void *arg)
 		curl_multi_perform(multi, &running);
 		CURLMsg *m;
 		int left;
-		while ((m = curl_multi_info_read(multi, &left)))
+		ndone = 0;
+		while (ndone < HOOKS_INFLIGHT_MAX && (m = curl_multi_info_read(multi, &left)))
 			if (m->msg == CURLMSG_DONE)
-				finish(st, multi, m->easy_handle, m->data.result);
+				finish(multi, m->easy_handle, m->data.result);
+		if (ndone) {
+			static struct store_delivery_outcome batch[HOOKS_INFLIGHT_MAX];
+			for (size_t i = 0; i < ndone; i++)
+				batch[i] = done[i].o;
+			if (store_delivery_results(st, batch, ndone, &err))
+				fprintf(stderr, "fulcrum: webhooks: recording %zu deliveries: %s\n",
+					ndone, err.msg);
+			last_look = 0; /* slots are free: look for more now */
+			continue;
+		}
 		curl_multi_poll(multi, NULL, 0, HOOKS_LOOK_MS, NULL);
 	}
 	/* what is in flight stays pending in the store: sent again at the next start */
