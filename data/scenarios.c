@@ -201,35 +201,91 @@ int store_scenarios_fail_unfinished(struct store *st, const char *reason, int *n
 	return store_write_end(st, rc, err);
 }
 
-/* The stock_state recorded with a scenario into out ("" when none). */
-static int recorded_state(struct store *st, const char *id, char out[64], struct fl_err *err)
+/* The stock_state recorded with a scenario (caller frees; "" when none). */
+static int recorded_state(struct store *st, const char *id, char **out, struct fl_err *err)
 {
 	sqlite3_stmt *s;
-	out[0] = '\0';
-	int rc = scenario_row(st, id, "stock_state", &s, err);
+	int rc = scenario_row(st, id, "coalesce(stock_state, '')", &s, err);
+	*out = NULL;
 	if (rc)
 		return rc;
-	store__col_text(s, 0, out, 64);
+	if (!(*out = strdup((const char *)sqlite3_column_text(s, 0))))
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
 	sqlite3_finalize(s);
-	return 0;
+	return rc;
+}
+
+/*
+ * With a stock_tolerance: each (node, SKU) the plan moves must hold, on hand less
+ * reserved, within the tolerance of what the scenario read ("T<units>" then
+ * "node<TAB>sku<TAB>units" lines). What moved beyond it goes into diff.
+ */
+static int within_tolerance(struct store *st, char *lines, char *diff, size_t cap,
+			    struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	long tol = strtol(lines + 1, &lines, 10), moved = 0;
+	int rc = store_prepare(st, &s,
+			       "SELECT on_hand - reserved FROM inventory"
+			       " WHERE node = (SELECT nid FROM nodes WHERE id = ?1)"
+			       " AND sku = (SELECT kid FROM skus WHERE id = ?2)",
+			       err);
+	size_t at = 0;
+	for (char *save = NULL, *ln = strtok_r(lines, "\n", &save); ln && !rc;
+	     ln = strtok_r(NULL, "\n", &save)) {
+		char *node = ln, *sku = strchr(ln, '\t'),
+		     *units = sku ? strchr(sku + 1, '\t') : NULL;
+		if (!units)
+			continue;
+		*sku++ = '\0', *units++ = '\0';
+		sqlite3_bind_text(s, 1, node, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, sku, -1, SQLITE_STATIC);
+		const long now = sqlite3_step(s) == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0)
+							       : 0,
+			   then = strtol(units, NULL, 10);
+		sqlite3_reset(s);
+		if (labs(now - then) <= tol)
+			continue;
+		if (moved++ < 3 && at < cap)
+			at += (size_t)snprintf(diff + at, cap - at, "%s%s/%s %ld → %ld",
+					       at ? ", " : "", node, sku, then, now);
+	}
+	sqlite3_finalize(s);
+	if (!rc && moved > 3 && at < cap)
+		snprintf(diff + at, cap - at, " and %ld more beyond the tolerance of %ld",
+			 moved - 3, tol);
+	return rc;
 }
 
 /* Inside the accepting transaction: the stock still as the scenario saw it? */
 static int still_same_stock(struct store *st, const char *id, struct fl_err *err)
 {
-	char was[64], diff[256];
+	char *was = NULL, diff[512] = "";
 	struct store_stock_state then, now;
-	int rc = recorded_state(st, id, was, err);
-	if (rc || !was[0] || store_stock_state_parse(was, &then))
+	int rc = recorded_state(st, id, &was, err);
+	if (rc || !was[0] || store_stock_state_parse(was, &then)) {
+		free(was);
 		return rc; /* a scenario from before states were kept: accepted as it is */
-	if ((rc = store_stock_state(st, &now, err)))
+	}
+	char *tol = strstr(was, "\nT");
+	if (!(rc = store_stock_state(st, &now, err))) {
+		if (tol) {
+			/* an import or another accept moves everything; stock within tolerance */
+			now.inventory = then.inventory;
+			store_stock_state_diff(&then, &now, diff, sizeof(diff));
+			if (!diff[0])
+				rc = within_tolerance(st, tol + 1, diff, sizeof(diff), err);
+		} else {
+			store_stock_state_diff(&then, &now, diff, sizeof(diff));
+		}
+	}
+	free(was);
+	if (rc || !diff[0])
 		return rc;
-	store_stock_state_diff(&then, &now, diff, sizeof(diff));
-	return diff[0] ? fl_err_set(err, FL_ECONFLICT,
-				    "the stock moved since scenario '%s' was computed (%s): rerun "
-				    "it (POST /v1/rebalancing/scenarios/%s/rerun)",
-				    id, diff, id)
-		       : 0;
+	return fl_err_set(err, FL_ECONFLICT,
+			  "the stock moved since scenario '%s' was computed (%s): rerun it (POST "
+			  "/v1/rebalancing/scenarios/%s/rerun)",
+			  id, diff, id);
 }
 
 /* transfer.planned: one transfer order of an accepted scenario. */

@@ -89,10 +89,11 @@ int flow__plan_allocs(const struct flow_snapshot *snap, const struct flow__order
 /* Check a scenario's body against the network and stock (*name: its name, in body). */
 int flow__scenario_check(struct store *st, const json_t *body, const char **name,
 			 struct fl_err *err);
-/* Compute a scenario as id: its answer and the stock state (64 bytes) it was computed on. */
+/* Compute a scenario as id: its answer and what accepting checks (the stock state it was
+ * computed on, and with a tolerance the units it read where it moves stock; caller frees). */
 int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_path,
 			   const struct flow_progress *pg, const char *id, json_t **answer,
-			   char stock_state[64], struct fl_err *err);
+			   char **stock_state, struct fl_err *err);
 
 /* True when a write should be tried again: the stock moved under it (FL_EBUSY). */
 bool flow__retry(int rc, int attempt);

@@ -111,6 +111,7 @@ struct request {
 	struct lane_override *lanes;
 	size_t nlanes;
 	long min_units; /* min_transfer_units (0: none) */
+	long tolerance; /* stock_tolerance: units a (node, SKU) the plan moves may drift */
 };
 
 #define bad(err, ...) fl_err_set(err, FL_EINVAL, __VA_ARGS__)
@@ -245,11 +246,11 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 			 struct fl_err *err)
 {
 	static const char *const known[] = {
-		"name",		 "horizon_days", "shortage_penalty",  "service_level",
-		"time_limit_ms", "overrides",	 "min_transfer_units"};
+		"name",		 "horizon_days", "shortage_penalty",   "service_level",
+		"time_limit_ms", "overrides",	 "min_transfer_units", "stock_tolerance"};
 	const char *key;
 	json_t *v;
-	double h = 14, tl = 10000, mu = 0;
+	double h = 14, tl = 10000, mu = 0, tol = 0;
 	int st;
 
 	json_object_foreach((json_t *)body, key, v)
@@ -272,8 +273,12 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 	    (st = number(body, "shortage_penalty", 1e-9, 1e9, &r->penalty, err)) ||
 	    (st = number(body, "service_level", 0.5, 0.999, &r->service_level, err)) ||
 	    (st = number(body, "time_limit_ms", 1, 60000, &tl, err)) ||
-	    (st = number(body, "min_transfer_units", 1, 1000000, &mu, err)))
+	    (st = number(body, "min_transfer_units", 1, 1000000, &mu, err)) ||
+	    (st = number(body, "stock_tolerance", 0, 1000000, &tol, err)))
 		return st;
+	if (tol != floor(tol))
+		return bad(err, "stock_tolerance: must be a whole number of units");
+	r->tolerance = (long)tol;
 	if (mu != floor(mu))
 		return bad(err, "min_transfer_units: must be a whole number of units");
 	r->min_units = (long)mu;
@@ -409,6 +414,7 @@ struct scenario {
 	int L;
 	long *target, *after;
 	long *pack; /* per SKU: its case pack */
+	long *raw;  /* on hand − reserved as read, before transfers in transit */
 	struct slv_rb_problem p;
 	struct slv_rb_result r;
 	struct flow_forecast_stats fs;
@@ -421,7 +427,7 @@ static void scenario_release(struct scenario *sc)
 	flow_snapshot_put(sc->c.snap);
 	free(sc->c.demand), free(sc->c.total_hi), free(sc->c.avail);
 	free(sc->lanes), free(sc->inv), free(sc->rl), free(sc->target), free(sc->after);
-	free(sc->pack);
+	free(sc->pack), free(sc->raw);
 	free(sc->rq.mult), free(sc->rq.explicit_demand), free(sc->rq.closed), free(sc->rq.lanes);
 }
 
@@ -498,6 +504,9 @@ static int scenario_targets(struct store *st, struct scenario *sc, const struct 
 		if (rq->service_level == 0)
 			sc->target[ik] = sc->inv[x].safety_stock;
 	}
+	if (!(sc->raw = malloc(sizeof(long) * (c->nn * c->nk + 1))))
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	memcpy(sc->raw, c->avail, sizeof(long) * c->nn * c->nk);
 	if ((rc = store_in_transit(st, in_transit, c, err)))
 		return rc;
 	for (size_t ik = 0; ik < c->nn * c->nk; ik++) {
@@ -654,9 +663,42 @@ int flow__scenario_check(struct store *st, const json_t *body, const char **name
 	return rc;
 }
 
+/*
+ * What accepting checks: the fingerprint of the stock read, and with a stock_tolerance,
+ * "T<units>" and a line "node<TAB>sku<TAB>units" for each (node, SKU) the plan moves
+ * from or to, its on-hand less reserved as read. NULL out of memory.
+ */
+static char *stock_seen(const struct scenario *sc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (!fp)
+		return NULL;
+	fputs(sc->stock_state, fp);
+	if (sc->rq.tolerance > 0) {
+		const struct net *c = &sc->c;
+		fprintf(fp, "\nT%ld\n", sc->rq.tolerance);
+		for (size_t t = 0; t < sc->r.nt; t++) {
+			const struct slv_rb_lane *l = &sc->p.lanes[sc->r.t[t].lane];
+			const size_t k = (size_t)sc->r.t[t].sku;
+			for (int end = 0; end < 2; end++) {
+				const size_t i = (size_t)(end ? l->to : l->from);
+				fprintf(fp, "%s\t%s\t%ld\n", c->nodes[i].id, c->skus[k].id,
+					sc->raw[i * c->nk + k]);
+			}
+		}
+	}
+	if (fclose(fp)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_path,
 			   const struct flow_progress *pg, const char *id, json_t **answer,
-			   char stock_state[64], struct fl_err *err)
+			   char **stock_state, struct fl_err *err)
 {
 	struct scenario sc = {0};
 	struct timespec t0;
@@ -706,7 +748,11 @@ int flow__scenario_compute(struct store *st, const json_t *body, const char *lp_
 	flow_report(pg, "store", 0, 1);
 	if (!(*answer = scenario_answer(&sc, id)))
 		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
-	memcpy(stock_state, sc.stock_state, 64);
+	if (!rc && !(*stock_state = stock_seen(&sc))) {
+		json_decref(*answer);
+		*answer = NULL;
+		rc = fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
 out:
 	scenario_release(&sc);
 	return rc;
@@ -715,16 +761,16 @@ out:
 int flow_rebalance(struct store *st, const json_t *body, const char *lp_path,
 		   const struct flow_progress *pg, json_t **answer, struct fl_err *err)
 {
-	char id[FLOW_SCENARIO_ID_MAX] = "s_", state[64];
+	char id[FLOW_SCENARIO_ID_MAX] = "s_", *state = NULL;
 	flow_random_hex(id + 2, 8);
-	int rc = flow__scenario_compute(st, body, lp_path, pg, id, answer, state, err);
+	int rc = flow__scenario_compute(st, body, lp_path, pg, id, answer, &state, err);
 	if (rc)
 		return rc;
 	const char *name = json_string_value(json_object_get(*answer, "name"));
 	char *req = json_dumps(body, JSON_COMPACT), *resp = json_dumps(*answer, JSON_COMPACT);
 	rc = !req || !resp ? fl_err_set(err, FL_ENOMEM, "out of memory")
 			   : store_scenario_put(st, id, name, req, resp, state, err);
-	free(req), free(resp);
+	free(req), free(resp), free(state);
 	if (rc) {
 		json_decref(*answer);
 		*answer = NULL;

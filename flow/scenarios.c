@@ -33,18 +33,19 @@ int flow_scenario_run(struct store *st, const char *id, const struct flow_progre
 		      struct fl_err *err)
 {
 	json_t *body = NULL, *answer = NULL;
-	char state[64];
+	char *state = NULL;
 	struct fl_err why = {0};
 	int rc = flow_scenario_request(st, id, &body, err);
 	if (rc || (rc = store_scenario_advance(st, id, "running", NULL, err))) {
 		json_decref(body);
 		return rc; /* FL_ECONFLICT: cancelled while queued */
 	}
-	rc = flow__scenario_compute(st, body, NULL, pg, id, &answer, state, &why);
+	rc = flow__scenario_compute(st, body, NULL, pg, id, &answer, &state, &why);
 	json_decref(body);
 	slv_thread_release();
 	if (rc == FL_ECANCELLED || flow_cancelled(pg)) {
 		json_decref(answer);
+		free(state);
 		const bool stop = pg->shutdown && atomic_load(pg->shutdown);
 		const int s = store_scenario_advance(
 			st, id, stop ? "failed" : "cancelled",
@@ -65,7 +66,7 @@ int flow_scenario_run(struct store *st, const char *id, const struct flow_progre
 	json_decref(answer);
 	rc = resp ? store_scenario_finish(st, id, resp, state, err)
 		  : fl_err_set(err, FL_ENOMEM, "out of memory");
-	free(resp);
+	free(resp), free(state);
 	return rc;
 }
 

@@ -137,6 +137,16 @@ check_eq "min_transfer_units 0: 422" "$(http POST /v1/rebalancing/scenarios "${P
 check_eq "lines paged: 200" "$(http GET "/v1/rebalancing/scenarios/$a?lines_limit=2&lines_after=1" "${P[@]}")" 200
 check_eq "…two lines from the second, the total and the next page" "$(js 'console.log(d.transfers.length, d.transfers_total > 3, d.transfers_next)')" "2 true 3"
 check_eq "lines_limit 0: 422" "$(http GET "/v1/rebalancing/scenarios/$a?lines_limit=0" "${P[@]}")" 422
+# a scenario's own tolerance: stock that drifts within it does not block accepting
+http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"strict"}' >/dev/null
+strict=$(js 'console.log(d.scenario_id)')
+http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"name":"lenient","stock_tolerance":1000000}' >/dev/null
+lenient=$(js 'console.log(d.scenario_id)')
+check_eq "a reservation moves stock: 200" "$(http POST /v1/fulfillment/decisions "${O[@]}" -d '{"order_id":"TOL-1","destination":{"lat":34.05,"lon":-118.24},"lines":[{"sku":"SKU-00003","qty":1}],"reserve":true}'; js 'console.log(d.reservation.status)')" "200reserved"
+check_eq "tolerance 0 (the default): 409" "$(http POST "/v1/rebalancing/scenarios/$strict/accept" "${P[@]}")" 409
+check_eq "within its tolerance: accepted" "$(http POST "/v1/rebalancing/scenarios/$lenient/accept" "${P[@]}")" 200
+check_eq "stock_tolerance -1: 422" "$(http POST /v1/rebalancing/scenarios "${P[@]}" -d '{"stock_tolerance":-1}')" 422
+
 stop_server
 mkdir -p "$dir/csv"
 "$FULCRUM" export "$dir/csv" --db "$dir/t.db" >/dev/null 2>&1
