@@ -269,6 +269,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_order ON deliveries(hook, order_id, status, id);",
 	/* 15: the worker scans pending deliveries oldest first and stops at its batch */
 	"CREATE INDEX deliveries_pending ON deliveries(id) WHERE status = 'pending';",
+	/* 16: inventory.changed: a change to a (node, SKU)'s stock marks it, in the changing
+	 * transaction, while anyone subscribes; the delivery worker turns the marks into one
+	 * event per (node, SKU) a second at most */
+	"CREATE TABLE inventory_dirty("
+	" node INTEGER NOT NULL,"
+	" sku INTEGER NOT NULL,"
+	" PRIMARY KEY (node, sku)) WITHOUT ROWID;"
+	"CREATE TRIGGER inventory_changed_upd AFTER UPDATE OF on_hand, reserved, committed"
+	" ON inventory WHEN EXISTS (SELECT 1 FROM webhooks w, json_each(w.topics) j"
+	" WHERE j.value IN ('inventory.changed', '*'))"
+	" BEGIN INSERT OR IGNORE INTO inventory_dirty(node, sku) VALUES (NEW.node, NEW.sku);"
+	" END;"
+	"CREATE TRIGGER inventory_changed_ins AFTER INSERT ON inventory"
+	" WHEN EXISTS (SELECT 1 FROM webhooks w, json_each(w.topics) j"
+	" WHERE j.value IN ('inventory.changed', '*'))"
+	" BEGIN INSERT OR IGNORE INTO inventory_dirty(node, sku) VALUES (NEW.node, NEW.sku);"
+	" END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

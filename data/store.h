@@ -545,6 +545,9 @@ int store_delivery_retry(struct store *st, const char *hook, int64_t id, int64_t
 /* Every event of the subscription's topics since (s) delivered again: *n deliveries. */
 int store_webhook_replay(struct store *st, const char *hook, int64_t since, int64_t now_ms, long *n,
 			 struct fl_err *err);
+/* inventory.changed: one event for each (node, SKU) whose stock changed since the last
+ * call (at most limit), with its units now; *n events. */
+int store_inventory_changes_publish(struct store *st, size_t limit, long *n, struct fl_err *err);
 struct store_delivery_stats {
 	int64_t pending, dead, oldest_pending_ms;
 };

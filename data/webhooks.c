@@ -497,3 +497,58 @@ int store_deliveries_stats(struct store *st, struct store_delivery_stats *out, s
 	sqlite3_finalize(s);
 	return rc;
 }
+
+int store_inventory_changes_publish(struct store *st, size_t limit, long *n, struct fl_err *err)
+{
+	sqlite3_stmt *s = NULL, *del = NULL;
+	*n = 0;
+	int rc = store_write_begin(st, err);
+	if (rc)
+		return rc;
+	if ((rc = store_prepare(
+		     st, &s,
+		     "SELECT d.node, d.sku, n.id, k.id, coalesce(i.on_hand, 0),"
+		     " coalesce(i.reserved, 0), coalesce(i.committed, 0),"
+		     " coalesce(i.safety_stock, 0) FROM inventory_dirty d"
+		     " JOIN nodes n ON n.nid = d.node JOIN skus k ON k.kid = d.sku"
+		     " LEFT JOIN inventory i ON i.node = d.node AND i.sku = d.sku LIMIT ?1",
+		     err)) ||
+	    (rc = store_prepare(st, &del,
+				"DELETE FROM inventory_dirty WHERE node = ?1 AND sku = ?2", err)))
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	int step;
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const long on_hand = (long)sqlite3_column_int64(s, 4),
+			   reserved = (long)sqlite3_column_int64(s, 5),
+			   committed = (long)sqlite3_column_int64(s, 6),
+			   safety = (long)sqlite3_column_int64(s, 7);
+		const long atp = on_hand - reserved - committed - safety;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *fp = open_memstream(&text, &len);
+		if (fp) {
+			fputs("{\"node\":", fp);
+			store__json_str(fp, (const char *)sqlite3_column_text(s, 2));
+			fputs(",\"sku\":", fp);
+			store__json_str(fp, (const char *)sqlite3_column_text(s, 3));
+			fprintf(fp,
+				",\"on_hand\":%ld,\"reserved\":%ld,\"committed_out\":%ld,"
+				"\"safety_stock\":%ld,\"atp\":%ld}",
+				on_hand, reserved, committed, safety, atp > 0 ? atp : 0);
+		}
+		rc = store__publish_stream(st, "inventory.changed", NULL, fp, &text, err);
+		sqlite3_bind_int64(del, 1, sqlite3_column_int64(s, 0));
+		sqlite3_bind_int64(del, 2, sqlite3_column_int64(s, 1));
+		if (!rc)
+			rc = store__step_done(st, del, err, "clear an inventory mark");
+		sqlite3_reset(del);
+		*n += !rc;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read inventory marks");
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(del);
+	return store_write_end(st, rc, err);
+}

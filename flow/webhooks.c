@@ -19,17 +19,10 @@
 
 #include "flow/internal.h"
 
-const char *const flow_webhook_topics[] = {"decision.created",
-					   "decision.rerouted",
-					   "reservation.changed",
-					   "rule.notify",
-					   "rule.discount",
-					   "scenario.done",
-					   "transfer.planned",
-					   "transfer.shipped",
-					   "transfer.received",
-					   "rules.activated",
-					   NULL};
+const char *const flow_webhook_topics[] = {
+	"decision.created",  "decision.rerouted", "reservation.changed", "rule.notify",
+	"rule.discount",     "scenario.done",	  "transfer.planned",	 "transfer.shipped",
+	"transfer.received", "rules.activated",	  "inventory.changed",	 NULL};
 
 bool flow_webhook_host_listed(const char *host, const char *allow)
 {

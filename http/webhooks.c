@@ -30,6 +30,7 @@
 #define HOOKS_INFLIGHT_MAX 256
 #define HOOKS_LOOK_MS 50 /* how often the store is asked for due deliveries */
 #define HOOKS_TOPICS 16
+#define HOOKS_INVENTORY_BATCH 20000 /* inventory.changed events written in one second */
 
 struct flight {
 	CURL *h;
@@ -270,7 +271,13 @@ static void *worker(void *arg)
 		}
 		if (now - last_stats >= 1000) {
 			struct store_delivery_stats s;
+			long marked = 0;
 			last_stats = now;
+			/* the second's stock changes, one event per (node, SKU) */
+			if (store_inventory_changes_publish(st, HOOKS_INVENTORY_BATCH, &marked,
+							    &err))
+				fprintf(stderr, "fulcrum: webhooks: inventory.changed: %s\n",
+					err.msg);
 			if (!store_deliveries_stats(st, &s, NULL)) {
 				atomic_store(&H.pending, (long)s.pending);
 				atomic_store(&H.dead, (long)s.dead);

@@ -76,7 +76,7 @@ http POST /v1/events "${O[@]}" -d '{"event_id":"h-t2","type":"transfer.received"
 topics() { node -e "
 const fs = require('fs'), l = fs.readFileSync('$dir/log', 'utf8').split('\n').filter(Boolean).map(JSON.parse);
 console.log([...new Set(l.filter(x => x.path === '/ok').map(x => x.headers['fulcrum-topic']))].sort().join(' '))"; }
-want="decision.created decision.rerouted reservation.changed rule.discount rule.notify rules.activated scenario.done transfer.planned transfer.received transfer.shipped"
+want="decision.created decision.rerouted inventory.changed reservation.changed rule.discount rule.notify rules.activated scenario.done transfer.planned transfer.received transfer.shipped"
 wait_for topics "$want"
 check_eq "every topic pushed" "$(topics)" "$want"
 check "every body is the envelope, its event id the header's" node -e "
@@ -110,6 +110,30 @@ const t = +/t=(\d+)/.exec(l[0].headers['fulcrum-signature'])[1]; process.exit(Ma
 check_eq "rotate the secret: a new one" "$(http POST "/v1/webhooks/$all/rotate-secret" "${A[@]}"; js "console.log(d.secret !== '$secret' && /^whsec_/.test(d.secret))")" "200true"
 check_eq "unsubscribe: 200" "$(http DELETE "/v1/webhooks/$all" "${A[@]}")" 200
 check_eq "…gone: 404" "$(http GET "/v1/webhooks/$all" "${A[@]}")" 404
+
+# inventory.changed is coalesced: a burst on one (node, SKU) gives at most one event a
+# second for it, and the last says the stock as it now is
+inv=$(subscribe /inv '["inventory.changed"]')
+for i in $(seq 1 8); do http POST /v1/fulfillment/decisions "${O[@]}" -d "$(order B-$i)" >/dev/null; done
+node_b=$(js 'console.log(d.shipments[0].node)')
+sleep 2.5
+check "one event per (node, SKU) a second at most" node -e "
+const fs = require('fs'), l = fs.readFileSync('$dir/log', 'utf8').split('\n').filter(Boolean).map(JSON.parse);
+const seen = new Set();
+for (const x of l.filter(x => x.path === '/inv')) {
+	const b = JSON.parse(fs.readFileSync('$dir/bodies/' + x.n + '.body', 'utf8'));
+	const k = b.data.node + '/' + b.data.sku + '/' + b.occurred_at;
+	if (seen.has(k)) process.exit(1);
+	seen.add(k);
+}
+process.exit(seen.size ? 0 : 1)"
+http GET "/v1/inventory?node=$node_b&sku=SKU-00003" "${A[@]}" >/dev/null
+reserved_now=$(js 'console.log(d.items[0].reserved)')
+check_eq "the last event for it says the stock as it is" "$(node -e "
+const fs = require('fs'), l = fs.readFileSync('$dir/log', 'utf8').split('\n').filter(Boolean).map(JSON.parse);
+const e = l.filter(x => x.path === '/inv').map(x => JSON.parse(fs.readFileSync('$dir/bodies/' + x.n + '.body', 'utf8'))).filter(b => b.data.node === '$node_b' && b.data.sku === 'SKU-00003');
+console.log(e.length ? e[e.length - 1].data.reserved : 'none')")" "$reserved_now"
+http DELETE "/v1/webhooks/$inv" "${A[@]}" >/dev/null
 
 # a receiver that fails three times, then answers 200: delivered once, 4 attempts
 flaky=$(subscribe /flaky '["decision.created"]')
