@@ -60,5 +60,7 @@ for n in 1 8; do
 	echo "replayed to $n receiver(s): $total deliveries in $ms ms = $((total * 1000 / (ms > 0 ? ms : 1))) events/s"
 	for h in $hooks; do curl -s -o /dev/null -X DELETE -H "$A" "$U/v1/webhooks/$h"; done
 done
+echo "\$ node bench/lag.js: one subscription, decisions at a steady 500/s for 10 s"
+node bench/lag.js "$U" "$ADMIN" "$ORCH" 500 10
 kill "$BENCH_PID" $SINKS 2>/dev/null || true
 rm -f "$DB" "$DB-wal" "$DB-shm"
