@@ -11,30 +11,6 @@
 #include "store.h"
 #include "store_impl.h"
 
-/* s as a JSON string body (no quotes) into out; false when it does not fit. */
-static bool json_escape(const char *s, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (; *s; s++) {
-		const unsigned char c = (unsigned char)*s;
-		char buf[8];
-		const char *put = buf;
-		if (c == '"' || c == '\\')
-			buf[0] = '\\', buf[1] = (char)c, buf[2] = 0;
-		else if (c < 0x20)
-			snprintf(buf, sizeof(buf), "\\u%04x", c);
-		else
-			buf[0] = (char)c, buf[1] = 0;
-		const size_t k = strlen(put);
-		if (n + k + 1 > cap)
-			return false;
-		memcpy(out + n, put, k);
-		n += k;
-	}
-	out[n] = 0;
-	return true;
-}
-
 void store__json_str(FILE *fp, const char *s)
 {
 	fputc('"', fp);
@@ -90,7 +66,8 @@ int store__publish(struct store *st, const char *topic, const char *order_id, co
 	if (!store__listened(st, topic))
 		return 0; /* nobody listens: nothing to keep */
 	unsigned char r[8];
-	char id[32], when[32], order[2 * FL_ID_MAX + 8] = "null";
+	char id[32], when[32], *body = NULL;
+	size_t len = 0;
 	sqlite3_randomness(sizeof(r), r);
 	snprintf(id, sizeof(id), "ev_%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
 		 r[4], r[5], r[6], r[7]);
@@ -98,21 +75,21 @@ int store__publish(struct store *st, const char *topic, const char *order_id, co
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (order_id) {
-		order[0] = '"';
-		if (!json_escape(order_id, order + 1, sizeof(order) - 2))
-			return fl_err_set(err, FL_EINVAL, "order_id too long for an event");
-		const size_t k = strlen(order);
-		order[k] = '"', order[k + 1] = '\0'; /* json_escape left room for it */
-	}
-	const size_t cap = strlen(data) + strlen(order) + 256;
-	char *body = malloc(cap);
-	if (!body)
+	FILE *fp = open_memstream(&body, &len);
+	if (!fp)
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	snprintf(body, cap,
-		 "{\"event_id\":\"%s\",\"topic\":\"%s\",\"occurred_at\":\"%s\",\"order_id\":%s,"
-		 "\"data\":%s}",
-		 id, topic, when, order, data);
+	fprintf(fp,
+		"{\"event_id\":\"%s\",\"topic\":\"%s\",\"occurred_at\":\"%s\",\"order_id\":", id,
+		topic, when);
+	if (order_id)
+		store__json_str(fp, order_id);
+	else
+		fputs("null", fp);
+	fprintf(fp, ",\"data\":%s}", data);
+	if (fclose(fp)) {
+		free(body);
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
 	if (!(rc = store_stmt(st, STMT_EVENT_OUT,
 			      "INSERT INTO events_out(event_id, topic, order_id, body, created_at)"
 			      " VALUES (?1, ?2, ?3, ?4, ?5)",

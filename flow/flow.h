@@ -207,6 +207,7 @@ int flow_forecast_all(struct store *st, const struct fc_opts *o, const struct fl
 
 /* The options a scenario's forecast is made with: the batch kept warm in the background
  * is the default scenario's (horizon 14 days, level 0.9). */
+#define FLOW_SCENARIO_HORIZON_DEFAULT 14 /* days, when a scenario names none */
 void flow_scenario_forecast_opts(int horizon, double service_level, struct fc_opts *o);
 /* Is the cache complete for o, with nothing imported since? */
 int flow_forecast_fresh(struct store *st, const struct fc_opts *o, bool *fresh, struct fl_err *err);
@@ -330,6 +331,8 @@ extern const char *const flow_webhook_topics[]; /* NULL-terminated */
  * or otherwise not a public unicast one? */
 bool flow_webhook_host_listed(const char *host, const char *allow);
 bool flow_addr_private(const struct sockaddr *a);
+/* The URL's host (without port or brackets) into host; FL_EINVAL naming what is wrong. */
+int flow_webhook_url_host(const char *url, char *host, size_t cap, struct fl_err *err);
 /* A subscription's URL: http or https; a host in allow (when set), and none that resolves
  * to a private address unless allowed. */
 int flow_webhook_url_check(const char *url, const char *allow, struct fl_err *err);

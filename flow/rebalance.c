@@ -250,7 +250,7 @@ static int parse_request(const json_t *body, const struct net *c, struct request
 		"time_limit_ms", "overrides",	 "min_transfer_units", "stock_tolerance"};
 	const char *key;
 	json_t *v;
-	double h = 14, tl = 10000, mu = 0, tol = 0;
+	double h = FLOW_SCENARIO_HORIZON_DEFAULT, tl = 10000, mu = 0, tol = 0;
 	int st;
 
 	json_object_foreach((json_t *)body, key, v)

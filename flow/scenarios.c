@@ -79,7 +79,7 @@ int flow_scenario_needs_job(struct store *st, const json_t *body, bool *needs, s
 	*needs = false;
 	if ((h && !json_is_number(h)) || (l && !json_is_number(l)))
 		return 0; /* the synchronous run says what is wrong */
-	flow_scenario_forecast_opts(h ? (int)json_number_value(h) : 14,
+	flow_scenario_forecast_opts(h ? (int)json_number_value(h) : FLOW_SCENARIO_HORIZON_DEFAULT,
 				    l ? json_number_value(l) : 0, &o);
 	int rc = flow_forecast_fresh(st, &o, &fresh, err);
 	*needs = !rc && !fresh;

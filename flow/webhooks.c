@@ -64,8 +64,7 @@ bool flow_addr_private(const struct sockaddr *a)
 	return true;
 }
 
-/* The URL's host (without port or brackets) into host; FL_EINVAL naming what is wrong. */
-static int url_host(const char *url, char *host, size_t cap, struct fl_err *err)
+int flow_webhook_url_host(const char *url, char *host, size_t cap, struct fl_err *err)
 {
 	const char *p = !strncasecmp(url, "http://", 7)	   ? url + 7
 			: !strncasecmp(url, "https://", 8) ? url + 8
@@ -99,7 +98,7 @@ static int url_host(const char *url, char *host, size_t cap, struct fl_err *err)
 int flow_webhook_url_check(const char *url, const char *allow, struct fl_err *err)
 {
 	char host[256];
-	int rc = url_host(url, host, sizeof(host), err);
+	int rc = flow_webhook_url_host(url, host, sizeof(host), err);
 	if (rc)
 		return rc;
 	const bool listed = flow_webhook_host_listed(host, allow);

@@ -83,7 +83,7 @@ static void warm_forecasts(struct store *st)
 	struct flow_forecast_stats stats;
 	bool fresh = true;
 	int64_t gen = -1;
-	flow_scenario_forecast_opts(14, 0, &o);
+	flow_scenario_forecast_opts(FLOW_SCENARIO_HORIZON_DEFAULT, 0, &o);
 	if (flow_forecast_fresh(st, &o, &fresh, &err) || fresh ||
 	    store_import_generation(st, &gen, &err) || gen == J.fc_failed_gen)
 		return; /* a batch that failed is tried again after the next import, not in a loop */
@@ -324,7 +324,7 @@ json_t *http_jobs_forecast_status(struct store *st, struct fl_err *err)
 	struct fc_opts o;
 	bool fresh = false;
 	char spec[96], started[32] = "", finished[32] = "";
-	flow_scenario_forecast_opts(14, 0, &o);
+	flow_scenario_forecast_opts(FLOW_SCENARIO_HORIZON_DEFAULT, 0, &o);
 	flow_forecast_spec(&o, spec, sizeof(spec));
 	if (flow_forecast_fresh(st, &o, &fresh, err))
 		return NULL;

@@ -105,20 +105,9 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 /* The host of url (as flow_webhook_url_check reads it) is in the allow-list? */
 static bool listed(const char *url)
 {
-	CURLU *u = curl_url();
-	char *host = NULL;
-	bool yes = false;
-	if (u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
-	    !curl_url_get(u, CURLUPART_HOST, &host, 0)) {
-		char *h = host;
-		size_t n = strlen(h);
-		if (n > 1 && h[0] == '[' && h[n - 1] == ']')
-			h[n - 1] = '\0', h++;
-		yes = flow_webhook_host_listed(h, H.cfg.webhook_hosts);
-	}
-	curl_free(host);
-	curl_url_cleanup(u);
-	return yes;
+	char host[256];
+	return !flow_webhook_url_host(url, host, sizeof(host), NULL) &&
+	       flow_webhook_host_listed(host, H.cfg.webhook_hosts);
 }
 
 struct take {
