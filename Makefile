@@ -12,9 +12,9 @@ DB      ?= $(BUILD)/demo.db
 # Debian packages: to build, to test, to benchmark. Installed when missing.
 BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-dev \
              libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev libcurl4-gnutls-dev
-TEST_PKGS  = curl glpk-utils clang-format clang-tidy nodejs
+TEST_PKGS  = curl glpk-utils clang-format clang-tidy chromium
 FUZZ_PKGS  = clang libclang-rt-14-dev
-BENCH_PKGS = wrk curl nodejs
+BENCH_PKGS = wrk curl
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wvla -Werror -Wno-format-truncation
@@ -33,7 +33,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 # build/fulcrum; the benchmarks into build/fulcrum-bench, outside the product.
 LIB_SRC  = $(wildcard data/*.c forecast/*.c solver/*.c rules/*.c flow/*.c http/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/openapi.o \
-           $(BUILD)/obj/gen/default_pack.o
+           $(BUILD)/obj/gen/default_pack.o $(BUILD)/obj/gen/web.o
 CLI_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c))
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -86,6 +86,27 @@ $(BUILD)/obj/gen/openapi.o: $(BUILD)/gen/openapi.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The web console: npm installs its toolchain from the committed lockfile and esbuild
+# bundles it into build/web (one bundle, shared by every build); the binary embeds it.
+WEB_SRC = web/index.html web/build.mjs $(wildcard web/src/*.js web/src/*.css)
+build/web/.npm: web/package.json web/package-lock.json | $(DEPS_STAMP)
+	@mkdir -p build/web
+	@sh tools/node.sh
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build/web/.bundle: $(WEB_SRC) build/web/.npm
+	cd web && node build.mjs ../build/web
+	@touch $@
+
+$(BUILD)/gen/web.c: build/web/.bundle docs/RULES.md tools/embed_web.sh $(BUILD)/embed
+	@mkdir -p $(dir $@)
+	sh tools/embed_web.sh $(BUILD)/embed build/web docs/RULES.md > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/web.o: $(BUILD)/gen/web.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
 # The default rule pack ships inside the binary too (the demo activates it).
 $(BUILD)/gen/default_pack.c: rules/packs/default.lua $(BUILD)/embed
 	@mkdir -p $(dir $@)
@@ -126,6 +147,7 @@ unit: $(BUILD)/fulcrum $(TEST_BIN) $(FUZZ_REPLAY)
 
 build/.deps-test: $(DEPS_STAMP)
 	@sh tools/deps.sh $(TEST_PKGS)
+	@sh tools/node.sh
 	@touch $@
 
 test-deps: build/.deps-test
@@ -164,6 +186,7 @@ fuzz: build/.deps-test
 
 bench: $(DEPS_STAMP)
 	@sh tools/deps.sh $(BENCH_PKGS)
+	@sh tools/node.sh
 	@$(MAKE) --no-print-directory all build/fulcrum-bench BUILD=build
 	@sh bench/run.sh
 

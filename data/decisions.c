@@ -638,3 +638,46 @@ int store_decisions_of_order(struct store *st, const char *order_id, size_t limi
 	sqlite3_finalize(s);
 	return rc;
 }
+
+int store_order_timeline(struct store *st, const char *order_id, size_t limit,
+			 store_timeline_fn *fn, void *ctx, struct fl_err *err)
+{
+	sqlite3_stmt *s;
+	int rc = store_prepare(
+		st, &s,
+		"SELECT created_at, 'decision', id, json_object('status', status,"
+		" 'cost', json_extract(response, '$.cost.total'), 'supersedes', supersedes,"
+		" 'superseded_by', superseded_by, 'reserved_units', reserved_units,"
+		" 'nodes', (SELECT json_group_array(json_extract(j.value, '$.node'))"
+		" FROM json_each(response, '$.shipments') j)),"
+		" CASE WHEN supersedes IS NULL THEN 1 ELSE 3 END, seq"
+		" FROM decisions WHERE order_id = ?1"
+		" UNION ALL SELECT received_at, 'event', event_id, json_object('type', type,"
+		" 'status', status, 'decision_id', json_extract(request, '$.decision_id'),"
+		" 'actions', (SELECT json_group_array(json_extract(a.value, '$.type'))"
+		" FROM json_each(response, '$.actions') a)), 2, rowid"
+		" FROM events WHERE order_id = ?1"
+		" UNION ALL SELECT o.created_at, 'outbox', CAST(o.id AS TEXT), json_object('kind',"
+		" o.kind, 'event_id', o.event_id, 'acked', o.acked_at IS NOT NULL), 4, o.id"
+		" FROM outbox o JOIN events e ON e.event_id = o.event_id WHERE e.order_id = ?1"
+		" UNION ALL SELECT created_at, 'published', event_id, json_object('topic', topic), "
+		"5,"
+		" seq FROM events_out WHERE order_id = ?1"
+		" ORDER BY 1, 5, 6 LIMIT ?2",
+		err);
+	if (rc)
+		return rc;
+	sqlite3_bind_text(s, 1, order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+		if ((rc = fn(ctx, sqlite3_column_int64(s, 0),
+			     (const char *)sqlite3_column_text(s, 1),
+			     (const char *)sqlite3_column_text(s, 2),
+			     (const char *)sqlite3_column_text(s, 3))))
+			break;
+	if (!rc && step != SQLITE_DONE)
+		rc = store_dberr(st, err, "read an order's timeline");
+	sqlite3_finalize(s);
+	return rc;
+}

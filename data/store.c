@@ -286,6 +286,10 @@ static const char *const migrations[] = {
 	" WHERE j.value IN ('inventory.changed', '*'))"
 	" BEGIN INSERT OR IGNORE INTO inventory_dirty(node, sku) VALUES (NEW.node, NEW.sku);"
 	" END;",
+	/* 17: an order's timeline (the console's support page) reads its events and published
+	 * messages by order */
+	"CREATE INDEX events_order ON events(order_id) WHERE order_id IS NOT NULL;"
+	"CREATE INDEX events_out_order ON events_out(order_id) WHERE order_id IS NOT NULL;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -244,6 +244,18 @@ typedef int store_decision_info_fn(void *ctx, const struct store_decision_info *
 int store_decisions_of_order(struct store *st, const char *order_id, size_t limit,
 			     store_decision_info_fn *fn, void *ctx, struct fl_err *err);
 
+/*
+ * An order's timeline, oldest first, at most limit entries: its decisions, the events
+ * posted for it, the outbox messages its events queued and the webhook events published
+ * about it. Within one second: first decisions, then events, the decisions they made
+ * (reroutes), outbox messages, published events. fn(ctx, at (unix s), kind ("decision", "event", "outbox", "published"), id,
+ * facts (a JSON object's text)); non-zero stops.
+ */
+typedef int store_timeline_fn(void *ctx, int64_t at, const char *kind, const char *id,
+			      const char *facts);
+int store_order_timeline(struct store *st, const char *order_id, size_t limit,
+			 store_timeline_fn *fn, void *ctx, struct fl_err *err);
+
 int store_decision_record(struct store *st, const struct store_decision *d, bool reserve,
 			  const struct store_alloc *allocs, int nallocs, char **existing,
 			  struct fl_err *err);

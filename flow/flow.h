@@ -120,6 +120,12 @@ int flow_decision_get(struct store *st, const char *decision_id, json_t **answer
 int flow_decisions_list(struct store *st, const char *order_id, json_t **answer,
 			struct fl_err *err);
 
+/* An order's timeline, oldest first: {"order_id", "entries": [{"at", "kind", "id",
+ * ...facts}], "more"}; at most FLOW_TIMELINE_LISTED entries. */
+#define FLOW_TIMELINE_LISTED 500
+int flow_order_timeline(struct store *st, const char *order_id, json_t **answer,
+			struct fl_err *err);
+
 /*
  * Decide a wave ({"orders": [...], "time_limit_ms", "reserve"}) under shared stock and
  * capacity; every decision is logged, and with reserve reserved, in one transaction.
@@ -212,6 +218,9 @@ void flow_scenario_forecast_opts(int horizon, double service_level, struct fc_op
 /* Is the cache complete for o, with nothing imported since? */
 int flow_forecast_fresh(struct store *st, const struct fc_opts *o, bool *fresh, struct fl_err *err);
 
+/* How many days of history a forecast answer carries as "actuals". */
+#define FLOW_FORECAST_ACTUALS 120
+
 /* One (node, SKU), cached, with its hold-out MASE (GET /v1/forecasts). */
 int flow_forecast_one(struct store *st, const char *node, const char *sku, const struct fc_opts *o,
 		      json_t **answer, struct fl_err *err);
@@ -244,6 +253,8 @@ void flow_rules_thread_release(void);
 /* Compile s in e if needed; a failure adds an RL_FAILED effect to fx (may be NULL). */
 int flow_rules_ensure(struct rl_engine *e, const struct flow_rule_set *s, struct rl_effects *fx);
 json_t *flow_effects_json(const struct flow_rules *rs, const struct rl_effects *fx);
+/* How many rule failures decisions and waves have recorded since start (for /metrics). */
+unsigned long flow_rule_failures_total(void);
 json_t *flow_effect_fields(const struct rl_effect *x);
 
 /*

@@ -396,6 +396,13 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 				      json_pack("{s:s, s:f, s:f, s:f}", "date", date, "mean",
 						pts[h], "lo", pts[H + h], "hi", pts[2 * H + h]));
 	}
+	/* the days just before the forecast, for a chart of history beside it */
+	json_t *actuals = json_array();
+	const int m = n < FLOW_FORECAST_ACTUALS ? n : FLOW_FORECAST_ACTUALS;
+	for (int i = n - m; i < n; i++) {
+		fl_date_format(s->last_day - (n - 1 - i), date);
+		json_array_append_new(actuals, json_pack("{s:s, s:f}", "date", date, "qty", v[i]));
+	}
 	char first[11], last[11];
 	fl_date_format(s->first_day, first);
 	fl_date_format(s->last_day, last);
@@ -403,11 +410,11 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	json_object_set_new(bt, "mase", isnan(f.mase) ? json_null() : json_real(f.mase));
 	json_object_set_new(bt, "holdout", json_integer(n > 2 * H ? H : 0));
 	*answer = json_pack("{s:s, s:s, s:s, s:s, s:f, s:i, s:o, s:{s:f, s:f, s:f}, s:o, "
-			    "s:{s:s, s:s, s:i}, s:b}",
+			    "s:{s:s, s:s, s:i}, s:b, s:o}",
 			    "node", node, "sku", sku, "method", f.method, "model", f.model, "level",
 			    o->level, "horizon", H, "points", points, "total", "mean", f.sum_mean,
 			    "lo", f.sum_lo, "hi", f.sum_hi, "backtest", bt, "history", "first",
-			    first, "last", last, "days", n, "cached", hit);
+			    first, "last", last, "days", n, "cached", hit, "actuals", actuals);
 	if (!*answer)
 		status = fl_err_set(err, FL_ENOMEM, "out of memory");
 out:

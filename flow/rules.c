@@ -172,11 +172,20 @@ int flow_rules_ensure(struct rl_engine *e, const struct flow_rule_set *s, struct
 	return FL_EINVAL;
 }
 
+static atomic_ulong rule_failures;
+
+unsigned long flow_rule_failures_total(void)
+{
+	return atomic_load(&rule_failures);
+}
+
 json_t *flow_effects_json(const struct flow_rules *rs, const struct rl_effects *fx)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < fx->n; i++) {
 		const struct rl_effect *x = &fx->v[i];
+		if (x->kind == RL_FAILED)
+			atomic_fetch_add(&rule_failures, 1);
 		int version = 0;
 		for (int k = 0; rs && k < rs->n; k++)
 			if (!strcmp(rs->v[k].name, x->set))
@@ -478,6 +487,27 @@ int flow_rules_test(struct store *st, const char *name, int version, json_t **an
 
 /* ---- replay: what a candidate version would change ---- */
 
+/* change's "rules": each "set/rule" the candidate's decision recorded an effect of, once */
+static json_t *with_rules_fired(json_t *after, json_t *change)
+{
+	json_t *names = json_array(), *fx;
+	size_t i;
+	json_array_foreach(json_object_get(after, "rules"), i, fx)
+	{
+		char name[160];
+		const char *set = json_string_value(json_object_get(fx, "set"));
+		const char *rule = json_string_value(json_object_get(fx, "rule"));
+		snprintf(name, sizeof(name), "%s/%s", set ? set : "?", rule ? rule : "?");
+		bool seen = false;
+		for (size_t k = 0; k < json_array_size(names) && !seen; k++)
+			seen = !strcmp(json_string_value(json_array_get(names, k)), name);
+		if (!seen)
+			json_array_append_new(names, json_string(name));
+	}
+	json_object_set_new(change, "rules", names);
+	return change;
+}
+
 #define REPLAY_MAX 10000
 #define REPLAY_SHOWN 100
 
@@ -552,13 +582,17 @@ static int replay_one(void *ctx, const char *id, const char *order_id, const cha
 		if (json_array_size(r->changes) < REPLAY_SHOWN)
 			json_array_append_new(
 				r->changes,
-				json_pack("{s:s, s:s, s:{s:s, s:f, s:s}, s:{s:s, s:f, s:s}, s:f}",
-					  "decision_id", id, "order_id", order_id, "before", "plan",
-					  sb, "cost", cb, "status",
-					  json_string_value(json_object_get(before, "status")),
-					  "after", "plan", sa, "cost", ca, "status",
-					  json_string_value(json_object_get(after, "status")),
-					  "cost_delta", ca - cb));
+				with_rules_fired(
+					after, json_pack("{s:s, s:s, s:{s:s, s:f, s:s}, s:{s:s, "
+							 "s:f, s:s}, s:f}",
+							 "decision_id", id, "order_id", order_id,
+							 "before", "plan", sb, "cost", cb, "status",
+							 json_string_value(
+								 json_object_get(before, "status")),
+							 "after", "plan", sa, "cost", ca, "status",
+							 json_string_value(
+								 json_object_get(after, "status")),
+							 "cost_delta", ca - cb)));
 	}
 	json_decref(body), json_decref(before), json_decref(after);
 	return 0;

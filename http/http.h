@@ -132,10 +132,13 @@ struct http_resp {
 	json_t *json; /* owned; sent as application/json */
 	char *text;   /* owned (malloc); sent with content_type */
 	const char *content_type;
-	char allow[64];	    /* 405: the methods the path takes */
-	int retry_after;    /* 429: seconds */
-	char location[128]; /* a Location header, when set (202, 201) */
-	bool async;	    /* Preference-Applied: respond-async */
+	char allow[64];		 /* 405: the methods the path takes */
+	int retry_after;	 /* 429: seconds */
+	char location[128];	 /* a Location header, when set (202, 201) */
+	bool async;		 /* Preference-Applied: respond-async */
+	const char *static_body; /* a body that outlives the response (the console's assets) */
+	size_t static_len;	 /* sent with the console's Content-Security-Policy */
+	char nonce[33];		 /* the console page's style nonce, for its CSP */
 };
 
 typedef void http_handler_fn(struct http_req *rq, struct http_resp *rs);
@@ -153,6 +156,10 @@ struct http_route {
 /* The router's table (http/routes.c) and its size. */
 extern const struct http_route http_routes[];
 extern const size_t http_nroutes;
+
+/* The console (http/console.c): GET /, its script, style sheet and rule reference. */
+void http_console_csp(char *out, size_t cap, const char *nonce);
+http_handler_fn http_console_page, http_console_asset;
 
 /* Set a problem document (RFC 9457) as the response. */
 void http_problem(struct http_resp *rs, int status, const char *detail_fmt, ...)
@@ -172,8 +179,8 @@ const char *http_query(struct http_req *rq, const char *name);
 /* The Prometheus text of every metric (caller frees). */
 char *http_metrics_text(void);
 
-/* Count a decision by status for /metrics ("complete", "partial", "unfulfillable"). */
-void http_metrics_decision(const char *status);
+/* Count a decision for /metrics: by status, its shipments, units asked and shipped. */
+void http_metrics_decision(const json_t *decision);
 
 /* The HTTP status that answers a flow's FL_E* status (0: 200). */
 int http_status_of(int fl_status);

@@ -215,7 +215,7 @@ static int decide_flow(struct http_req *rq, const json_t *body, json_t **result,
 	const struct flow_decide_opts o = {.rules_fail = rq->cfg->rules_fail};
 	const int rc = flow_decide(rq->st, body, &o, result, err);
 	if (!rc)
-		http_metrics_decision(json_string_value(json_object_get(*result, "status")));
+		http_metrics_decision(*result);
 	return rc;
 }
 
@@ -226,7 +226,7 @@ static int wave_flow(struct http_req *rq, const json_t *body, json_t **result, s
 	size_t i;
 	if (!rc)
 		json_array_foreach(json_object_get(*result, "decisions"), i, d)
-			http_metrics_decision(json_string_value(json_object_get(d, "status")));
+			http_metrics_decision(d);
 	return rc;
 }
 
@@ -299,6 +299,22 @@ static void h_decisions(struct http_req *rq, struct http_resp *rs)
 		return;
 	const int rc = flow_decisions_list(rq->st, http_query(rq, "order_id"), &answer, &err);
 	answer_with(rs, rc, 200, answer, &err);
+}
+
+static void h_timeline(struct http_req *rq, struct http_resp *rs)
+{
+	json_t *answer = NULL;
+	struct fl_err err = {0};
+	const int rc = flow_order_timeline(rq->st, rq->params[0], &answer, &err);
+	answer_with(rs, rc, 200, answer, &err);
+}
+
+/* Who the token is: the console shows each role its own pages. */
+static void h_me(struct http_req *rq, struct http_resp *rs)
+{
+	rs->status = 200;
+	rs->json =
+		json_pack("{s:s, s:s}", "role", http_role_name(rq->role), "token_id", rq->token_id);
 }
 
 static void h_release(struct http_req *rq, struct http_resp *rs)
@@ -900,6 +916,13 @@ const struct http_route http_routes[] = {
 	{"GET", "/readyz", 0, false, false, h_readyz, "readiness: the store answers"},
 	{"GET", "/metrics", 0, false, false, h_metrics, "Prometheus metrics"},
 	{"GET", "/v1/openapi.json", 0, false, false, h_openapi, "this API's OpenAPI 3.1 document"},
+	{"GET", "/", 0, false, false, http_console_page, "the web console"},
+	{"GET", "/console/{file}", 0, false, false, http_console_asset,
+	 "the web console's script and its chunks, style sheet and rule reference"},
+	{"GET", "/v1/me", HTTP_ROLE_ANY, false, false, h_me, "the token's role"},
+	{"GET", "/v1/orders/{order_id}/timeline", HTTP_ROLE_ORCHESTRATOR | HTTP_ROLE_PLANNER, false,
+	 false, h_timeline,
+	 "an order's timeline: decisions, events, outbox messages, published events"},
 	{"GET", "/v1/nodes", HTTP_ROLE_PLANNER, false, false, h_nodes, "list nodes"},
 	{"GET", "/v1/skus", HTTP_ROLE_PLANNER, false, false, h_skus, "list SKUs, paged"},
 	{"GET", "/v1/inventory", HTTP_ROLE_PLANNER, false, false, h_inventory,

@@ -48,11 +48,36 @@ static atomic_int shutting_down;
 static const char *const decision_status[] = {"complete", "partial", "unfulfillable"};
 static atomic_ulong decisions[3];
 
-void http_metrics_decision(const char *status)
+static atomic_ulong shipments_total, units_filled, units_requested;
+
+/* the units of an array of {"qty"} lines */
+static unsigned long units_of(const json_t *lines)
 {
-	for (int i = 0; i < 3; i++)
+	unsigned long n = 0;
+	const json_t *l;
+	size_t i;
+	json_array_foreach(lines, i, l)
+	{
+		const json_int_t q = json_integer_value(json_object_get(l, "qty"));
+		n += q > 0 ? (unsigned long)q : 0;
+	}
+	return n;
+}
+
+void http_metrics_decision(const json_t *decision)
+{
+	const char *status = json_string_value(json_object_get(decision, "status"));
+	for (int i = 0; status && i < 3; i++)
 		if (strcmp(status, decision_status[i]) == 0)
 			atomic_fetch_add(&decisions[i], 1);
+	const json_t *shipments = json_object_get(decision, "shipments"), *sh;
+	size_t i;
+	unsigned long filled = 0;
+	json_array_foreach(shipments, i, sh) filled += units_of(json_object_get(sh, "lines"));
+	atomic_fetch_add(&shipments_total, json_array_size(shipments));
+	atomic_fetch_add(&units_filled, filled);
+	atomic_fetch_add(&units_requested,
+			 filled + units_of(json_object_get(decision, "unfilled")));
 }
 
 static size_t status_index(int status)
@@ -134,12 +159,29 @@ char *http_metrics_text(void)
 		"# TYPE fulcrum_http_requests_in_flight gauge\n"
 		"fulcrum_http_requests_in_flight %ld\n",
 		atomic_load(&in_flight));
+	fprintf(fp,
+		"# HELP fulcrum_rule_failures_total Rule failures recorded in decisions and "
+		"waves.\n"
+		"# TYPE fulcrum_rule_failures_total counter\nfulcrum_rule_failures_total %lu\n",
+		flow_rule_failures_total());
 	fputs("# HELP fulcrum_decisions_total Fulfilment decisions by status.\n"
 	      "# TYPE fulcrum_decisions_total counter\n",
 	      fp);
 	for (int i = 0; i < 3; i++)
 		fprintf(fp, "fulcrum_decisions_total{status=\"%s\"} %lu\n", decision_status[i],
 			atomic_load(&decisions[i]));
+	fprintf(fp,
+		"# HELP fulcrum_decision_shipments_total Shipments in the decisions answered.\n"
+		"# TYPE fulcrum_decision_shipments_total counter\n"
+		"fulcrum_decision_shipments_total %lu\n"
+		"# HELP fulcrum_units_requested_total Units the decided orders asked for.\n"
+		"# TYPE fulcrum_units_requested_total counter\n"
+		"fulcrum_units_requested_total %lu\n"
+		"# HELP fulcrum_units_filled_total Units the decisions shipped (fill rate: over "
+		"requested).\n"
+		"# TYPE fulcrum_units_filled_total counter\nfulcrum_units_filled_total %lu\n",
+		atomic_load(&shipments_total), atomic_load(&units_requested),
+		atomic_load(&units_filled));
 	http_jobs_metrics(fp);
 	http_webhooks_metrics(fp);
 	fclose(fp);
@@ -478,6 +520,25 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
 	size_t len;
 	const char *ctype;
 
+	if (rs->static_body && rs->status == 200) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			rs->static_len, (void *)rs->static_body, MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", rs->content_type);
+		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+		MHD_add_response_header(resp, "Cache-Control", "no-cache");
+		char csp[512];
+		http_console_csp(csp, sizeof(csp), NULL);
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+		enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
+		MHD_destroy_response(resp);
+		r->status = 200;
+		r->answered = true;
+		return ret;
+	}
 	if (rs->json) {
 		if (rs->status >= 400 && json_is_object(rs->json))
 			json_object_set_new(rs->json, "request_id", json_string(r->request_id));
@@ -507,6 +568,13 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	if (rs->nonce[0]) {
+		char csp[512];
+		http_console_csp(csp, sizeof(csp), rs->nonce);
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+		MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	}
 	if (rs->status == 405 && rs->allow[0])
 		MHD_add_response_header(resp, "Allow", rs->allow);
 	if (rs->status == 429 || rs->status == 503) {

@@ -14,7 +14,12 @@ TOKEN=$("$FULCRUM" token create --db "$DB" --role admin | awk '{print $NF}')
 cat <<MSG
 
 fulcrum is starting on http://127.0.0.1:$PORT with the demo data set ($DB).
-An admin token was created for this session (token id: $(echo "$TOKEN" | cut -d_ -f2)):
+An admin token was created for this session (token id: $(echo "$TOKEN" | cut -d_ -f2)).
+
+  The console:  http://127.0.0.1:$PORT/
+  Paste this token when it asks:  $TOKEN
+
+Or call the API:
 
   export TOKEN=$TOKEN
   curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PORT/v1/nodes
