@@ -214,7 +214,28 @@ await step('planner', async () => {
   await p.locator('.uplot').nth(1).waitFor();
   ok(await p.locator('section.card').count() === 2, 'two scenarios compared side by side, each with its fill chart');
   await p.screenshot({ path: path.join(SHOTS, 'compare.png') });
-  ok(planner.errors.length === 0, 'the planner saw no console error', planner.errors.join(' | '));
+  // accept one; the other was computed on the same stock, so accepting it is refused
+  const links = await p.locator('section.card h2 a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  await p.goto(URL_ + '/' + links[0]);
+  await p.getByRole('button', { name: 'Accept: create transfer orders' }).click();
+  await p.locator('dialog[open]').getByRole('button', { name: 'Accept' }).click();
+  await p.getByText(/Accepted: [\d,]+ transfer orders planned/).waitFor();
+  ok(true, 'a planner accepts a scenario after a confirmation');
+  await p.goto(URL_ + '/' + links[1]);
+  await p.getByRole('button', { name: 'Accept: create transfer orders' }).click();
+  await p.locator('dialog[open]').getByRole('button', { name: 'Accept' }).click();
+  await p.getByText('The stock moved since this scenario was computed.').waitFor();
+  ok(await p.getByRole('button', { name: 'Rerun now' }).count() === 1, 'a refused accept (409) is explained, with a rerun button');
+  await p.screenshot({ path: path.join(SHOTS, 'accept-409.png') });
+  await p.getByRole('button', { name: 'Rerun now' }).click();
+  await p.waitForURL((u) => /#\/scenarios\/s_/.test(u.href) && !u.href.endsWith(links[1]));
+  ok(true, 'rerun starts a new scenario and shows it');
+  await p.goto(URL_ + '/#/transfers');
+  await p.getByText('By lane').waitFor();
+  ok(await p.locator('table').nth(1).locator('tbody tr').count() > 1, 'the accepted scenario\'s transfer orders are listed');
+  await p.screenshot({ path: path.join(SHOTS, 'transfers.png') });
+  const unexpected = planner.errors.filter((e) => !/status of 409/.test(e));
+  ok(unexpected.length === 0, 'the planner saw no console error but the refused accept', unexpected.join(' | '));
 });
 
 // ---- support: find an order, its map and timeline ----
