@@ -186,16 +186,63 @@ int cli_cmd_forecast(int argc, char **argv)
 
 #define BT_METHODS_MAX 16
 
+/* One series × method: the scores at 95 %, coverage at 90 %, and MSIS (M4: the 95 %
+ * interval score over the in-sample mean absolute seasonal difference). */
+struct bt_score {
+	struct fc_score s; /* smape NaN: not scored */
+	double cov90, msis;
+};
+
 struct bt {
 	const struct store_series_set *set;
+	const struct store_series_set *test; /* --test: the future of each series, by id */
+	long *test_of;			     /* set index → test index, or -1 */
 	int nm;
 	enum fc_method methods[BT_METHODS_MAX];
 	struct fc_opts o;
 	bool infer_period;
-	struct fc_score *scores; /* series × methods; mase NaN and smape NaN: not scored */
+	struct bt_score *scores; /* series × methods */
 	double *cpu;		 /* per thread × method: CPU seconds */
 	atomic_size_t next, skipped;
 };
+
+/* The M4 scale of MSIS: mean |y_t − y_{t−m}| in sample (m = 1 without a season). */
+static double seasonal_scale(const double *y, int n, int m)
+{
+	if (m < 1 || n <= m)
+		m = 1;
+	double s = 0;
+	for (int t = m; t < n; t++)
+		s += fabs(y[t] - y[t - m]);
+	return n > m ? s / (n - m) : NAN;
+}
+
+/* Score method k on series i: fit y[0..n), compare with actual[0..H) at 95 % and 90 %. */
+static void bt_one(struct bt *b, int me, size_t i, int k, const double *y, int n,
+		   const double *actual, struct fc_opts o, double *buf)
+{
+	const int H = o.horizon;
+	struct bt_score *sc = &b->scores[i * b->nm + k];
+	struct fc_result r = {.mean = buf, .lo = buf + H, .hi = buf + 2 * H};
+	struct fc_score s90;
+	o.method = b->methods[k];
+	o.level = 0.95;
+	const double t = cpu_s();
+	const int rc = fc_forecast(y, n, &o, &r, NULL);
+	b->cpu[me * b->nm + k] += cpu_s() - t;
+	if (rc)
+		return;
+	fc_score(y, n, actual, r.mean, r.lo, r.hi, H, 0.95, &sc->s);
+	const double scale = seasonal_scale(y, n, o.period);
+	sc->msis = scale > 0 ? sc->s.winkler / scale : NAN;
+	o.level = 0.90;
+	if (!fc_forecast(y, n, &o, &r, NULL)) {
+		fc_score(y, n, actual, r.mean, r.lo, r.hi, H, 0.90, &s90);
+		sc->cov90 = s90.coverage;
+	} else {
+		sc->cov90 = NAN;
+	}
+}
 
 static void bt_worker(void *arg, int me)
 {
@@ -211,8 +258,12 @@ static void bt_worker(void *arg, int me)
 		enum fc_step step;
 		struct fl_err err;
 		for (int k = 0; k < b->nm; k++)
-			b->scores[i * b->nm + k].smape = NAN;
-		if (flow_series_values(&b->set->v[i], &v, &owned, &n, &step, &err) || n - H < 3) {
+			b->scores[i * b->nm + k].s.smape = NAN;
+		/* without --test the last H points are the future; with it, the test file's */
+		const long j = b->test ? b->test_of[i] : -1;
+		const int held = b->test ? 0 : H;
+		if (flow_series_values(&b->set->v[i], &v, &owned, &n, &step, &err) ||
+		    n - held < 3 || (b->test && (j < 0 || b->test->v[j].n < H))) {
 			atomic_fetch_add(&b->skipped, 1);
 			if (owned)
 				free(v);
@@ -221,16 +272,9 @@ static void bt_worker(void *arg, int me)
 		struct fc_opts o = b->o;
 		if (b->infer_period)
 			o.period = fc_step_period(step);
-		for (int k = 0; k < b->nm; k++) {
-			struct fc_result r = {.mean = buf, .lo = buf + H, .hi = buf + 2 * H};
-			o.method = b->methods[k];
-			const double t = cpu_s();
-			const int rc = fc_forecast(v, n - H, &o, &r, NULL);
-			b->cpu[me * b->nm + k] += cpu_s() - t;
-			if (!rc)
-				fc_score(v, n - H, v + n - H, r.mean, r.lo, r.hi, H, o.level,
-					 &b->scores[i * b->nm + k]);
-		}
+		const double *actual = b->test ? b->test->v[j].values : v + n - H;
+		for (int k = 0; k < b->nm; k++)
+			bt_one(b, me, i, k, v, n - held, actual, o, buf);
 		if (owned)
 			free(v);
 	}
@@ -266,12 +310,57 @@ static int read_weights(const char *path, const struct store_series_set *set, do
 	return 0;
 }
 
+/* The table: means over the scored series of each method. */
+static void bt_print(const struct bt *b, const double *w, bool weighted, int ran)
+{
+	printf("%-13s %6s %7s %7s %7s %7s %9s %6s %6s %7s %9s\n", "method", "scored", "MASE",
+	       "RMSSE", weighted ? "wRMSSE" : "-", "sMAPE", "bias", "cov90", "cov95", "MSIS",
+	       "series/s");
+	for (int k = 0; k < b->nm; k++) {
+		double mase = 0, rmsse = 0, wr = 0, wsum = 0, sm = 0, bias = 0, c90 = 0, c95 = 0,
+		       msis = 0;
+		size_t nm = 0, nr = 0, ns = 0, nmsis = 0;
+		for (size_t i = 0; i < b->set->n; i++) {
+			const struct bt_score *x = &b->scores[i * b->nm + k];
+			const struct fc_score *s = &x->s;
+			if (isnan(s->smape))
+				continue;
+			ns++;
+			sm += s->smape, bias += s->bias, c95 += s->coverage, c90 += x->cov90;
+			if (isfinite(x->msis))
+				msis += x->msis, nmsis++;
+			if (!isnan(s->mase))
+				mase += s->mase, nm++;
+			if (!isnan(s->rmsse)) {
+				rmsse += s->rmsse, nr++;
+				wr += w[i] * s->rmsse, wsum += w[i];
+			}
+		}
+		double cpu = 0;
+		for (int t = 0; t < ran; t++)
+			cpu += b->cpu[t * b->nm + k];
+		char wcol[16] = "-";
+		if (weighted)
+			snprintf(wcol, sizeof(wcol), "%.3f", wsum > 0 ? wr / wsum : NAN);
+		printf("%-13s %6zu %7.3f %7.3f %7s %7.2f %9.3f %6.3f %6.3f %7.3f %9.0f\n",
+		       fc_method_name(b->methods[k]), ns, nm ? mase / nm : NAN,
+		       nr ? rmsse / nr : NAN, wcol, ns ? sm / ns : NAN, ns ? bias / ns : NAN,
+		       ns ? c90 / ns : NAN, ns ? c95 / ns : NAN, nmsis ? msis / nmsis : NAN,
+		       cpu > 0 ? (double)(b->set->n - b->skipped) / cpu : NAN);
+	}
+	printf("(means over the scored series; series/s per core from each method's CPU time, "
+	       "one fit at 95 %%)\n");
+}
+
 static const struct cli_doc backtest_doc = {
 	"backtest",
-	"--input SERIES.csv --horizon H [--level 0.95] [--period M] [--threads N]\n"
+	"--input SERIES.csv --horizon H [--test FUTURE.csv] [--period M] [--threads N]\n"
 	"       [--methods auto,naive,snaive,ses,ets,croston] [--weights WEIGHTS.csv]",
-	"Hold out the last H points of each series, forecast them with each method and\n"
-	"score them side by side: MASE, RMSSE, sMAPE, bias, interval coverage and score.\n"
+	"Hold out the last H points of each series (or, with --test, forecast each whole\n"
+	"series and compare with its first H points in FUTURE.csv, matched by series_id),\n"
+	"forecast them with each method and score them side by side: MASE, RMSSE, sMAPE,\n"
+	"bias, the coverage of the 90 % and 95 % intervals, and MSIS (the 95 % interval\n"
+	"score over the in-sample mean absolute seasonal difference, the M4 convention).\n"
 	"--weights: a series_id,weight CSV for weighted means (the M5 convention).\n"};
 
 int cli_cmd_backtest(int argc, char **argv)
@@ -279,13 +368,14 @@ int cli_cmd_backtest(int argc, char **argv)
 	static const struct option opts[] = {{"input", required_argument, NULL, 'i'},
 					     {"methods", required_argument, NULL, 'm'},
 					     {"weights", required_argument, NULL, 'w'},
+					     {"test", required_argument, NULL, 't'},
 					     {"horizon", required_argument, NULL, 'H'},
-					     {"level", required_argument, NULL, 'L'},
 					     {"period", required_argument, NULL, 'P'},
 					     {"threads", required_argument, NULL, 'T'},
 					     CLI_OPT_HELP,
 					     {NULL, 0, NULL, 0}};
-	const char *input = NULL, *methods = "auto,naive,snaive,ses,ets,croston", *wpath = NULL;
+	const char *input = NULL, *methods = "auto,naive,snaive,ses,ets,croston", *wpath = NULL,
+		   *tpath = NULL;
 	struct bt b = {.o = {.horizon = 0, .level = 0.95, .period = 0, .method = FC_AUTO}};
 	int threads = flow_threads_default(), c, ix;
 
@@ -296,8 +386,8 @@ int cli_cmd_backtest(int argc, char **argv)
 		case 'i': input = optarg; break;
 		case 'm': methods = optarg; break;
 		case 'w': wpath = optarg; break;
+		case 't': tpath = optarg; break;
 		case 'H':
-		case 'L':
 		case 'P':
 		case 'T':
 			if (parse_common(opts[ix].name, optarg, &b.o, &threads))
@@ -343,45 +433,45 @@ int cli_cmd_backtest(int argc, char **argv)
 		store_series_release(&set);
 		return cli_fail(&backtest_doc, &err);
 	}
+	long *test_of = NULL;
+	struct store_series_set test = {0};
+	if (tpath && !rc) {
+		if (!(fp = open_series(tpath))) {
+			fprintf(stderr, "fulcrum: %s: cannot open\n", tpath);
+			free(w), free(b.scores), free(b.cpu);
+			store_series_release(&set);
+			return 1;
+		}
+		rc = store_series_read_csv(fp, tpath, &test, &err);
+		fclose(fp);
+		if (!rc && !(test_of = malloc(sizeof(long) * (set.n ? set.n : 1))))
+			rc = fl_err_set(&err, FL_ENOMEM, "out of memory");
+		for (size_t i = 0; !rc && i < set.n; i++) {
+			test_of[i] = -1;
+			for (size_t j = 0; j < test.n && test_of[i] < 0; j++)
+				if (!strcmp(set.v[i].id, test.v[j].id))
+					test_of[i] = (long)j;
+		}
+		if (rc) {
+			free(w), free(b.scores), free(b.cpu), free(test_of);
+			store_series_release(&set);
+			return cli_fail(&backtest_doc, &err);
+		}
+		b.test = &test;
+		b.test_of = test_of;
+	}
 	const double t0 = now_s();
 	const int ran = fl_run_workers(threads, bt_worker, &b);
 	const double wall = now_s() - t0;
 
-	printf("backtest: %zu series (%zu skipped: shorter than the horizon + 3), horizon %d, "
-	       "level %.2f, %.2f s on %d threads\n",
-	       set.n, (size_t)b.skipped, b.o.horizon, b.o.level, wall, ran);
-	printf("%-13s %7s %7s %7s %8s %8s %8s %9s %8s %10s\n", "method", "scored", "MASE", "RMSSE",
-	       wpath ? "wRMSSE" : "-", "sMAPE", "bias", "coverage", "winkler", "series/s");
-	for (int k = 0; k < b.nm; k++) {
-		double mase = 0, rmsse = 0, wr = 0, wsum = 0, sm = 0, bias = 0, cov = 0, wk = 0;
-		size_t nm = 0, nr = 0, ns = 0, cpu_n = 0;
-		for (size_t i = 0; i < set.n; i++) {
-			const struct fc_score *s = &b.scores[i * b.nm + k];
-			if (isnan(s->smape))
-				continue;
-			ns++;
-			sm += s->smape, bias += s->bias, cov += s->coverage, wk += s->winkler;
-			if (!isnan(s->mase))
-				mase += s->mase, nm++;
-			if (!isnan(s->rmsse)) {
-				rmsse += s->rmsse, nr++;
-				wr += w[i] * s->rmsse, wsum += w[i];
-			}
-		}
-		double cpu = 0;
-		for (int t = 0; t < ran; t++)
-			cpu += b.cpu[t * b.nm + k];
-		cpu_n = set.n - b.skipped;
-		char wcol[16] = "-";
-		if (wpath)
-			snprintf(wcol, sizeof(wcol), "%.3f", wsum > 0 ? wr / wsum : NAN);
-		printf("%-13s %7zu %7.3f %7.3f %7s %8.2f %8.3f %8.3f %9.2f %10.0f\n",
-		       fc_method_name(b.methods[k]), ns, nm ? mase / nm : NAN,
-		       nr ? rmsse / nr : NAN, wcol, ns ? sm / ns : NAN, ns ? bias / ns : NAN,
-		       ns ? cov / ns : NAN, ns ? wk / ns : NAN, cpu > 0 ? cpu_n / cpu : NAN);
-	}
-	printf("(means over the scored series; series/s per core from each method's CPU time)\n");
-	free(w), free(b.scores), free(b.cpu);
+	printf("backtest: %zu series (%zu skipped: shorter than the horizon%s), horizon %d, "
+	       "%.2f s on %d threads\n",
+	       set.n, (size_t)b.skipped, tpath ? ", or not in the test file" : " + 3", b.o.horizon,
+	       wall, ran);
+	bt_print(&b, w, wpath != NULL, ran);
+	free(w), free(b.scores), free(b.cpu), free(test_of);
 	store_series_release(&set);
+	if (tpath)
+		store_series_release(&test);
 	return 0;
 }

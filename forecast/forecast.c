@@ -148,6 +148,14 @@ static double quantile_sorted(const double *v, int k, double u)
 	return v[i < 0 ? 0 : i >= k ? k - 1 : i];
 }
 
+/* The quantile between order statistics (R's type 7): not rounded up to a size seen. */
+static double quantile_interp(const double *v, int k, double u)
+{
+	const double x = fmin(fmax(u, 0), 1) * (k - 1);
+	const int i = (int)floor(x);
+	return i + 1 < k ? v[i] + (x - i) * (v[i + 1] - v[i]) : v[k - 1];
+}
+
 static uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 33;
@@ -172,8 +180,8 @@ static void intervals_hurdle(const struct fc_fit *fit, const double *y, int n, c
 	uint64_t seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)k;
 	for (int h = 0; h < H; h++) {
 		const double p = fmin(1, fit->f[h] / ms);
-		r->lo[h] = qa <= 1 - p ? 0 : quantile_sorted(sizes, k, (qa - (1 - p)) / p);
-		r->hi[h] = qb <= 1 - p ? 0 : quantile_sorted(sizes, k, (qb - (1 - p)) / p);
+		r->lo[h] = qa <= 1 - p ? 0 : quantile_interp(sizes, k, (qa - (1 - p)) / p);
+		r->hi[h] = qb <= 1 - p ? 0 : quantile_interp(sizes, k, (qb - (1 - p)) / p);
 		sum += fit->f[h];
 		lambda += p;
 		var += p * ms2 - p * p * ms * ms;
@@ -259,6 +267,56 @@ static void fit_add(struct fc_fit *a, const struct fc_fit *b, double w)
 }
 
 static int run_method(enum fc_method m, const double *y, int n, int period, struct fc_fit *fit,
+		      double *work, struct fl_err *err);
+
+/*
+ * The ensemble: the mean of ETS (the least AICc) and the dynamic optimised theta model.
+ * Its interval shape is the mean of the members' h-step standard deviations (each in
+ * units of the series, multiplicative errors included), written as additive error
+ * weights with σ = 1. (Scaling that shape by the ensemble's own errors on a held-out
+ * tail, one origin, was tried: on M1 its 95 % MSIS was 9.47 against 8.49 without.)
+ */
+static int ensemble_fit(const double *y, int n, int period, struct fc_fit *fit, double *work,
+			struct fl_err *err)
+{
+	static const enum fc_method members[] = {FC_ETS, FC_DOTM};
+	const int np = 2, H = fit->h;
+	struct fc_fit part = *fit;
+	double *sd = work; /* H: the mean standard deviation at each step */
+	part.f = work + H;
+	part.psi = work + 2 * (size_t)H;
+	for (int h = 0; h < H; h++)
+		fit->f[h] = 0, sd[h] = 0;
+	for (int i = 0; i < np; i++) {
+		const int rc =
+			run_method(members[i], y, n, period, &part, work + 3 * (size_t)H, err);
+		if (rc)
+			return rc;
+		double acc = 0;
+		for (int h = 0; h < H; h++) {
+			acc += part.psi[h] * part.psi[h];
+			double s = part.sigma * sqrt(acc);
+			if (part.mult)
+				s *= fabs(part.f[h]);
+			sd[h] += s / np;
+			fit->f[h] += part.f[h] / np;
+		}
+	}
+	double prev = 0;
+	for (int h = 0; h < H; h++) { /* Σ_{j ≤ h} ψ_j² = sd_h² */
+		const double v = sd[h] * sd[h];
+		fit->psi[h] = sqrt(fmax(0, v - prev));
+		prev = fmax(prev, v);
+	}
+	fit->sigma = 1;
+	fit->mult = fit->hurdle = false;
+	fit->aicc = HUGE_VAL;
+	fit->npar = 0;
+	snprintf(fit->model, sizeof(fit->model), "Mean(ETS,DOTM)");
+	return 0;
+}
+
+static int run_method(enum fc_method m, const double *y, int n, int period, struct fc_fit *fit,
 		      double *work, struct fl_err *err)
 {
 	int rc = 0;
@@ -285,6 +343,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 	case FC_HOLT: rc = ets_fit(y, n, period, (struct ets_spec){'A', 'D', 'N'}, fit); break;
 	case FC_ETS: rc = ets_auto(y, n, period, fit, work); break;
 	case FC_THETA: rc = fc_theta(y, n, period, fit, work); break;
+	case FC_DOTM: rc = fc_dotm(y, n, period, fit, work); break;
 	case FC_CROSTON: rc = fc_croston(y, n, false, fit); break;
 	case FC_SBA: rc = fc_croston(y, n, true, fit); break;
 	case FC_TSB: rc = fc_tsb(y, n, fit); break;
@@ -295,6 +354,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 		break;
 	}
 	case FC_IMAPA: rc = fc_imapa(y, n, fit, work); break;
+	case FC_ENSEMBLE: return ensemble_fit(y, n, period, fit, work, err);
 	case FC_COMB:
 	case FC_INTERMITTENT: {
 		static const enum fc_method comb[] = {FC_SES, FC_HOLT, FC_THETA};
@@ -342,13 +402,15 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 		y += n - FC_FIT_MAX;
 		n = FC_FIT_MAX;
 	}
-	/* f, psi, then scratch: three nested fits' (f, psi) and n or HURDLE_DRAWS doubles */
-	const size_t nwork = 2 * (size_t)H * 4 + (size_t)(n > HURDLE_DRAWS ? n : HURDLE_DRAWS) + n;
+	/* f, psi; scratch for three nested fits' (f, psi) and n or HURDLE_DRAWS doubles; the
+	 * series' demand sizes (n) */
+	const size_t big = (size_t)(n > HURDLE_DRAWS ? n : HURDLE_DRAWS);
+	const size_t nwork = 8 * (size_t)H + big + (size_t)n;
 	double *mem = malloc(sizeof(double) * nwork);
 	if (!mem)
 		return fl_err_set(err, FL_ENOMEM, "forecast: out of memory");
 	struct fc_fit fit = {.h = H, .f = mem, .psi = mem + H, .aicc = HUGE_VAL};
-	double *work = mem + 2 * H, *sizes = work + 6 * (size_t)H + HURDLE_DRAWS;
+	double *work = mem + 2 * H, *sizes = mem + 8 * (size_t)H + big;
 
 	double adi, cv2;
 	r->cls = fc_classify(y, n, &adi, &cv2);
@@ -358,12 +420,17 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 			m = FC_ZERO;
 		else if (r->cls == FC_CLASS_INTERMITTENT || r->cls == FC_CLASS_LUMPY)
 			m = FC_INTERMITTENT;
-		else
-			m = n >= 4 ? FC_ETS : FC_MEAN;
+		else if (n < 4)
+			m = FC_MEAN;
+		else /* theta's decomposition does not suit daily data's weekly season: ETS */
+			m = o->period == 7 ? FC_ETS : FC_ENSEMBLE;
 	}
 	rc = run_method(m, y, n, o->period, &fit, work, err);
+
 	if (!rc && m == FC_ETS && o->method == FC_AUTO && !isfinite(fit.aicc))
 		rc = run_method(m = FC_MEAN, y, n, o->period, &fit, work, err);
+	if (rc == FL_EINVAL && o->method == FC_AUTO && m == FC_ENSEMBLE) /* too short for DOTM */
+		rc = run_method(m = FC_ETS, y, n, o->period, &fit, work, err);
 	/* auto never fails on a short series: a new (node, SKU) with two days of sales gets
 	 * the mean, where one failure used to stop a whole batch */
 	if (rc == FL_EINVAL && o->method == FC_AUTO && m != FC_MEAN)

@@ -39,6 +39,10 @@ int fc_snaive(const double *y, int n, int m, struct fc_fit *fit);
 int fc_mean(const double *y, int n, struct fc_fit *fit);
 int fc_ma(const double *y, int n, int m, struct fc_fit *fit);
 int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work);
+/* The dynamic optimised theta model (theta.c); work: n doubles. -1 if n < 4. */
+int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work);
+/* DOTM with its parameters given: the in-sample one-step SSE, and f[0 … H) when H > 0. */
+double fc_dotm_run(const double *y, int n, double a, double th, double l0, int H, double *f);
 
 int fc_croston(const double *y, int n, bool sba, struct fc_fit *fit);
 int fc_tsb(const double *y, int n, struct fc_fit *fit);

@@ -8,6 +8,7 @@
 
 #include "helpers.h"
 #include "forecast/forecast.h"
+#include "forecast/internal.h"
 
 #define H_MAX 64
 
@@ -202,6 +203,83 @@ static void test_coverage_intermittent(void **state)
 	assert_true(cp >= 0.85 && cp <= 0.97); /* the atom at zero makes per period ≥ nominal */
 }
 
+/*
+ * DOTM's recursion against values computed by hand (see the comment): y = 1, 2, 3, 4,
+ * α = 0.5, θ = 2, ℓ0 = 1. The lines through the first t points are y = t (A = 0, B = 1)
+ * from t = 2; one-step forecasts 1, 1.25, 2.375, 3.1875; levels 1, 1.5, 2.25, 3.125.
+ */
+static void test_dotm_hand_computed(void **state)
+{
+	(void)state;
+	const double y[] = {1, 2, 3, 4};
+	double f[2];
+	const double sse = fc_dotm_run(y, 4, 0.5, 2, 1, 2, f);
+	assert_float_equal(sse, 0.5625 + 0.390625 + 0.66015625, 1e-12);
+	/* ℓ4 + ½ ((h − 1) + (1 − 0.0625 · 0.5) / 0.5) · 1 */
+	assert_float_equal(f[0], 3.125 + 0.5 * 1.9375, 1e-12);
+	assert_float_equal(f[1], 3.125 + 0.5 * 2.9375, 1e-12);
+	/* θ = 1 is simple exponential smoothing: flat at the last level */
+	fc_dotm_run(y, 4, 0.5, 1, 1, 2, f);
+	assert_float_equal(f[0], 3.125, 1e-12);
+	assert_float_equal(f[1], 3.125, 1e-12);
+	/* fitted: a straight line is continued (θ and the drift take the slope) */
+	double line[40];
+	for (int t = 0; t < 40; t++)
+		line[t] = 10 + 2 * t;
+	struct out o;
+	assert_int_equal(run(line, 40, FC_DOTM, 3, 1, 0.9, &o, NULL), 0);
+	for (int h = 0; h < 3; h++)
+		assert_float_equal(o.mean[h], 10 + 2 * (40 + h), 0.5);
+	/* a constant is forecast as itself, with no spread */
+	double flat[24];
+	for (int t = 0; t < 24; t++)
+		flat[t] = 7;
+	assert_int_equal(run(flat, 24, FC_DOTM, 4, 12, 0.9, &o, NULL), 0);
+	for (int h = 0; h < 4; h++)
+		assert_float_equal(o.mean[h], 7, 1e-6);
+	assert_int_not_equal(run(y, 3, FC_DOTM, 2, 1, 0.9, &o, NULL), 0); /* too short */
+}
+
+/*
+ * The ensemble is the mean of ETS's and DOTM's forecasts; auto uses it for smooth series
+ * that are not daily, ETS for daily ones; its 90 % intervals cover about 90 % on a
+ * simulated local linear trend (the members' own shapes, averaged).
+ */
+static void test_ensemble(void **state)
+{
+	(void)state;
+	enum { SIMS = 300, N = 96, H = 6 };
+	double y[N + H];
+	struct out e, a, b;
+	int in = 0;
+	rng = 23;
+	for (int s = 0; s < SIMS; s++) {
+		double l = 300, tr = 1;
+		for (int t = 0; t < N + H; t++) {
+			const double eps = 6 * gauss();
+			y[t] = l + tr + eps;
+			l += tr + 0.3 * eps;
+			tr += 0.02 * eps;
+		}
+		assert_int_equal(run(y, N, FC_ENSEMBLE, H, 12, 0.9, &e, NULL), 0);
+		if (s < 5) {
+			assert_int_equal(run(y, N, FC_ETS, H, 12, 0.9, &a, NULL), 0);
+			assert_int_equal(run(y, N, FC_DOTM, H, 12, 0.9, &b, NULL), 0);
+			for (int h = 0; h < H; h++)
+				assert_float_equal(e.mean[h], (a.mean[h] + b.mean[h]) / 2, 1e-9);
+			assert_int_equal(run(y, N, FC_AUTO, H, 12, 0.9, &a, NULL), 0);
+			assert_int_equal(a.r.method, FC_ENSEMBLE);
+			assert_int_equal(run(y, N, FC_AUTO, H, 7, 0.9, &a, NULL), 0);
+			assert_int_equal(a.r.method, FC_ETS);
+		}
+		for (int h = 0; h < H; h++)
+			in += y[N + h] >= e.lo[h] && y[N + h] <= e.hi[h];
+	}
+	const double c = (double)in / (SIMS * H);
+	print_message("ensemble 90%% coverage on a local linear trend: %.3f\n", c);
+	assert_true(c >= 0.84 && c <= 0.96);
+}
+
 static void test_scores(void **state)
 {
 	(void)state;
@@ -373,6 +451,8 @@ int main(void)
 		cmocka_unit_test(test_ets_admissible),
 		cmocka_unit_test(test_coverage_gaussian),
 		cmocka_unit_test(test_coverage_intermittent),
+		cmocka_unit_test(test_dotm_hand_computed),
+		cmocka_unit_test(test_ensemble),
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_calendar),
 		cmocka_unit_test(test_bad_input),
