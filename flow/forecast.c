@@ -155,10 +155,14 @@ static void pool_run(struct pool *p, int threads)
 }
 
 /* A forecast spec names what a cached forecast answers: method, horizon, level. */
+/* The library's version of its methods: a cached forecast made by an older one is made
+ * again (2: auto's ensemble, interpolated hurdle bounds). */
+#define FORECAST_LIB_VERSION 2
+
 void flow_forecast_spec(const struct fc_opts *o, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s/h%d/l%.4f/m%d", fc_method_name(o->method), o->horizon, o->level,
-		 o->period);
+	snprintf(buf, cap, "%s/h%d/l%.4f/m%d/v%d", fc_method_name(o->method), o->horizon, o->level,
+		 o->period, FORECAST_LIB_VERSION);
 }
 
 struct forecast_sink {
