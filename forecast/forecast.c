@@ -269,8 +269,12 @@ static void fit_add(struct fc_fit *a, const struct fc_fit *b, double w)
 static int run_method(enum fc_method m, const double *y, int n, int period, struct fc_fit *fit,
 		      double *work, struct fl_err *err);
 
+/* The seasons a seasonal mean averages: the last four weeks of daily data. */
+#define SMEAN_SEASONS 4
+
 /*
- * The ensemble: the mean of ETS (the least AICc) and the dynamic optimised theta model.
+ * The ensemble: the mean of ETS (the least AICc) and, for daily data (period 7), the
+ * seasonal mean of the last four weeks, else the dynamic optimised theta model.
  * Its interval shape is the mean of the members' h-step standard deviations (each in
  * units of the series, multiplicative errors included), written as additive error
  * weights with σ = 1. (Scaling that shape by the ensemble's own errors on a held-out
@@ -279,7 +283,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 static int ensemble_fit(const double *y, int n, int period, struct fc_fit *fit, double *work,
 			struct fl_err *err)
 {
-	static const enum fc_method members[] = {FC_ETS, FC_DOTM};
+	const enum fc_method members[] = {FC_ETS, period == 7 ? FC_SMEAN : FC_DOTM};
 	const int np = 2, H = fit->h;
 	struct fc_fit part = *fit;
 	double *sd = work; /* H: the mean standard deviation at each step */
@@ -312,7 +316,7 @@ static int ensemble_fit(const double *y, int n, int period, struct fc_fit *fit, 
 	fit->mult = fit->hurdle = false;
 	fit->aicc = HUGE_VAL;
 	fit->npar = 0;
-	snprintf(fit->model, sizeof(fit->model), "Mean(ETS,DOTM)");
+	snprintf(fit->model, sizeof(fit->model), "Mean(ETS,%s)", period == 7 ? "SMean" : "DOTM");
 	return 0;
 }
 
@@ -344,6 +348,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 	case FC_ETS: rc = ets_auto(y, n, period, fit, work); break;
 	case FC_THETA: rc = fc_theta(y, n, period, fit, work); break;
 	case FC_DOTM: rc = fc_dotm(y, n, period, fit, work); break;
+	case FC_SMEAN: rc = fc_smean(y, n, period, SMEAN_SEASONS, fit); break;
 	case FC_CROSTON: rc = fc_croston(y, n, false, fit); break;
 	case FC_SBA: rc = fc_croston(y, n, true, fit); break;
 	case FC_TSB: rc = fc_tsb(y, n, fit); break;
@@ -422,14 +427,14 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 			m = FC_INTERMITTENT;
 		else if (n < 4)
 			m = FC_MEAN;
-		else /* theta's decomposition does not suit daily data's weekly season: ETS */
-			m = o->period == 7 ? FC_ETS : FC_ENSEMBLE;
+		else
+			m = FC_ENSEMBLE;
 	}
 	rc = run_method(m, y, n, o->period, &fit, work, err);
 
 	if (!rc && m == FC_ETS && o->method == FC_AUTO && !isfinite(fit.aicc))
 		rc = run_method(m = FC_MEAN, y, n, o->period, &fit, work, err);
-	if (rc == FL_EINVAL && o->method == FC_AUTO && m == FC_ENSEMBLE) /* too short for DOTM */
+	if (rc == FL_EINVAL && o->method == FC_AUTO && m == FC_ENSEMBLE) /* too short a member */
 		rc = run_method(m = FC_ETS, y, n, o->period, &fit, work, err);
 	/* auto never fails on a short series: a new (node, SKU) with two days of sales gets
 	 * the mean, where one failure used to stop a whole batch */

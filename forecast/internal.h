@@ -38,6 +38,9 @@ int fc_naive(const double *y, int n, struct fc_fit *fit);
 int fc_snaive(const double *y, int n, int m, struct fc_fit *fit);
 int fc_mean(const double *y, int n, struct fc_fit *fit);
 int fc_ma(const double *y, int n, int m, struct fc_fit *fit);
+/* The seasonal mean: each period's forecast is the mean of the same position of the
+ * season in the last k seasons; -1 when m < 2 or fewer than k + 1 seasons. */
+int fc_smean(const double *y, int n, int m, int k, struct fc_fit *fit);
 int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work);
 /* The dynamic optimised theta model (theta.c); work: n doubles. -1 if n < 4. */
 int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work);

@@ -147,6 +147,31 @@ double fc_acf(const double *y, int n, int k)
 	return den > 0 ? num / den : 0;
 }
 
+int fc_smean(const double *y, int n, int m, int k, struct fc_fit *fit)
+{
+	if (m < 2 || k < 1 || n < k * m + m)
+		return -1;
+	/* σ from the in-sample errors of the same forecast made one season at a time */
+	double ss = 0;
+	int cnt = 0;
+	for (int t = k * m; t < n; t++) {
+		double s = 0;
+		for (int j = 1; j <= k; j++)
+			s += y[t - j * m];
+		ss += (y[t] - s / k) * (y[t] - s / k), cnt++;
+	}
+	for (int h = 0; h < fit->h; h++) {
+		double s = 0; /* the same position of the season in each of the last k seasons */
+		for (int j = 1; j <= k; j++)
+			s += y[n - j * m + h % m];
+		fit->f[h] = s / k;
+	}
+	linear(fit, sqrt(ss / cnt), 0);
+	snprintf(fit->model, sizeof(fit->model), "SMean(%dx%d)", k, m);
+	fit->npar = 0;
+	return 0;
+}
+
 bool fc_seasonal_test(const double *y, int n, int m)
 {
 	double s = 0;

@@ -240,10 +240,30 @@ static void test_dotm_hand_computed(void **state)
 	assert_int_not_equal(run(y, 3, FC_DOTM, 2, 1, 0.9, &o, NULL), 0); /* too short */
 }
 
+/* The seasonal mean by hand: two weeks of a weekly pattern, then four more. */
+static void test_smean_hand_computed(void **state)
+{
+	(void)state;
+	double y[35];
+	for (int t = 0; t < 35; t++) /* weeks w = 0 … 4: value 10·(weekday + 1) + w */
+		y[t] = 10 * (t % 7 + 1) + t / 7;
+	struct out o;
+	assert_int_equal(run(y, 35, FC_SMEAN, 9, 7, 0.9, &o, NULL), 0);
+	/* the last four weeks are w = 1 … 4: mean w = 2.5; day 35 is weekday 0 */
+	for (int h = 0; h < 9; h++)
+		assert_float_equal(o.mean[h], 10 * (h % 7 + 1) + 2.5, 1e-12);
+	/* in-sample errors (t ≥ 28, w = 4): 4 − 1.5 = 2.5 each, so σ = 2.5 and every period's
+	 * 90 % interval is the mean ± 1.645 · 2.5 */
+	assert_float_equal(o.hi[0] - o.mean[0], fc_qnorm(0.95) * 2.5, 1e-5);
+	assert_float_equal(o.hi[8] - o.mean[8], fc_qnorm(0.95) * 2.5, 1e-5);
+	assert_int_not_equal(run(y, 34, FC_SMEAN, 3, 7, 0.9, &o, NULL), 0); /* under 5 weeks */
+	assert_int_not_equal(run(y, 35, FC_SMEAN, 3, 1, 0.9, &o, NULL), 0); /* no season */
+}
+
 /*
- * The ensemble is the mean of ETS's and DOTM's forecasts; auto uses it for smooth series
- * that are not daily, ETS for daily ones; its 90 % intervals cover about 90 % on a
- * simulated local linear trend (the members' own shapes, averaged).
+ * The ensemble is the mean of ETS's and DOTM's forecasts (of ETS's and the seasonal
+ * mean's for daily data); auto uses it for smooth series; its 90 % intervals cover about
+ * 90 % on a simulated local linear trend (the members' own shapes, averaged).
  */
 static void test_ensemble(void **state)
 {
@@ -269,8 +289,14 @@ static void test_ensemble(void **state)
 				assert_float_equal(e.mean[h], (a.mean[h] + b.mean[h]) / 2, 1e-9);
 			assert_int_equal(run(y, N, FC_AUTO, H, 12, 0.9, &a, NULL), 0);
 			assert_int_equal(a.r.method, FC_ENSEMBLE);
+			/* daily data: ETS and the seasonal mean of the last four weeks */
 			assert_int_equal(run(y, N, FC_AUTO, H, 7, 0.9, &a, NULL), 0);
-			assert_int_equal(a.r.method, FC_ETS);
+			assert_int_equal(a.r.method, FC_ENSEMBLE);
+			assert_int_equal(run(y, N, FC_ETS, H, 7, 0.9, &b, NULL), 0);
+			struct out sm;
+			assert_int_equal(run(y, N, FC_SMEAN, H, 7, 0.9, &sm, NULL), 0);
+			for (int h = 0; h < H; h++)
+				assert_float_equal(a.mean[h], (b.mean[h] + sm.mean[h]) / 2, 1e-9);
 		}
 		for (int h = 0; h < H; h++)
 			in += y[N + h] >= e.lo[h] && y[N + h] <= e.hi[h];
@@ -452,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_coverage_gaussian),
 		cmocka_unit_test(test_coverage_intermittent),
 		cmocka_unit_test(test_dotm_hand_computed),
+		cmocka_unit_test(test_smean_hand_computed),
 		cmocka_unit_test(test_ensemble),
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_calendar),
