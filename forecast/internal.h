@@ -42,6 +42,9 @@ int fc_ma(const double *y, int n, int m, struct fc_fit *fit);
  * season in the last k seasons; -1 when m < 2 or fewer than k + 1 seasons. */
 int fc_smean(const double *y, int n, int m, int k, struct fc_fit *fit);
 int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work);
+/* The theta method's seasonal adjustment: when the 90 % test finds a season (and every
+ * value is positive), sa = y over its multiplicative indices idx; else sa = y. */
+bool fc_theta_deseason(const double *y, int n, int m, double *sa, double *idx);
 /* The dynamic optimised theta model (theta.c); work: n doubles. -1 if n < 4. */
 int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work);
 /* DOTM with its parameters given: the in-sample one-step SSE, and f[0 … H) when H > 0. */

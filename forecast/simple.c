@@ -186,14 +186,9 @@ bool fc_seasonal_test(const double *y, int n, int m)
 	return fabs(rm) / sqrt((1 + 2 * s) / n) > 1.6448536269514722;
 }
 
-int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work)
+bool fc_theta_deseason(const double *y, int n, int m, double *sa, double *idx)
 {
-	double idx[FC_SEASON_MAX];
 	bool seasonal = fc_seasonal_test(y, n, m);
-	double *sa = work; /* n doubles */
-
-	if (n < 3)
-		return -1;
 	if (seasonal)
 		for (int t = 0; t < n && seasonal; t++)
 			seasonal = y[t] > 0;
@@ -201,6 +196,17 @@ int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work)
 		seasonal = false;
 	for (int t = 0; t < n; t++)
 		sa[t] = seasonal ? y[t] / idx[t % m] : y[t];
+	return seasonal;
+}
+
+int fc_theta(const double *y, int n, int m, struct fc_fit *fit, double *work)
+{
+	double idx[FC_SEASON_MAX];
+	double *sa = work; /* n doubles */
+
+	if (n < 3)
+		return -1;
+	const bool seasonal = fc_theta_deseason(y, n, m, sa, idx);
 
 	/* the theta = 0 line's slope, halved, added to SES (Hyndman & Billah 2003) */
 	double st = 0, sy = 0, stt = 0, sty = 0;

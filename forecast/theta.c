@@ -79,18 +79,11 @@ static double dotm_objective(const double *x, void *arg)
 int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work)
 {
 	double idx[FC_SEASON_MAX];
-	bool seasonal = fc_seasonal_test(y, n, m);
 	double *sa = work; /* n doubles */
 
 	if (n < 4)
 		return -1;
-	if (seasonal)
-		for (int t = 0; t < n && seasonal; t++)
-			seasonal = y[t] > 0;
-	if (seasonal && fc_season_indices(y, n, m, n / (m > 1 ? m : 1), true, idx) < 0)
-		seasonal = false;
-	for (int t = 0; t < n; t++)
-		sa[t] = seasonal ? y[t] / idx[t % m] : y[t];
+	const bool seasonal = fc_theta_deseason(y, n, m, sa, idx);
 
 	struct dotm_ctx c = {.y = sa, .n = n};
 	double scale = 0;
