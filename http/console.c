@@ -24,7 +24,7 @@ extern const struct web_asset web_assets[];
 extern const size_t web_nassets;
 
 /*
- * No inline script, nothing from elsewhere: the page, its two assets, the API. The one
+ * No inline script, nothing from elsewhere: the page, its files, the API. The one
  * style element the editor writes carries this response's nonce (the page hands it to the
  * editor in a meta element); no other style element applies. Style attributes are allowed
  * (style-src-attr): the editor and the map place their parts with them, and an attribute
@@ -51,17 +51,20 @@ void http_console_page(struct http_req *rq, struct http_resp *rs)
 	}
 	for (size_t i = 0; i < sizeof(raw); i++)
 		snprintf(rs->nonce + 2 * i, 3, "%02x", raw[i]);
-	const char *mark = strstr(web_index_html, "{{nonce}}");
+	static const char slot[] = "{{nonce}}";
+	const char *mark = strstr(web_index_html, slot);
 	const size_t head = mark ? (size_t)(mark - web_index_html) : web_index_html_len;
-	const size_t nlen = strlen(rs->nonce), tail = mark ? web_index_html_len - head - 9 : 0;
+	const size_t nlen = mark ? strlen(rs->nonce) : 0;
+	const size_t tail = mark ? web_index_html_len - head - (sizeof(slot) - 1) : 0;
 	if (!(rs->text = malloc(head + nlen + tail + 1))) {
 		http_problem(rs, 500, "out of memory");
 		return;
 	}
 	memcpy(rs->text, web_index_html, head);
-	memcpy(rs->text + head, rs->nonce, mark ? nlen : 0);
-	memcpy(rs->text + head + (mark ? nlen : 0), mark ? mark + 9 : "", tail);
-	rs->text[head + (mark ? nlen : 0) + tail] = '\0';
+	memcpy(rs->text + head, rs->nonce, nlen);
+	if (tail)
+		memcpy(rs->text + head + nlen, mark + sizeof(slot) - 1, tail);
+	rs->text[head + nlen + tail] = '\0';
 	rs->status = 200;
 	rs->content_type = "text/html; charset=utf-8";
 }
