@@ -58,11 +58,21 @@ static struct rl_effect *effect_new(lua_State *L, enum rl_kind kind)
 	return x;
 }
 
+/*
+ * A string argument into a fixed field: at most cap − 1 bytes, up to a NUL, cut back to
+ * a whole UTF-8 character (a reason cut inside one made the answer's JSON invalid). Only
+ * what is kept is read: a 1 MB reason costs what a short one does.
+ */
 static void copy_arg(lua_State *L, int i, char *dst, size_t cap, bool required)
 {
 	size_t len;
 	const char *s = required ? luaL_checklstring(L, i, &len) : luaL_optlstring(L, i, "", &len);
-	snprintf(dst, cap, "%s", s);
+	size_t n = strnlen(s, len < cap - 1 ? len : cap - 1);
+	if (n < len && n < strnlen(s, len)) /* cut: do not end inside a character */
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
 }
 
 static int ctx_exclude_node(lua_State *L)

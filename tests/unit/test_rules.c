@@ -137,6 +137,37 @@ static void test_escapes(void **state)
 	rl_engine_free(e);
 }
 
+/*
+ * A long reason is cut to its field at a whole UTF-8 character (one cut inside a
+ * character made the decision's JSON drop the effect), and only what is kept is read: a
+ * loop of bounded library calls stops at the deadline, not a thousand calls later.
+ */
+static void test_reason_cut_and_deadline(void **state)
+{
+	(void)state;
+	struct rl_engine *e = engine();
+	struct rl_effects fx;
+	run_body(e, "utf8", "ctx:exclude_node('ST-A', string.rep('a', 158) .. '\xc3\xa9')", &fx);
+	assert_int_equal(fx.n, 1);
+	assert_int_equal(fx.v[0].kind, RL_EXCLUDE_NODE);
+	assert_int_equal(strlen(fx.v[0].reason), 158); /* the two-byte character left out */
+	rl_effects_release(&fx);
+	run_body(e, "utf8b", "ctx:exclude_node('ST-A', string.rep('a', 157) .. '\xc3\xa9')", &fx);
+	assert_int_equal(strlen(fx.v[0].reason), 159); /* it fits: kept */
+	rl_effects_release(&fx);
+	const double t0 = now_ms();
+	run_body(e, "rep", "for i = 1, 5000 do local s = string.rep('r', 1000000) end", &fx);
+	const double ms = now_ms() - t0;
+	assert_int_equal(fx.n, 1);
+	assert_int_equal(fx.v[0].kind, RL_FAILED);
+	assert_non_null(strstr(fx.v[0].reason, "deadline"));
+	print_message("5,000 string.rep of 1 MB stopped after %.0f ms (deadline 100 ms)\n", ms);
+	if (ms > 200) /* twice the deadline; before the check it ran 346 ms */
+		fail_msg("the loop ran %.0f ms", ms);
+	rl_effects_release(&fx);
+	rl_engine_free(e);
+}
+
 static void test_bytecode_refused(void **state)
 {
 	(void)state;
@@ -301,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_bytecode_refused),
 		cmocka_unit_test(test_effects_and_lines),
+		cmocka_unit_test(test_reason_cut_and_deadline),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_pack_tests),
 		cmocka_unit_test(test_pairs_cannot_reach_the_table),
