@@ -69,19 +69,62 @@ static void print_stats(const struct flow_forecast_stats *s, int threads)
 	fputc('\n', stderr);
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+	const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * --closed FILE: the days no series could sell, one YYYY-MM-DD per line in the first
+ * column (a header line and other columns are ignored); sorted into *days (caller frees).
+ */
+static int read_closed(const char *path, int32_t **days, int *n, struct fl_err *err)
+{
+	FILE *fp = fopen(path, "r");
+	char line[256];
+	size_t cap = 0;
+	*days = NULL;
+	*n = 0;
+	if (!fp)
+		return fl_err_set(err, FL_EIO, "%s: cannot open", path);
+	for (unsigned long ln = 1; fgets(line, sizeof(line), fp); ln++) {
+		line[strcspn(line, ",\r\n")] = '\0';
+		int32_t d;
+		if (!line[0] || (ln == 1 && !fl_date_parse(line, &d)))
+			continue; /* a blank line, the header */
+		if (!fl_date_parse(line, &d) || *n == 100000 ||
+		    fl_grow((void **)days, &cap, (size_t)*n + 1, sizeof(int32_t), 100000)) {
+			fclose(fp);
+			free(*days);
+			*days = NULL;
+			return fl_err_set(err, FL_EINVAL, "%s:%lu: %s", path, ln,
+					  *n == 100000 ? "more than 100,000 closed days"
+						       : "not a date (YYYY-MM-DD)");
+		}
+		(*days)[(*n)++] = d;
+	}
+	fclose(fp);
+	if (*n)
+		qsort(*days, (size_t)*n, sizeof(int32_t), cmp_i32);
+	return 0;
+}
+
 static const struct cli_doc forecast_doc = {
 	"forecast",
 	"--input SERIES.csv | --db FILE [--node N] [--sku K]  --horizon H\n"
 	"       [--level 0.9] [--method METHOD] [--period M] [--threads N]\n"
-	"       [--output OUT.csv] [--quiet]",
+	"       [--closed DAYS.csv] [--output OUT.csv] [--quiet]",
 	"Forecast demand per series: from a CSV (series_id,date,value) or from a store's\n"
 	"sales history (through its forecast cache). Writes series_id,date,mean,lo,hi,method.\n\n"
 	"  --horizon H    periods ahead (1 to 366)\n"
 	"  --level L      the prediction interval's coverage (0.9)\n"
-	"  --method M     auto|naive|snaive|mean|ma|ses|holt|ets|theta|croston|sba|tsb|\n"
-	"                 adida|imapa|comb|intermittent (auto)\n"
+	"  --method M     auto|naive|snaive|mean|ma|ses|holt|ets|theta|dotm|smean|croston|\n"
+	"                 sba|tsb|adida|imapa|comb|ensemble|intermittent (auto)\n"
 	"  --period M     the seasonal period (inferred from the dates; 7 for sales)\n"
 	"  --threads N    cores to use (all)\n"
+	"  --closed FILE  days nothing sells (one YYYY-MM-DD per line, first column): daily\n"
+	"                 series forecast zero on them and fit around them (with --input)\n"
 	"  --output FILE  where the CSV goes (stdout); written whole or not at all\n"
 	"  --quiet        no progress or summary on stderr\n"};
 
@@ -98,9 +141,11 @@ int cli_cmd_forecast(int argc, char **argv)
 					     {"method", required_argument, NULL, 'M'},
 					     {"period", required_argument, NULL, 'P'},
 					     {"threads", required_argument, NULL, 'T'},
+					     {"closed", required_argument, NULL, 'c'},
 					     CLI_OPT_HELP,
 					     {NULL, 0, NULL, 0}};
 	const char *input = NULL, *db = NULL, *node = NULL, *sku = NULL, *output = "-";
+	const char *closed = NULL;
 	struct fc_opts o = {.horizon = 0, .level = 0.9, .period = 0, .method = FC_AUTO};
 	int threads = flow_threads_default(), c, ix;
 	bool quiet = false;
@@ -115,6 +160,7 @@ int cli_cmd_forecast(int argc, char **argv)
 		case 'k': sku = optarg; break;
 		case 'o': output = optarg; break;
 		case 'q': quiet = true; break;
+		case 'c': closed = optarg; break;
 		case 'H':
 		case 'L':
 		case 'M':
@@ -126,10 +172,15 @@ int cli_cmd_forecast(int argc, char **argv)
 		default: return cli_usage(&forecast_doc);
 		}
 	}
-	if (optind != argc || !o.horizon || !!input == !!db || (input && (node || sku)))
+	if (optind != argc || !o.horizon || !!input == !!db || (input && (node || sku)) ||
+	    (closed && db))
 		return cli_usage(&forecast_doc);
 
 	struct fl_err err = {0};
+	int32_t *closed_days = NULL;
+	if (closed && read_closed(closed, &closed_days, &o.nclosed, &err))
+		return cli_fail(&forecast_doc, &err);
+	o.closed = closed_days;
 	struct store_series_set set;
 	struct store *st = NULL;
 	int64_t gen = -1;
@@ -143,6 +194,8 @@ int cli_cmd_forecast(int argc, char **argv)
 		rc = store_series_read_csv(fp, input, &set, &err);
 		if (fp != stdin)
 			fclose(fp);
+		if (rc)
+			free(closed_days);
 	} else {
 		rc = cli_store_open(db, false, &st, &err);
 		if (!rc)
@@ -161,6 +214,7 @@ int cli_cmd_forecast(int argc, char **argv)
 	if (cli_out_open(&out, output, &err)) {
 		store_series_release(&set);
 		store_close(st);
+		free(closed_days);
 		return cli_fail(&forecast_doc, &err);
 	}
 	fprintf(out.fp, "series_id,date,mean,lo,hi,method\n");
@@ -175,6 +229,7 @@ int cli_cmd_forecast(int argc, char **argv)
 	}
 	store_series_release(&set);
 	store_close(st);
+	free(closed_days);
 	if (rc)
 		return cli_fail(&forecast_doc, &err);
 	if (!quiet)
@@ -272,6 +327,9 @@ static void bt_worker(void *arg, int me)
 		struct fc_opts o = b->o;
 		if (b->infer_period)
 			o.period = fc_step_period(step);
+		o.first_day = b->set->v[i].first_day;
+		if (step != FC_STEP_DAY)
+			o.nclosed = 0; /* closed days are days */
 		const double *actual = b->test ? b->test->v[j].values : v + n - H;
 		for (int k = 0; k < b->nm; k++)
 			bt_one(b, me, i, k, v, n - held, actual, o, buf);
@@ -307,6 +365,31 @@ static int read_weights(const char *path, const struct store_series_set *set, do
 				w[i] = x;
 	}
 	fclose(fp);
+	return 0;
+}
+
+/* --test: the future of each series, and where each of set's series is in it (-1: not). */
+static int bt_read_test(const char *path, const struct store_series_set *set,
+			struct store_series_set *test, long **test_of, struct fl_err *err)
+{
+	FILE *fp = open_series(path);
+	if (!fp)
+		return fl_err_set(err, FL_EIO, "%s: cannot open", path);
+	int rc = store_series_read_csv(fp, path, test, err);
+	if (fp != stdin)
+		fclose(fp);
+	if (rc)
+		return rc;
+	if (!(*test_of = malloc(sizeof(long) * (set->n ? set->n : 1)))) {
+		store_series_release(test);
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		(*test_of)[i] = -1;
+		for (size_t j = 0; j < test->n && (*test_of)[i] < 0; j++)
+			if (!strcmp(set->v[i].id, test->v[j].id))
+				(*test_of)[i] = (long)j;
+	}
 	return 0;
 }
 
@@ -355,13 +438,15 @@ static void bt_print(const struct bt *b, const double *w, bool weighted, int ran
 static const struct cli_doc backtest_doc = {
 	"backtest",
 	"--input SERIES.csv --horizon H [--test FUTURE.csv] [--period M] [--threads N]\n"
-	"       [--methods auto,naive,snaive,ses,ets,croston] [--weights WEIGHTS.csv]",
+	"       [--methods auto,naive,snaive,ses,ets,croston] [--weights WEIGHTS.csv]\n"
+	"       [--closed DAYS.csv]",
 	"Hold out the last H points of each series (or, with --test, forecast each whole\n"
 	"series and compare with its first H points in FUTURE.csv, matched by series_id),\n"
 	"forecast them with each method and score them side by side: MASE, RMSSE, sMAPE,\n"
 	"bias, the coverage of the 90 % and 95 % intervals, and MSIS (the 95 % interval\n"
 	"score over the in-sample mean absolute seasonal difference, the M4 convention).\n"
-	"--weights: a series_id,weight CSV for weighted means (the M5 convention).\n"};
+	"--weights: a series_id,weight CSV for weighted means (the M5 convention).\n"
+	"--closed: days nothing sells, as for forecast (daily series).\n"};
 
 int cli_cmd_backtest(int argc, char **argv)
 {
@@ -369,13 +454,14 @@ int cli_cmd_backtest(int argc, char **argv)
 					     {"methods", required_argument, NULL, 'm'},
 					     {"weights", required_argument, NULL, 'w'},
 					     {"test", required_argument, NULL, 't'},
+					     {"closed", required_argument, NULL, 'c'},
 					     {"horizon", required_argument, NULL, 'H'},
 					     {"period", required_argument, NULL, 'P'},
 					     {"threads", required_argument, NULL, 'T'},
 					     CLI_OPT_HELP,
 					     {NULL, 0, NULL, 0}};
 	const char *input = NULL, *methods = "auto,naive,snaive,ses,ets,croston", *wpath = NULL,
-		   *tpath = NULL;
+		   *tpath = NULL, *cpath = NULL;
 	struct bt b = {.o = {.horizon = 0, .level = 0.95, .period = 0, .method = FC_AUTO}};
 	int threads = flow_threads_default(), c, ix;
 
@@ -387,6 +473,7 @@ int cli_cmd_backtest(int argc, char **argv)
 		case 'm': methods = optarg; break;
 		case 'w': wpath = optarg; break;
 		case 't': tpath = optarg; break;
+		case 'c': cpath = optarg; break;
 		case 'H':
 		case 'P':
 		case 'T':
@@ -435,34 +522,28 @@ int cli_cmd_backtest(int argc, char **argv)
 	}
 	long *test_of = NULL;
 	struct store_series_set test = {0};
-	if (tpath && !rc) {
-		if (!(fp = open_series(tpath))) {
-			fprintf(stderr, "fulcrum: %s: cannot open\n", tpath);
-			free(w), free(b.scores), free(b.cpu);
-			store_series_release(&set);
-			return 1;
-		}
-		rc = store_series_read_csv(fp, tpath, &test, &err);
-		fclose(fp);
-		if (!rc && !(test_of = malloc(sizeof(long) * (set.n ? set.n : 1))))
-			rc = fl_err_set(&err, FL_ENOMEM, "out of memory");
-		for (size_t i = 0; !rc && i < set.n; i++) {
-			test_of[i] = -1;
-			for (size_t j = 0; j < test.n && test_of[i] < 0; j++)
-				if (!strcmp(set.v[i].id, test.v[j].id))
-					test_of[i] = (long)j;
-		}
-		if (rc) {
-			free(w), free(b.scores), free(b.cpu), free(test_of);
-			store_series_release(&set);
-			return cli_fail(&backtest_doc, &err);
-		}
+	if (tpath && bt_read_test(tpath, &set, &test, &test_of, &err)) {
+		free(w), free(b.scores), free(b.cpu);
+		store_series_release(&set);
+		return cli_fail(&backtest_doc, &err);
+	}
+	if (tpath) {
 		b.test = &test;
 		b.test_of = test_of;
 	}
+	int32_t *closed_days = NULL;
+	if (cpath && read_closed(cpath, &closed_days, &b.o.nclosed, &err)) {
+		free(w), free(b.scores), free(b.cpu), free(test_of);
+		store_series_release(&set);
+		if (tpath)
+			store_series_release(&test);
+		return cli_fail(&backtest_doc, &err);
+	}
+	b.o.closed = closed_days;
 	const double t0 = now_s();
 	const int ran = fl_run_workers(threads, bt_worker, &b);
 	const double wall = now_s() - t0;
+	free(closed_days);
 
 	printf("backtest: %zu series (%zu skipped: shorter than the horizon%s), horizon %d, "
 	       "%.2f s on %d threads\n",

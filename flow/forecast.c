@@ -118,6 +118,9 @@ static void run_job(struct pool *p, struct job *j)
 	struct fc_opts o = *p->o;
 	if (p->infer_period)
 		o.period = fc_step_period(j->step);
+	o.first_day = j->s->first_day; /* v[0]'s day: closed days are matched against it */
+	if (j->step != FC_STEP_DAY)
+		o.nclosed = 0;
 	j->r.mean = j->pts;
 	j->r.lo = j->pts + o.horizon;
 	j->r.hi = j->pts + 2 * o.horizon;

@@ -396,6 +396,34 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 	return 0;
 }
 
+static int cmp_day(const void *a, const void *b)
+{
+	const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static bool is_closed(const struct fc_opts *o, int32_t day)
+{
+	return o->nclosed > 0 &&
+	       bsearch(&day, o->closed, (size_t)o->nclosed, sizeof(int32_t), cmp_day);
+}
+
+/* The history with its closed days filled (see fc_opts); y[0] is day `first`. */
+static void fill_closed(const double *y, int n, const struct fc_opts *o, int32_t first, double *out)
+{
+	const int m = o->period > 1 ? o->period : 1;
+	int open = -1; /* the first open day, for closed days before it */
+	for (int t = 0; t < n && open < 0; t++)
+		if (!is_closed(o, first + t))
+			open = t;
+	for (int t = 0; t < n; t++)
+		out[t] = !is_closed(o, first + t) ? y[t]
+			 : t >= m		  ? out[t - m]
+			 : t > 0		  ? out[t - 1]
+			 : open >= 0		  ? y[open]
+						  : 0;
+}
+
 int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_result *r,
 		struct fl_err *err)
 {
@@ -403,19 +431,26 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 	if (rc)
 		return rc;
 	const int H = o->horizon;
+	int32_t first = o->first_day;
 	if (n > FC_FIT_MAX) {
 		y += n - FC_FIT_MAX;
+		first += n - FC_FIT_MAX;
 		n = FC_FIT_MAX;
 	}
 	/* f, psi; scratch for three nested fits' (f, psi) and n or HURDLE_DRAWS doubles; the
-	 * series' demand sizes (n) */
+	 * series' demand sizes (n); the history with its closed days filled (n) */
 	const size_t big = (size_t)(n > HURDLE_DRAWS ? n : HURDLE_DRAWS);
-	const size_t nwork = 8 * (size_t)H + big + (size_t)n;
+	const size_t nwork = 8 * (size_t)H + big + 2 * (size_t)n;
 	double *mem = malloc(sizeof(double) * nwork);
 	if (!mem)
 		return fl_err_set(err, FL_ENOMEM, "forecast: out of memory");
 	struct fc_fit fit = {.h = H, .f = mem, .psi = mem + H, .aicc = HUGE_VAL};
 	double *work = mem + 2 * H, *sizes = mem + 8 * (size_t)H + big;
+	if (o->nclosed > 0) {
+		double *filled = sizes + n;
+		fill_closed(y, n, o, first, filled);
+		y = filled;
+	}
 
 	double adi, cv2;
 	r->cls = fc_classify(y, n, &adi, &cv2);
@@ -458,6 +493,13 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 	} else {
 		intervals_linear(&fit, o->level, r);
 	}
+	for (int h = 0; o->nclosed > 0 && h < H; h++)
+		if (is_closed(o, first + n + h)) { /* nothing sells: zero, out of the total */
+			r->sum_mean -= r->mean[h];
+			r->sum_lo = fmax(0, r->sum_lo - r->mean[h]);
+			r->sum_hi = fmax(0, r->sum_hi - r->mean[h]);
+			r->mean[h] = r->lo[h] = r->hi[h] = 0;
+		}
 	r->method = m;
 	memcpy(r->model, fit.model, sizeof(r->model));
 	r->npar = fit.npar;

@@ -114,6 +114,16 @@ struct fc_opts {
 	double level;	       /* central interval, e.g. 0.9 */
 	int period;	       /* seasonal period m >= 1 */
 	enum fc_method method; /* FC_AUTO picks */
+	/*
+	 * Known closed days of a daily series (none when nclosed is 0): first_day is y[0]'s
+	 * day (days since 1970-01-01) and closed[0 … nclosed) the closed days, sorted. A
+	 * closed day in the history does not pollute the fit: it is filled from the same
+	 * position one season before (the day before without a season). A closed day in the
+	 * horizon forecasts zero, its interval too, and is left out of the total.
+	 */
+	const int32_t *closed;
+	int nclosed;
+	int32_t first_day;
 };
 
 /* Caller-owned output: mean, lo, hi point to arrays of opts.horizon doubles. */

@@ -22,6 +22,23 @@ check "a method by name" bash -c "'$FULCRUM' forecast --input '$fx' --horizon 3 
 check_eq "backtest: a row per method" "$(grep -cE '^(auto|naive|ses|croston) ' "$dir/bt.txt")" 4
 check "backtest: scores are numbers" awk '$1=="auto" && $3+0 > 0 && $4+0 > 0 {f=1} END {exit !f}' "$dir/bt.txt"
 
+# closed days (the generic CSV door): a daily series of 10 a day, closed on Christmas
+awk 'BEGIN {print "series_id,date,value"; for (d = 1; d <= 31; d++) printf "s,2025-12-%02d,%d\n", d, d == 25 ? 0 : 10;
+  for (d = 1; d <= 20; d++) printf "s,2026-01-%02d,10\n", d}' >"$dir/daily.csv"
+printf 'date\n2025-12-25\n2026-01-22\n' >"$dir/closed.csv"
+check "forecast --closed: 0" "$FULCRUM" forecast --input "$dir/daily.csv" --horizon 4 --method ses --closed "$dir/closed.csv" --quiet --output "$dir/c.csv"
+check_eq "a closed day ahead forecasts zero, its interval too" "$(grep ',2026-01-22,' "$dir/c.csv" | cut -d, -f3-5)" "0,0,0"
+check "the open days around it forecast the level the closed day did not pull down" \
+	awk -F, '$2 == "2026-01-21" || $2 == "2026-01-23" {if ($3 < 9.999 || $3 > 10.001) exit 1; n++} END {exit n != 2}' "$dir/c.csv"
+"$FULCRUM" backtest --input "$dir/daily.csv" --horizon 7 --methods ses --closed "$dir/closed.csv" >"$dir/cb.txt" 2>&1
+check "backtest --closed runs" grep -q '^ses ' "$dir/cb.txt"
+printf 'date\n2025-12-25\nChristmas\n' >"$dir/badc.csv"
+"$FULCRUM" forecast --input "$dir/daily.csv" --horizon 2 --closed "$dir/badc.csv" --quiet >/dev/null 2>"$dir/err"
+check_eq "a bad closed day: status 1" "$?" 1
+check "… naming file and line" grep -q 'badc.csv:3: not a date' "$dir/err"
+"$FULCRUM" forecast --db "$dir/none.db" --horizon 2 --closed "$dir/closed.csv" >/dev/null 2>&1
+check_eq "--closed with --db is a usage error (the store has no calendar)" "$?" 2
+
 "$FULCRUM" forecast --input "$fx" --horizon 2 --quiet --output /dev/null
 check "--output /dev/null writes through the device (never renames over it)" test -c /dev/null
 

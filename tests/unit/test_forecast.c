@@ -306,6 +306,69 @@ static void test_ensemble(void **state)
 	assert_true(c >= 0.84 && c <= 0.96);
 }
 
+/*
+ * Closed days: a store selling 10 a day, closed every seventh day (zero sales). Told
+ * which days, the fit sees 10 every day and the closed days ahead forecast zero, out of
+ * the total; not told, the zeros pull the forecast down.
+ */
+static void test_closed_days(void **state)
+{
+	(void)state;
+	enum { N = 70, H = 14 };
+	double y[N];
+	int32_t closed[(N + H) / 7 + 1];
+	int nc = 0;
+	const int32_t first = 20000;
+	for (int t = 0; t < N + H; t++)
+		if (t % 7 == 3)
+			closed[nc++] = first + t;
+	for (int t = 0; t < N; t++)
+		y[t] = t % 7 == 3 ? 0 : 10;
+	struct fc_opts op = {.horizon = H,
+			     .level = 0.9,
+			     .period = 1,
+			     .method = FC_SES,
+			     .closed = closed,
+			     .nclosed = nc,
+			     .first_day = first};
+	struct out o;
+	memset(&o, 0, sizeof(o));
+	o.r.mean = o.mean, o.r.lo = o.lo, o.r.hi = o.hi;
+	assert_int_equal(fc_forecast(y, N, &op, &o.r, NULL), 0);
+	double sum = 0;
+	for (int h = 0; h < H; h++) {
+		if ((N + h) % 7 == 3) {
+			assert_float_equal(o.mean[h], 0, 0);
+			assert_float_equal(o.hi[h], 0, 0);
+		} else {
+			assert_float_equal(o.mean[h], 10, 1e-6);
+			sum += o.mean[h];
+		}
+	}
+	assert_float_equal(o.r.sum_mean, sum, 1e-6); /* 12 open days of 10 */
+	assert_float_equal(o.r.sum_mean, 120, 1e-6);
+	/* not told: the mean is pulled below 10 */
+	assert_int_equal(run(y, N, FC_SES, H, 1, 0.9, &o, NULL), 0);
+	assert_true(o.mean[0] < 9.9);
+	/* a closed first day is filled from the first open one; a longer history than the
+	 * fit keeps (FC_FIT_MAX) shifts the days with it */
+	static double long_y[FC_FIT_MAX + 100];
+	int32_t lc[2] = {first, first + FC_FIT_MAX + 100 + 1};
+	for (int t = 0; t < FC_FIT_MAX + 100; t++)
+		long_y[t] = t == 0 ? 0 : 5;
+	op = (struct fc_opts){.horizon = 3,
+			      .level = 0.9,
+			      .period = 1,
+			      .method = FC_SES,
+			      .closed = lc,
+			      .nclosed = 2,
+			      .first_day = first};
+	assert_int_equal(fc_forecast(long_y, FC_FIT_MAX + 100, &op, &o.r, NULL), 0);
+	assert_float_equal(o.mean[0], 5, 1e-6);
+	assert_float_equal(o.mean[1], 0, 0); /* day first + n + 1 */
+	assert_float_equal(o.mean[2], 5, 1e-6);
+}
+
 static void test_scores(void **state)
 {
 	(void)state;
@@ -480,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_dotm_hand_computed),
 		cmocka_unit_test(test_smean_hand_computed),
 		cmocka_unit_test(test_ensemble),
+		cmocka_unit_test(test_closed_days),
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_calendar),
 		cmocka_unit_test(test_bad_input),
