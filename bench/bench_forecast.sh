@@ -19,6 +19,11 @@ if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,naive,snaive,smean,ses,ets,theta,dotm,ensemble"
 	"$FULCRUM" backtest --input "$DATA/m5-store-dept/sales.csv" --horizon 28 \
 		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,naive,snaive,smean,ses,ets,theta,dotm,ensemble
+	printf 'date\n2011-12-25\n2012-12-25\n2013-12-25\n2014-12-25\n2015-12-25\n' >"$BENCH_DIR/christmas.csv"
+	echo "   the same with the stores' Christmas Days as closed days:"
+	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,ets --closed $BENCH_DIR/christmas.csv"
+	"$FULCRUM" backtest --input "$DATA/m5-store-dept/sales.csv" --horizon 28 \
+		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,ets --closed "$BENCH_DIR/christmas.csv"
 	echo
 	echo "== forecast backtest: M1 competition, 617 monthly series, the 18 months of test.csv held out =="
 	echo "   references: sMAPE R thetaf 16.53, R ets 14.97"
