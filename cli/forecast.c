@@ -69,12 +69,6 @@ static void print_stats(const struct flow_forecast_stats *s, int threads)
 	fputc('\n', stderr);
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-	const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-	return (x > y) - (x < y);
-}
-
 /*
  * --closed FILE: the days no series could sell, one YYYY-MM-DD per line in the first
  * column (a header line and other columns are ignored); sorted into *days (caller frees).
@@ -91,9 +85,10 @@ static int read_closed(const char *path, int32_t **days, int *n, struct fl_err *
 	for (unsigned long ln = 1; fgets(line, sizeof(line), fp); ln++) {
 		line[strcspn(line, ",\r\n")] = '\0';
 		int32_t d;
-		if (!line[0] || (ln == 1 && !fl_date_parse(line, &d)))
+		const bool date = fl_date_parse(line, &d);
+		if (!line[0] || (ln == 1 && !date))
 			continue; /* a blank line, the header */
-		if (!fl_date_parse(line, &d) || *n == 100000 ||
+		if (!date || *n == 100000 ||
 		    fl_grow((void **)days, &cap, (size_t)*n + 1, sizeof(int32_t), 100000)) {
 			fclose(fp);
 			free(*days);
@@ -106,7 +101,7 @@ static int read_closed(const char *path, int32_t **days, int *n, struct fl_err *
 	}
 	fclose(fp);
 	if (*n)
-		qsort(*days, (size_t)*n, sizeof(int32_t), cmp_i32);
+		qsort(*days, (size_t)*n, sizeof(int32_t), fc_day_cmp);
 	return 0;
 }
 

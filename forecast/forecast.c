@@ -396,7 +396,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 	return 0;
 }
 
-static int cmp_day(const void *a, const void *b)
+int fc_day_cmp(const void *a, const void *b)
 {
 	const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
 	return (x > y) - (x < y);
@@ -405,7 +405,7 @@ static int cmp_day(const void *a, const void *b)
 static bool is_closed(const struct fc_opts *o, int32_t day)
 {
 	return o->nclosed > 0 &&
-	       bsearch(&day, o->closed, (size_t)o->nclosed, sizeof(int32_t), cmp_day);
+	       bsearch(&day, o->closed, (size_t)o->nclosed, sizeof(int32_t), fc_day_cmp);
 }
 
 /* The history with its closed days filled (see fc_opts); y[0] is day `first`. */

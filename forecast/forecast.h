@@ -140,6 +140,9 @@ struct fc_result {
 int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_result *r,
 		struct fl_err *err);
 
+/* Order two int32_t days (for qsort): fc_opts.closed must be sorted by it. */
+int fc_day_cmp(const void *a, const void *b);
+
 /* The quantile of the standard normal distribution (0 < p < 1). */
 double fc_qnorm(double p);
 
