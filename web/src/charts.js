@@ -45,17 +45,19 @@ export function barChart(el, categories, groups, title) {
   return new uPlot(opts, [xs, ...groups.slice(0, 2).map((g) => g.values)], el);
 }
 
-// a live line (the overview): append(t, v) keeps the last `keep` points
+// a live line (the overview): append(t, v) keeps the last `keep` points; x is seconds
+// before now (a clock axis over a few points showed a wrong date)
 export function liveChart(el, label, keep = 90) {
   const data = [[], []];
-  // the last three minutes, whatever the number of points; y from 0
-  const u = new uPlot({ width: width(el), height: 160, series: [{}, { label, stroke: css('--accent'), width: 2 }],
-    scales: { x: { time: true, range: (_u, _min, max) => [max - 180, max] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
-    axes: [{}, { size: 56 }], legend: { show: true } }, data, el);
+  const times = [];
+  const u = new uPlot({ width: width(el), height: 160, series: [{ label: 'seconds ago' }, { label, stroke: css('--accent'), width: 2, points: { show: true } }],
+    scales: { x: { time: false, range: [-180, 0] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.2)] } },
+    axes: [{ label: 'seconds ago', values: (_u, ticks) => ticks.map((t) => String(-t)) }, { size: 56 }], legend: { show: true } }, data, el);
   return {
     append(t, v) {
-      data[0].push(t); data[1].push(v);
-      if (data[0].length > keep) { data[0].shift(); data[1].shift(); }
+      times.push(t); data[1].push(v);
+      if (times.length > keep) { times.shift(); data[1].shift(); }
+      data[0] = times.map((x) => x - t);
       u.setData(data);
     },
     destroy: () => u.destroy(),

@@ -192,9 +192,10 @@ async function scenarioView(main, id) {
     } catch (e) {
       if (e.status === 409) {
         clear(msg, h('div', { class: 'notice error', role: 'alert' },
-          h('strong', {}, 'The stock moved since this scenario was computed. '),
-          e.message, '. Accepting it now could move units that are no longer there, so it was refused. Rerun it on today\'s stock and accept the new result.',
-          h('div', {}, h('button', { type: 'button', class: 'primary', onclick: rerun }, 'Rerun now'))));
+          h('p', {}, h('strong', {}, 'The stock moved since this scenario was computed.'),
+            ' Accepting it now could move units that are no longer there, so nothing was accepted. Rerun it on today\'s stock, then accept the new result.'),
+          h('p', { class: 'muted' }, 'What moved: ', e.message.replace(/: rerun it \(POST [^)]*\)/, '')),
+          h('button', { type: 'button', class: 'primary', onclick: rerun }, 'Rerun now')));
       } else notice(msg, errorText(e), 'error');
     }
   }

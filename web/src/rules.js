@@ -134,9 +134,7 @@ async function ruleSet(work, name, isNew, canWrite) {
   });
   const activate = (version, verb) => busy(async () => {
     const r = (await post(`/v1/rules/${enc(name)}/replay`, { version, limit: Number(limit.value) })).body;
-    const ok = await confirmDialog(`${verb} ${name} v${version}?`,
-      [h('p', {}, `Replay against the last ${num(r.replayed)} logged orders: ${num(r.changed)} decisions would change, total cost delta ${(r.cost_delta > 0 ? '+' : '') + money(r.cost_delta)}, ${num(r.errors)} errors.`),
-        replayTable(r)], verb);
+    const ok = await confirmDialog(`${verb} ${name} v${version}?`, replayTable(r), verb);
     if (!ok) { notice(msg, `${verb} cancelled; nothing changed.`); return; }
     await post(`/v1/rules/${enc(name)}/activate`, { version });
     notice(msg, `${name} v${version} is active.`, 'ok');
