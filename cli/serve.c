@@ -25,6 +25,8 @@ static const struct cli_doc serve_doc = {
 	"  threads             worker threads (the number of cores)\n"
 	"  connection_limit    open connections at once (1000)\n"
 	"  connection_timeout  seconds an idle connection is kept (30)\n"
+	"  header_timeout      seconds a request's head may take in all, from the\n"
+	"                      connection or the previous answer; 0 = no limit (10)\n"
 	"  connection_limit_per_ip  open connections from one address; 0 = no cap (256)\n"
 	"  body_limit          bytes of a request body, 413 beyond (1048576)\n"
 	"  import_limit        bytes of a POST /v1/import body (67108864)\n"
@@ -60,6 +62,8 @@ static const struct option serve_opts[] = {
 	{"connection-limit", required_argument, NULL, 'S'},
 	{"connection_timeout", required_argument, NULL, 'S'},
 	{"connection-timeout", required_argument, NULL, 'S'},
+	{"header_timeout", required_argument, NULL, 'S'},
+	{"header-timeout", required_argument, NULL, 'S'},
 	{"connection_limit_per_ip", required_argument, NULL, 'S'},
 	{"connection-limit-per-ip", required_argument, NULL, 'S'},
 	{"body_limit", required_argument, NULL, 'S'},

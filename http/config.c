@@ -27,6 +27,7 @@ void http_config_default(struct http_config *c)
 	c->threads = cores > 0 ? (int)cores : 2;
 	c->connection_limit = 1000;
 	c->connection_timeout = 30;
+	c->header_timeout = 10;
 	c->connection_limit_per_ip = 256;
 	c->body_limit = 1u << 20;
 	c->import_limit = 64u << 20;
@@ -90,6 +91,9 @@ int http_config_set(struct http_config *c, const char *key, const char *v, struc
 	} else if (strcmp(key, "connection_timeout") == 0) {
 		if (!(rc = set_num(key, v, 1, 3600, &d, err)))
 			c->connection_timeout = (unsigned)d;
+	} else if (strcmp(key, "header_timeout") == 0) {
+		if (!(rc = set_num(key, v, 0, 3600, &d, err)))
+			c->header_timeout = (unsigned)d;
 	} else if (strcmp(key, "body_limit") == 0) {
 		if (!(rc = set_num(key, v, 1024, 1 << 30, &d, err)))
 			c->body_limit = (size_t)d;
@@ -163,6 +167,7 @@ static const char *const config_keys[] = {"db",
 					  "threads",
 					  "connection_limit",
 					  "connection_timeout",
+					  "header_timeout",
 					  "connection_limit_per_ip",
 					  "body_limit",
 					  "import_limit",

@@ -48,6 +48,7 @@ struct http_config {
 	int threads;		     /* worker threads (libmicrohttpd's pool) */
 	unsigned connection_limit;   /* open connections at once */
 	unsigned connection_timeout; /* seconds of inactivity before a connection closes */
+	unsigned header_timeout;     /* seconds a request's head may take in all (0: no limit) */
 	unsigned connection_limit_per_ip; /* open connections from one address (0: no cap) */
 	size_t body_limit;		  /* bytes of a request body (413 beyond) */
 	size_t import_limit;		  /* bytes of a POST /v1/import body */

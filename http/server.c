@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "flow/flow.h"
+#include "http/heads.h"
 #include "http/http.h"
 
 /* ---- metrics: fixed arrays indexed by route and status, all atomic ---- */
@@ -182,6 +183,7 @@ char *http_metrics_text(void)
 		"# TYPE fulcrum_units_filled_total counter\nfulcrum_units_filled_total %lu\n",
 		atomic_load(&shipments_total), atomic_load(&units_requested),
 		atomic_load(&units_filled));
+	http_heads_metrics(fp);
 	http_jobs_metrics(fp);
 	http_webhooks_metrics(fp);
 	fclose(fp);
@@ -751,6 +753,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
+		http_heads_begin(conn);
 		atomic_fetch_add(&in_flight, 1);
 		clock_gettime(CLOCK_MONOTONIC, &r->t0);
 		snprintf(r->method, sizeof(r->method), "%s", method);
@@ -842,7 +845,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct server *srv = cls;
 	struct request *r = *con_cls;
-	(void)conn;
+	http_heads_end(conn);
 	if (!r)
 		return;
 	double secs = since(&r->t0);
@@ -921,6 +924,7 @@ static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l
 		MHD_OPTION_THREAD_POOL_SIZE, l->threads, MHD_OPTION_CONNECTION_LIMIT, l->limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, l->timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		l->per_ip, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, &http_heads_notify, NULL,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
 		NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
 }
@@ -936,6 +940,16 @@ static int start_health(struct server *srv, struct fl_err *err)
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d (health_port): %s",
 				  srv->cfg.host, srv->cfg.health_port, strerror(errno));
 	return 0;
+}
+
+/* Stop what http_serve started beside the listeners, newest first. */
+static void stop_background(struct server *srv)
+{
+	http_heads_stop();
+	http_webhooks_stop();
+	http_jobs_stop();
+	atomic_store(&srv->stop_checkpointer, 1);
+	pthread_join(srv->checkpointer, NULL);
 }
 
 int http_serve(const struct http_config *cfg, struct fl_err *err)
@@ -983,21 +997,19 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		pthread_join(srv.checkpointer, NULL);
 		return rc;
 	}
+	if (http_heads_start(srv.cfg.header_timeout)) {
+		stop_background(&srv);
+		return fl_err_set(err, FL_EINTERNAL, "cannot start the header-timeout thread");
+	}
 	srv.daemon = listen_on(&srv, &main_port);
 	if (!srv.daemon) {
-		http_webhooks_stop();
-		http_jobs_stop();
-		atomic_store(&srv.stop_checkpointer, 1);
-		pthread_join(srv.checkpointer, NULL);
+		stop_background(&srv);
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));
 	}
 	if ((rc = start_health(&srv, err))) {
-		http_webhooks_stop();
-		http_jobs_stop();
 		MHD_stop_daemon(srv.daemon);
-		atomic_store(&srv.stop_checkpointer, 1);
-		pthread_join(srv.checkpointer, NULL);
+		stop_background(&srv);
 		return rc;
 	}
 	const union MHD_DaemonInfo *info =
@@ -1034,10 +1046,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	if (srv.health)
 		MHD_stop_daemon(srv.health);
 	srv.health = NULL;
-	http_jobs_stop();
-	http_webhooks_stop();
-	atomic_store(&srv.stop_checkpointer, 1);
-	pthread_join(srv.checkpointer, NULL);
+	stop_background(&srv); /* after the daemons: every connection is unregistered */
 	for (i = 0; i < srv.nstores; i++)
 		store_close(srv.stores[i]);
 	flow_snapshot_drop();

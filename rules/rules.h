@@ -43,8 +43,18 @@
 #define RL_SOURCE_MAX (256u << 10) /* bytes of one rule set */
 #define RL_TABLE_OPS_MAX (1 << 20) /* elements one table library call may touch */
 #define RL_PATTERN_WORK 1e8	   /* a pattern call's worst case: subject^(quantifiers + 1) */
-#define RL_EFFECTS_MAX 4096	   /* effects one call may record */
-#define RL_SETS_CACHED 32	   /* compiled rule sets an engine keeps */
+/*
+ * What one library call may do per millisecond left before its rule's deadline: a call
+ * whose bound exceeds it is refused before it runs, so no call inside C (where the hook
+ * cannot stop it) ends past the deadline. A third of what this machine does (2 cores,
+ * Lua 5.4.4): a pattern's worst case 3·10^5 steps/ms; table.sort 3.5·10^4
+ * n·log2(n) units/ms; concat, move, unpack, insert, remove 1.2·10^4 elements/ms.
+ */
+#define RL_PATTERN_WORK_PER_MS 1e5
+#define RL_SORT_WORK_PER_MS 1e4
+#define RL_TABLE_OPS_PER_MS 4e3
+#define RL_EFFECTS_MAX 4096 /* effects one call may record */
+#define RL_SETS_CACHED 32   /* compiled rule sets an engine keeps */
 #define RL_NAME_MAX 64
 
 struct rl_limits {

@@ -99,6 +99,14 @@ static void deadline_check(lua_State *L)
 		trip(L, e, "deadline exceeded");
 }
 
+/* The milliseconds left before the deadline (checked first); ∞ outside a rule call. */
+static double time_left(lua_State *L)
+{
+	deadline_check(L);
+	const struct rl_engine *e = rl__engine_of(L);
+	return e->capped ? fmax(0, e->deadline - now_ms()) : INFINITY;
+}
+
 void rl__arm(struct rl_engine *e)
 {
 	e->instr = 0;
@@ -162,7 +170,7 @@ static int quantifiers(const char *p, size_t n, bool *anchored)
 
 static int safe_pattern(lua_State *L)
 {
-	deadline_check(L);
+	const double left = time_left(L);
 	size_t len, plen = 0;
 	luaL_checklstring(L, 1, &len);
 	if (len > RL_PATTERN_MAX)
@@ -172,12 +180,13 @@ static int safe_pattern(lua_State *L)
 	bool anchored;
 	const int q = quantifiers(pat, plen, &anchored);
 	const double work = pow((double)len + 1, (double)q + (anchored ? 0 : 1));
-	if (q > 0 && work > RL_PATTERN_WORK) {
-		char msg[160]; /* luaL_error knows neither %zu nor %e */
+	const double most = fmin(RL_PATTERN_WORK, left * RL_PATTERN_WORK_PER_MS);
+	if (q > 0 && work > most) {
+		char msg[192]; /* luaL_error knows neither %zu nor %e */
 		snprintf(msg, sizeof(msg),
 			 "string patterns: %d quantifiers on %zu bytes could take %.0e steps (at "
-			 "most %.0e)",
-			 q, len, work, RL_PATTERN_WORK);
+			 "most %.0e, %.0f ms before the deadline)",
+			 q, len, work, most, fmin(left, 1e9));
 		return luaL_error(L, "%s", msg);
 	}
 	lua_pushvalue(L, lua_upvalueindex(1));
@@ -199,7 +208,7 @@ static lua_Integer opt_int(lua_State *L, int i, lua_Integer dflt)
 
 static int safe_table(lua_State *L)
 {
-	deadline_check(L);
+	const double left = time_left(L);
 	const char *fn = lua_tostring(L, lua_upvalueindex(2));
 	double span;
 	if (!strcmp(fn, "move")) {
@@ -217,6 +226,11 @@ static int safe_table(lua_State *L)
 	if (span > RL_TABLE_OPS_MAX)
 		return luaL_error(L, "table.%s: more than %d elements in one call", fn,
 				  RL_TABLE_OPS_MAX);
+	const bool sort = !strcmp(fn, "sort");
+	const double work = sort ? span * log2(span + 1) : span;
+	if (work > left * (sort ? RL_SORT_WORK_PER_MS : RL_TABLE_OPS_PER_MS))
+		return luaL_error(L, "table.%s: %d elements could not be done in the %d ms left",
+				  fn, (int)span, (int)left);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The door at its limits: a cap on connections from one address (slowloris from one host
 # cannot take every slot), the setting refused when out of range; a URL or headers past
-# their ceilings answered with problem documents (414, 431).
+# their ceilings answered with problem documents (414, 431); heads that trickle in are
+# cut at header_timeout.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -55,6 +56,27 @@ check_eq "the main port serves again" "$(http GET /healthz)" 200
 stop_server
 check_eq "stopped cleanly with both listeners" "$SERVER_STATUS" 0
 [ "$SERVER_STATUS" = 0 ] || tail -20 "$SERVER_LOG" >&2
+# slowloris from anywhere: heads that trickle in one byte at a time fill every slot, and
+# the header-phase deadline (header_timeout, in all, not per byte) frees them
+start_server "$dir/t.db" --connection-limit 20 --connection-limit-per-ip 0 --header-timeout 2
+node "$(dirname "$0")/slowheads.js" "$PORT" heads 20 5 >"$dir/slow" &
+slow=$!
+sleep 1
+check "20 trickling heads fill the main port" bash -c "! curl -s --max-time 1 -o /dev/null '$URL/healthz'"
+wait $slow
+check_eq "the server shut all 20 (none answered)" "$(node -e "const d=$(cat "$dir/slow"); console.log(d.closed_by_server, d.answered)")" "20 0"
+check "by the deadline, well before they ended (2 s + the 100 ms watch)" \
+	node -e "const d=$(cat "$dir/slow"); process.exit(d.last_ms >= 1900 && d.last_ms < 4000 ? 0 : 1)"
+check_eq "the main port serves again" "$(http GET /healthz)" 200
+http GET /metrics -H "Authorization: Bearer $(token "$dir/t.db" admin)" >/dev/null
+check "counted in fulcrum_http_heads_cut_total" grep -q "^fulcrum_http_heads_cut_total 2[0-9]" "$BODY_FILE"
+check_eq "a body slower than header_timeout is not cut: its head was whole" \
+	"$(node "$(dirname "$0")/slowheads.js" "$PORT" body 4 | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>console.log(JSON.parse(s).status))")" "HTTP/1.1 200 OK"
+stop_server
+check_eq "stopped cleanly after the slowloris" "$SERVER_STATUS" 0
+"$FULCRUM" serve --db "$dir/t.db" --header-timeout 5000 >/dev/null 2>"$dir/err"
+check_eq "a header_timeout out of range: exit 1" "$?" 1
+check "it is named" grep -q "header_timeout" "$dir/err"
 "$FULCRUM" serve --db "$dir/t.db" --connection-limit-per-ip -1 >/dev/null 2>"$dir/err"
 check_eq "a cap out of range: exit 1" "$?" 1
 check "it is named" grep -q "connection_limit_per_ip" "$dir/err"

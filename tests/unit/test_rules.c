@@ -168,6 +168,44 @@ static void test_reason_cut_and_deadline(void **state)
 	rl_engine_free(e);
 }
 
+/*
+ * The heaviest call each bounded library function still allows ends within twice the
+ * deadline: its bound shrinks with the time left (before, a 10^8-step pattern ran 330 ms
+ * and table.sort of 2^20 numbers 587 ms inside C, past a 50 ms deadline, where no hook
+ * could stop them). Each body fails at its deadline or finishes; none runs on.
+ */
+static void test_c_calls_within_deadline(void **state)
+{
+	(void)state;
+	static const char *const bodies[] = {
+		"string.find(string.rep('a', 463), '.-.-b')",
+		"string.find(string.rep('a', 9999), '^.-.-b')",
+		"local t = {} for i = 1, 300000 do t[i] = (i * 7919) % 300000 end table.sort(t)",
+		"local t = {} for i = 1, 1000000 do t[i] = 'ab' end table.concat(t)",
+		"local t = {} for i = 1, 1000000 do t[i] = i end table.move(t, 1, #t, 1, {})",
+		"local p = setmetatable({}, {__index = function() return 'x' end}) "
+		"table.concat(p, '', 1, 1000000)",
+		"local t = {} for i = 1, 3000 do t[i] = i end "
+		"for i = 1, 1e6 do table.sort(t) end",
+	};
+	struct rl_engine *e = engine(); /* a 100 ms deadline */
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		char key[32];
+		struct rl_effects fx;
+		snprintf(key, sizeof(key), "c%zu", i);
+		const double t0 = now_ms();
+		run_body(e, key, bodies[i], &fx);
+		const double ms = now_ms() - t0;
+		print_message("%-60.60s %6.1f ms %s\n", bodies[i], ms,
+			      fx.n && fx.v[0].kind == RL_FAILED ? fx.v[0].reason : "(finished)");
+		if (ms > 200)
+			fail_msg("body %zu (%s) ran %.0f ms against a 100 ms deadline", i,
+				 bodies[i], ms);
+		rl_effects_release(&fx);
+	}
+	rl_engine_free(e);
+}
+
 static void test_bytecode_refused(void **state)
 {
 	(void)state;
@@ -333,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_bytecode_refused),
 		cmocka_unit_test(test_effects_and_lines),
 		cmocka_unit_test(test_reason_cut_and_deadline),
+		cmocka_unit_test(test_c_calls_within_deadline),
 		cmocka_unit_test(test_compile_errors),
 		cmocka_unit_test(test_pack_tests),
 		cmocka_unit_test(test_pairs_cannot_reach_the_table),
