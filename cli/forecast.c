@@ -119,7 +119,8 @@ static const struct cli_doc forecast_doc = {
 	"  --period M     the seasonal period (inferred from the dates; 7 for sales)\n"
 	"  --threads N    cores to use (all)\n"
 	"  --closed FILE  days nothing sells (one YYYY-MM-DD per line, first column): daily\n"
-	"                 series forecast zero on them and fit around them (with --input)\n"
+	"                 series forecast zero on them and fit around them (with --input;\n"
+	"                 with --db, the store's calendar.csv says which days are closed)\n"
 	"  --output FILE  where the CSV goes (stdout); written whole or not at all\n"
 	"  --quiet        no progress or summary on stderr\n"};
 

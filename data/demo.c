@@ -2,7 +2,7 @@
 /*
  * The demo data set: a US network of DCs and stores at real city coordinates, SKUs with
  * realistic weights and some hazmat, parcel-carrier zone bands and rate cards, lanes,
- * and two years of daily sales per (node, SKU).
+ * two years of daily sales per (node, SKU), and the stores' Christmas Days closed.
  *
  * Determinism: every random draw is a hash of (seed, stream, index) — a counter-based
  * generator — so the bytes depend only on the options, never on the order of work.
@@ -318,6 +318,35 @@ static void write_inventory(const struct demo *d, FILE *fp)
 		}
 }
 
+/* Christmas Day: the stores (and micro-fulfilment centres) close; DCs ship web orders. */
+static bool christmas(int32_t day)
+{
+	char date[11];
+	fl_date_format(day, date);
+	return !strcmp(date + 5, "12-25");
+}
+
+static bool walk_in(const struct demo_node *n)
+{
+	return n->type == FL_NODE_STORE || n->type == FL_NODE_MFC;
+}
+
+/* calendar.csv: the stores' Christmas Days, from the history's first year to a year past
+ * its end (a forecast's horizon may reach one). */
+static void write_calendar(const struct demo *d, FILE *fp)
+{
+	const struct store_demo_opts *o = d->o;
+	char date[11];
+	fputs("date,node,closed\n", fp);
+	for (int32_t day = o->end_day - o->days; day <= o->end_day + 366; day++)
+		if (christmas(day)) {
+			fl_date_format(day, date);
+			for (int n = 0; n < d->nnodes; n++)
+				if (walk_in(&d->nodes[n]))
+					fprintf(fp, "%s,%s,1\n", date, d->nodes[n].id);
+		}
+}
+
 /* Sales, sorted by (date, node, sku) like the export, only the days with demand. */
 static int write_sales(const struct demo *d, FILE *fp, store_progress_fn *progress, void *pctx)
 {
@@ -351,8 +380,11 @@ static int write_sales(const struct demo *d, FILE *fp, store_progress_fn *progre
 		int32_t day = first + t;
 		int dow = (int)(((day % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
 		double season = 1.0 + 0.15 * sin(2 * M_PI * (t % 365) / 365.0);
+		const bool closed = christmas(day);
 		fl_date_format(day, date);
 		for (int n = 0; n < d->nnodes; n++) {
+			if (closed && walk_in(&d->nodes[n]))
+				continue;
 			bool web =
 				d->nodes[n].type == FL_NODE_DC || d->nodes[n].type == FL_NODE_3PL;
 			double wk = web ? web_week[dow] : store_week[dow];
@@ -425,7 +457,7 @@ int store_demo_write(const struct store_demo_opts *o, const char *dir, store_pro
 		const char *name;
 		int which;
 	} files[] = {{"nodes.csv", 0}, {"skus.csv", 1},	     {"zones.csv", 2}, {"rates.csv", 3},
-		     {"lanes.csv", 4}, {"inventory.csv", 5}, {"sales.csv", 6}};
+		     {"lanes.csv", 4}, {"inventory.csv", 5}, {"sales.csv", 6}, {"calendar.csv", 7}};
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]) && !rc; f++) {
 		FILE *fp = open_out(dir, files[f].name, tmp, sizeof(tmp), err);
 		if (!fp) {
@@ -439,6 +471,7 @@ int store_demo_write(const struct store_demo_opts *o, const char *dir, store_pro
 		case 3: write_rates(fp); break;
 		case 4: write_lanes(&d, fp); break;
 		case 5: write_inventory(&d, fp); break;
+		case 7: write_calendar(&d, fp); break;
 		default:
 			if (write_sales(&d, fp, progress, progress_ctx))
 				rc = fl_err_set(err, FL_ENOMEM, "demo: out of memory");

@@ -27,16 +27,17 @@ enum col_kind {
 	COL_TYPE, /* node type */
 	COL_LAT,
 	COL_LON,
-	COL_MONEY,   /* decimal >= 0 */
-	COL_POS,     /* decimal > 0 */
-	COL_INT,     /* integer >= 0 */
-	COL_INT_OPT, /* integer >= 0, or empty for unlimited (NULL) */
-	COL_BOOL,    /* 0 or 1 */
-	COL_NODE,    /* a known node id, bound as its nid */
-	COL_SKU,     /* a known SKU id, bound as its kid */
-	COL_ZONE,    /* a known zone number */
-	COL_DATE,    /* YYYY-MM-DD, bound as days since 1970-01-01 */
-	COL_PACK,    /* optional: integer >= 1; absent or empty is 1 */
+	COL_MONEY,    /* decimal >= 0 */
+	COL_POS,      /* decimal > 0 */
+	COL_INT,      /* integer >= 0 */
+	COL_INT_OPT,  /* integer >= 0, or empty for unlimited (NULL) */
+	COL_BOOL,     /* 0 or 1 */
+	COL_NODE,     /* a known node id, bound as its nid */
+	COL_NODE_ALL, /* a known node id, or empty for every node (bound as 0) */
+	COL_SKU,      /* a known SKU id, bound as its kid */
+	COL_ZONE,     /* a known zone number */
+	COL_DATE,     /* YYYY-MM-DD, bound as days since 1970-01-01 */
+	COL_PACK,     /* optional: integer >= 1; absent or empty is 1 */
 };
 
 struct col_spec {
@@ -140,6 +141,16 @@ static const struct file_spec specs[STORE_FILE_COUNT] = {
 		" WHERE inventory.gen <> excluded.gen",
 		"SELECT n.id, k.id, on_hand, safety_stock FROM inventory i"
 		" JOIN nodes n ON n.nid = i.node JOIN skus k ON k.kid = i.sku ORDER BY n.id, k.id",
+	},
+	[STORE_FILE_CALENDAR] = {
+		"calendar",
+		{{"date", COL_DATE, true}, {"node", COL_NODE_ALL, true}, {"closed", COL_BOOL, false}},
+		3,
+		"INSERT INTO calendar(day, node, closed, gen) VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT(day, node) DO UPDATE SET closed = excluded.closed, gen = excluded.gen"
+		" WHERE calendar.gen <> excluded.gen",
+		"SELECT c.day, COALESCE(n.id, ''), c.closed FROM calendar c"
+		" LEFT JOIN nodes n ON n.nid = c.node ORDER BY c.day, c.node",
 	},
 	[STORE_FILE_SALES] = {
 		"sales",
@@ -322,11 +333,17 @@ static int bind_field(sqlite3_stmt *s, int idx, const struct col_spec *c, char *
 					  v);
 		sqlite3_bind_int(s, idx, v[0] == '1');
 		return 0;
+	case COL_NODE_ALL:
+		if (!*v) {
+			sqlite3_bind_int64(s, idx, 0);
+			return 0;
+		}
+		/* fall through */
 	case COL_NODE:
 	case COL_SKU:
-		if (!strmap_get(c->kind == COL_NODE ? &refs->nodes : &refs->skus, v, &ref))
+		if (!strmap_get(c->kind != COL_SKU ? &refs->nodes : &refs->skus, v, &ref))
 			return fl_err_set(err, FL_EINVAL, "%s: unknown %s '%s'", c->name,
-					  c->kind == COL_NODE ? "node" : "SKU", v);
+					  c->kind != COL_SKU ? "node" : "SKU", v);
 		sqlite3_bind_int64(s, idx, ref);
 		return 0;
 	case COL_DATE: {
@@ -348,6 +365,26 @@ struct import_ctx {
 	store_progress_fn *progress;
 	void *progress_ctx;
 };
+
+/* The calendar is read whole by every forecast batch: its rows are bounded. */
+static int calendar_within_limit(struct store *st, struct fl_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM calendar", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return store_dberr(st, err, "calendar");
+	}
+	const sqlite3_int64 n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (n > STORE_CALENDAR_MAX)
+		return fl_err_set(
+			err, FL_ELIMIT,
+			"calendar.csv: the store would hold %lld calendar rows (limit %d)",
+			(long long)n, STORE_CALENDAR_MAX);
+	return 0;
+}
 
 static int import_file(struct import_ctx *ic, enum store_file_kind kind, FILE *fp,
 		       unsigned long *rows_out, struct fl_err *err)
@@ -445,6 +482,8 @@ static int import_file(struct import_ctx *ic, enum store_file_kind kind, FILE *f
 		rc = fl_err_set(err, FL_EIO, "%s: read error", fname);
 		goto out;
 	}
+	if (kind == STORE_FILE_CALENDAR && (rc = calendar_within_limit(ic->st, err)))
+		goto out;
 	if (ic->progress)
 		ic->progress(ic->progress_ctx, fname, rows, true);
 	*rows_out = rows;
@@ -583,7 +622,7 @@ int store_import_dir(struct store *st, const char *dir, struct store_import_stat
 	if (!found) {
 		rc = fl_err_set(err, FL_EINVAL,
 				"import: '%s' holds none of nodes.csv, skus.csv, zones.csv,"
-				" rates.csv, lanes.csv, inventory.csv, sales.csv",
+				" rates.csv, lanes.csv, inventory.csv, sales.csv, calendar.csv",
 				dir);
 		goto out;
 	}

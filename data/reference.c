@@ -238,8 +238,8 @@ int store_import_generation(struct store *st, int64_t *gen, struct fl_err *err)
 
 int store_counts(struct store *st, unsigned long counts[STORE_FILE_COUNT], struct fl_err *err)
 {
-	static const char *const tables[STORE_FILE_COUNT] = {"nodes", "skus",	   "zones", "rates",
-							     "lanes", "inventory", "sales"};
+	static const char *const tables[STORE_FILE_COUNT] = {
+		"nodes", "skus", "zones", "rates", "lanes", "inventory", "sales", "calendar"};
 	for (int i = 0; i < STORE_FILE_COUNT; i++) {
 		char sql[64];
 		sqlite3_stmt *s = NULL;

@@ -62,7 +62,7 @@ int store_ping(struct store *st, struct fl_err *err);
 
 /* ---- import and export (DATA.md) ---- */
 
-/* The seven files of DATA.md, in the order an import applies them. */
+/* The files of DATA.md, in the order an import applies them. */
 #define STORE_FILE_MAP(X)             \
 	X(NODES, "nodes.csv")         \
 	X(SKUS, "skus.csv")           \
@@ -70,7 +70,8 @@ int store_ping(struct store *st, struct fl_err *err);
 	X(RATES, "rates.csv")         \
 	X(LANES, "lanes.csv")         \
 	X(INVENTORY, "inventory.csv") \
-	X(SALES, "sales.csv")
+	X(SALES, "sales.csv")         \
+	X(CALENDAR, "calendar.csv")
 
 enum store_file_kind {
 #define STORE_FILE_ENUM(k, name) STORE_FILE_##k,
@@ -79,7 +80,7 @@ enum store_file_kind {
 		STORE_FILE_COUNT
 };
 
-/* "nodes.csv" …; NULL out of range. Lookup by name: -1 if not one of the seven. */
+/* "nodes.csv" …; NULL out of range. Lookup by name: -1 if not one of them. */
 const char *store_file_name(enum store_file_kind k);
 int store_file_kind_of(const char *name);
 
@@ -317,6 +318,20 @@ struct store_series_set {
 };
 
 void store_series_release(struct store_series_set *s);
+
+/* ---- the calendar (calendar.csv): days a node, or every node, is closed ---- */
+
+#define STORE_CALENDAR_MAX 100000 /* rows calendar.csv may leave in the store */
+
+struct store_closed_day {
+	int32_t day;
+	char node[FL_ID_MAX]; /* "" for every node */
+};
+
+/* The closed days (closed = 1), sorted by node ("" first), then day; *days is malloc'd
+ * (NULL when there are none). */
+int store_closed_days(struct store *st, struct store_closed_day **days, size_t *n,
+		      struct fl_err *err);
 
 /*
  * Read series_id,date,value (any column order, extra columns ignored) from fp. Rows of

@@ -70,9 +70,90 @@ uint64_t flow_series_hash(const double *v, int n, int32_t first_day)
 	return h ^ (uint64_t)n;
 }
 
+/* Mix a list of days into a history's hash: a forecast depends on its closed days. */
+static uint64_t days_hash(uint64_t h, const int32_t *days, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const unsigned char *p = (const unsigned char *)&days[i];
+		for (size_t b = 0; b < sizeof(days[i]); b++)
+			h = (h ^ p[b]) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The store's closed days (store_closed_days: every node's first, then by node). */
+struct calendar {
+	struct store_closed_day *v;
+	size_t n;
+};
+
+static int day_of_closed(const void *a, const void *b)
+{
+	const struct store_closed_day *x = a, *y = b;
+	const int c = strcmp(x->node, y->node);
+	return c ? c : (x->day > y->day) - (x->day < y->day);
+}
+
+/* The rows of `node` within [lo, hi]: the first index and the count. */
+static size_t calendar_range(const struct calendar *cal, const char *node, int32_t lo, int32_t hi,
+			     size_t *count)
+{
+	struct store_closed_day key = {.day = lo};
+	snprintf(key.node, sizeof(key.node), "%s", node);
+	size_t a = 0, b = cal->n; /* the first row not below (node, lo) */
+	while (a < b) {
+		const size_t mid = a + (b - a) / 2;
+		if (day_of_closed(&cal->v[mid], &key) < 0)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	size_t e = a;
+	while (e < cal->n && !strcmp(cal->v[e].node, node) && cal->v[e].day <= hi)
+		e++;
+	*count = e - a;
+	return a;
+}
+
+/*
+ * A sales series' closed days from the history's first day to the horizon's last, its
+ * node's and every node's merged in order: *days malloc'd (NULL when none).
+ */
+static int series_closed(const struct calendar *cal, const struct store_series *s, int horizon,
+			 int32_t **days, int *n, struct fl_err *err)
+{
+	size_t na = 0, nb = 0;
+	*days = NULL;
+	*n = 0;
+	if (!cal->n || !s->node)
+		return 0;
+	const int32_t lo = s->first_day, hi = s->last_day + horizon;
+	const size_t a = calendar_range(cal, "", lo, hi, &na);
+	const size_t b = calendar_range(cal, s->node, lo, hi, &nb);
+	if (!na && !nb)
+		return 0;
+	int32_t *v = malloc(sizeof(int32_t) * (na + nb));
+	if (!v)
+		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	size_t i = 0, j = 0;
+	int k = 0;
+	while (i < na || j < nb) {
+		const int32_t d = j >= nb || (i < na && cal->v[a + i].day <= cal->v[b + j].day)
+					  ? cal->v[a + i++].day
+					  : cal->v[b + j++].day;
+		if (!k || v[k - 1] != d)
+			v[k++] = d;
+	}
+	*days = v;
+	*n = k;
+	return 0;
+}
+
 /* ---- many series on every core ---- */
 
 struct job {
+	int32_t *closed; /* its node's closed days (the store's calendar), or NULL */
+	int nclosed;
 	const struct store_series *s;
 	double *pts; /* 3 × horizon: mean, lo, hi */
 	struct fc_result r;
@@ -119,13 +200,17 @@ static void run_job(struct pool *p, struct job *j)
 	if (p->infer_period)
 		o.period = fc_step_period(j->step);
 	o.first_day = j->s->first_day; /* v[0]'s day: closed days are matched against it */
+	if (j->closed) {
+		o.closed = j->closed;
+		o.nclosed = j->nclosed;
+	}
 	if (j->step != FC_STEP_DAY)
 		o.nclosed = 0;
 	j->r.mean = j->pts;
 	j->r.lo = j->pts + o.horizon;
 	j->r.hi = j->pts + 2 * o.horizon;
 	if (!j->hash) /* the cache check computed it already */
-		j->hash = flow_series_hash(v, n, j->s->first_day);
+		j->hash = days_hash(flow_series_hash(v, n, j->s->first_day), j->closed, j->nclosed);
 	j->rc = fc_forecast(v, n, &o, &j->r, &j->err);
 	if (j->rc)
 		fl_err_prefix(&j->err, "series '%s'", j->s->id);
@@ -206,6 +291,7 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	double *pts = malloc(sizeof(double) * 3 * (size_t)H * chunk);
 	struct store_forecast *put = calloc(chunk, sizeof(*put));
 	struct forecast_sink sink = {.out = out, .fn = fn, .ctx = ctx};
+	struct calendar cal = {0};
 	char spec[96];
 	int rc = 0;
 
@@ -213,6 +299,10 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	if (!jobs || !pts || !put) {
 		free(jobs), free(pts), free(put);
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
+	}
+	if (cache && (rc = store_closed_days(cache, &cal.v, &cal.n, err))) {
+		free(jobs), free(pts), free(put);
+		return rc;
 	}
 	struct fc_opts po = *o;
 	if (infer_period)
@@ -227,6 +317,8 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	flow_report(pg, "forecast", 0, set->n);
 	for (size_t base = 0; base < set->n && !rc; base += chunk) {
 		const size_t n = set->n - base < chunk ? set->n - base : chunk;
+		for (size_t i = 0; i < n; i++)
+			free(jobs[i].closed);
 		memset(jobs, 0, sizeof(*jobs) * n);
 		for (size_t i = 0; i < n; i++) {
 			struct job *j = &jobs[i];
@@ -234,13 +326,16 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 			j->pts = pts + 3 * (size_t)H * i;
 			if (!cache || !j->s->node)
 				continue;
+			if ((rc = series_closed(&cal, j->s, H, &j->closed, &j->nclosed, err)))
+				break;
 			/* a cached forecast of the same history is used as it is */
 			double *v;
 			bool owned;
 			int nv;
 			if ((rc = flow_series_values(j->s, &v, &owned, &nv, &j->step, err)))
 				break;
-			j->hash = flow_series_hash(v, nv, j->s->first_day);
+			j->hash = days_hash(flow_series_hash(v, nv, j->s->first_day), j->closed,
+					    j->nclosed);
 			if (owned)
 				free(v);
 			struct store_forecast f = {.node = j->s->node,
@@ -310,9 +405,12 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 			rc = store_forecast_put(cache, spec, put, nput, err);
 	}
 	stats->seconds = now_s() - p.t0;
+	for (size_t i = 0; i < chunk; i++)
+		free(jobs[i].closed);
 	free(jobs);
 	free(pts);
 	free(put);
+	free(cal.v);
 	return rc;
 }
 
@@ -351,6 +449,8 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	int n = 0, status = 0;
 	enum fc_step step;
 	struct fc_opts po = *o;
+	struct calendar cal = {0};
+	int32_t *closed = NULL;
 	char spec[96];
 	struct store_forecast f = {.node = node, .sku = sku, .horizon = H, .points = pts};
 	struct fc_result r = {.mean = pts, .lo = pts + H, .hi = pts + 2 * H};
@@ -362,7 +462,12 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	}
 	if ((status = flow_series_values(s, &v, &owned, &n, &step, err)))
 		goto out;
-	const uint64_t hash = flow_series_hash(v, n, s->first_day);
+	if ((status = store_closed_days(st, &cal.v, &cal.n, err)) ||
+	    (status = series_closed(&cal, s, H, &closed, &po.nclosed, err)))
+		goto out;
+	po.closed = closed;
+	po.first_day = s->first_day;
+	const uint64_t hash = days_hash(flow_series_hash(v, n, s->first_day), closed, po.nclosed);
 	if ((status = store_forecast_get(st, spec, &f, &found, err)))
 		goto out;
 	const bool hit = found && f.history == hash && !isnan(f.mase);
@@ -428,6 +533,8 @@ out:
 	if (owned)
 		free(v);
 	free(pts);
+	free(cal.v);
+	free(closed);
 	store_series_release(&set);
 	return status;
 }

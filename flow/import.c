@@ -16,7 +16,7 @@ int flow_import_json(struct store *st, const json_t *map, json_t **result, struc
 	if (json_object_size(map) == 0)
 		return fl_err_set(err, FL_EINVAL,
 				  "body: name at least one of nodes.csv, skus.csv, zones.csv,"
-				  " rates.csv, lanes.csv, inventory.csv, sales.csv");
+				  " rates.csv, lanes.csv, inventory.csv, sales.csv, calendar.csv");
 	json_object_foreach((json_t *)map, key, val)
 	{
 		int k = store_file_kind_of(key);

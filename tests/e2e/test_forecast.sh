@@ -37,7 +37,7 @@ printf 'date\n2025-12-25\nChristmas\n' >"$dir/badc.csv"
 check_eq "a bad closed day: status 1" "$?" 1
 check "… naming file and line" grep -q 'badc.csv:3: not a date' "$dir/err"
 "$FULCRUM" forecast --db "$dir/none.db" --horizon 2 --closed "$dir/closed.csv" >/dev/null 2>&1
-check_eq "--closed with --db is a usage error (the store has no calendar)" "$?" 2
+check_eq "--closed with --db is a usage error (the store has its calendar.csv)" "$?" 2
 
 "$FULCRUM" forecast --input "$fx" --horizon 2 --quiet --output /dev/null
 check "--output /dev/null writes through the device (never renames over it)" test -c /dev/null
@@ -67,6 +67,37 @@ check "store: cached answers are the same" cmp "$dir/a.csv" "$dir/b.csv"
 "$FULCRUM" forecast --db "$dir/t.db" --node NOPE --horizon 14 2>"$dir/err" >/dev/null
 check "store: unknown node named" grep -q "node 'NOPE' not found" "$dir/err"
 
+# the store's calendar (calendar.csv): the demo closes its stores on Christmas Day
+"$FULCRUM" export --db "$dir/t.db" "$dir/exp" >/dev/null
+check_eq "the demo imported its calendar: the stores closed on 2026-12-25 (export)" \
+	"$(sed 1d "$dir/exp/calendar.csv" | cut -d, -f1,3 | sort -u) $(sed 1d "$dir/exp/calendar.csv" | grep -vc ',ST-')" "2026-12-25,1 0"
+"$FULCRUM" forecast --db "$dir/t.db" --horizon 60 --output "$dir/x.csv" 2>/dev/null
+check "every store forecasts zero on Christmas Day, its interval too" \
+	awk -F, '$1 ~ /^ST-/ && $2 == "2026-12-25" {n++; if ($3 != 0 || $4 != 0 || $5 != 0) bad = 1} END {exit bad || !n}' "$dir/x.csv"
+check "the DCs, open, do not" awk -F, '$1 ~ /^DC-/ && $2 == "2026-12-25" && $3 > 0 {f = 1} END {exit !f}' "$dir/x.csv"
+dc=$(awk -F, '$1 ~ /^DC-/ && $2 == "2026-11-05" && $3 > 0 {print $1; exit}' "$dir/x.csv")
+check "a DC series with demand ahead" test -n "$dc"
+mkdir -p "$dir/cal"
+printf 'date,node,closed\n2026-11-05,%s,1\n' "${dc%/*}" >"$dir/cal/calendar.csv"
+check "import calendar.csv" "$FULCRUM" import --db "$dir/t.db" "$dir/cal"
+"$FULCRUM" forecast --db "$dir/t.db" --horizon 60 --output "$dir/y.csv" 2>"$dir/log3"
+check_eq "a day closed after the fact: that node forecasts zero on it" "$(grep "^$dc,2026-11-05," "$dir/y.csv" | cut -d, -f3-5)" "0,0,0"
+total=$(sed -n 's/^forecast: \([0-9]*\) series in.*/\1/p' "$dir/log3")
+mine=$(($(grep -c "^${dc%/*}/" "$dir/x.csv") / 60))
+check_eq "…that node's series were forecast again, the others came from the cache" \
+	"$(grep -o "[0-9]* from the cache" "$dir/log3")" "$((total - mine)) from the cache"
+check "every other node's forecasts are as they were" \
+	cmp <(grep -v "^${dc%/*}/" "$dir/x.csv") <(grep -v "^${dc%/*}/" "$dir/y.csv")
+check "…and that node's, but for the closed day" \
+	cmp <(grep "^${dc%/*}/" "$dir/x.csv" | grep -v ",2026-11-05,") <(grep "^${dc%/*}/" "$dir/y.csv" | grep -v ",2026-11-05,")
+printf 'date,node,closed\n2026-11-05,NOPE,1\n' >"$dir/cal/calendar.csv"
+"$FULCRUM" import --db "$dir/t.db" "$dir/cal" >/dev/null 2>"$dir/err"
+check_eq "a calendar naming an unknown node: refused" "$?" 1
+check "…by file, line and field" grep -q "calendar.csv:2: node: unknown node 'NOPE'" "$dir/err"
+printf 'date,node,closed\n2026-11-06,,2\n' >"$dir/cal/calendar.csv"
+"$FULCRUM" import --db "$dir/t.db" "$dir/cal" >/dev/null 2>"$dir/err"
+check "closed must be 0 or 1" grep -q "calendar.csv:2: closed: must be 0 or 1" "$dir/err"
+
 PLAN=$(token "$dir/t.db" planner)
 ANALYST=$(token "$dir/t.db" analyst)
 start_server "$dir/t.db" --threads 2
@@ -92,6 +123,13 @@ check_eq "horizon 9999: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&hori
 check_eq "bad level: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&level=1.5" "${P[@]}")" 422
 check_eq "unknown method: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&method=arima" "${P[@]}")" 422
 check_eq "missing sku: 422" "$(http GET "/v1/forecasts?node=$node" "${P[@]}")" 422
+dcn=${dc%/*}
+dcs=${dc#*/}
+check_eq "GET /v1/forecasts honours the calendar" "$(http GET "/v1/forecasts?node=$dcn&sku=$dcs&horizon=14" "${P[@]}"; js 'console.log(d.points.find(p => p.date === "2026-11-05").mean)')" "2000"
+ADMIN=$(token "$dir/t.db" admin)
+check_eq "POST /v1/import takes calendar.csv (reopening the day)" \
+	"$(http POST /v1/import -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' --data "{\"calendar.csv\": \"date,node,closed\\n2026-11-05,$dcn,0\\n\"}")" 200
+check "…and the forecast sells on it again" test "$(http GET "/v1/forecasts?node=$dcn&sku=$dcs&horizon=14" "${P[@]}"; js 'console.log(d.points.find(p => p.date === "2026-11-05").mean > 0)')" = "200true"
 check_eq "analyst may not read forecasts: 403" "$(http GET "/v1/forecasts?node=$node&sku=$sku" -H "Authorization: Bearer $ANALYST")" 403
 check_eq "no token: 401" "$(http GET "/v1/forecasts?node=$node&sku=$sku")" 401
 stop_server

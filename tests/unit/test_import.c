@@ -21,6 +21,8 @@ static const char *const base_files[][2] = {
 	{"inventory.csv", "node,sku,on_hand,safety_stock\nDC-1,A,100,5\nDC-1,B,20,2\nST-1,A,7,1\n"},
 	{"sales.csv",
 	 "date,node,sku,qty\n2026-01-01,ST-1,A,3\n2026-01-02,ST-1,A,0\n2026-01-02,DC-1,B,2\n"},
+	{"calendar.csv", "date,node,closed\n2026-12-25,,1\n2026-01-02,ST-1,1\n2026-01-01,ST-1,"
+			 "1\n2026-01-03,ST-2,0\n"},
 };
 
 struct fx {
@@ -106,6 +108,46 @@ static void test_base_import_reads_back(void **state)
 	assert_int_equal(inv[0].on_hand, 20);
 	assert_int_equal(inv[0].safety_stock, 2);
 	free(inv);
+}
+
+/* calendar.csv: an empty node is every node; reads give the closed days by node, then
+ * day, every node's first; a reimport upserts. */
+static void test_calendar(void **state)
+{
+	struct fx *fx = *state;
+	struct fl_err err = {0};
+	struct store_closed_day *days;
+	size_t n;
+	int32_t d;
+	assert_int_equal(store_closed_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(days[0].node, "");
+	assert_true(fl_date_parse("2026-12-25", &d) && days[0].day == d);
+	assert_string_equal(days[1].node, "ST-1");
+	assert_true(fl_date_parse("2026-01-01", &d) && days[1].day == d);
+	assert_string_equal(days[2].node, "ST-1");
+	free(days);
+	char *in = tmp_dir();
+	write_file(in, "calendar.csv", "node,closed,date\nST-1,0,2026-01-01\n,1,2027-12-25\n");
+	assert_int_equal(store_import_dir(fx->st, in, NULL, NULL, NULL, &err), 0);
+	rm_tree(in);
+	assert_int_equal(store_closed_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(n, 3); /* one reopened, one added */
+	assert_true(fl_date_parse("2027-12-25", &d) && days[1].day == d);
+	assert_string_equal(days[2].node, "ST-1");
+	free(days);
+}
+
+static void test_refuse_bad_calendar(void **state)
+{
+	refuse(state, "calendar.csv", "date,node,closed\n2026-01-01,ST-404,1\n",
+	       "calendar.csv:2: node: unknown node 'ST-404'");
+	refuse(state, "calendar.csv", "date,node,closed\n2026-01-01,,yes\n",
+	       "calendar.csv:2: closed: must be 0 or 1, not 'yes'");
+	refuse(state, "calendar.csv", "date,node,closed\n2026-01-01,,1\n2026-01-01,,0\n",
+	       "calendar.csv:3: duplicate key (2026-01-01, ) within the file");
+	refuse(state, "calendar.csv", "date,closed\n2026-01-01,1\n",
+	       "calendar.csv:1: missing column 'node'");
 }
 
 static void test_reimport_upserts_by_key(void **state)
@@ -369,6 +411,8 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_base_import_reads_back),
 		T(test_reimport_upserts_by_key),
+		T(test_calendar),
+		T(test_refuse_bad_calendar),
 		T(test_export_import_fixed_point),
 		T(test_real_export_forms),
 		T(test_all_files_one_transaction),
