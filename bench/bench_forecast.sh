@@ -24,6 +24,23 @@ if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,ets --closed $BENCH_DIR/christmas.csv"
 	"$FULCRUM" backtest --input "$DATA/m5-store-dept/sales.csv" --horizon 28 \
 		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,ets --closed "$BENCH_DIR/christmas.csv"
+	# the payday regressor: the SNAP benefit days of each state (series ids begin with it),
+	# California the 1st to 10th, Texas and Wisconsin as the M5 calendar lists them; and
+	# Christmas closed for every store
+	cal="$BENCH_DIR/m5-calendar.csv"
+	{
+		echo "date,node,closed,payday"
+		seq 0 2000 | sed 's/.*/2011-01-01 + & days/' | date -f - +%F | awk -F- '
+			{ d = $3 + 0
+			  if ($2 == "12" && d == 25) print $0 ",,1,0"
+			  if (d <= 10) print $0 ",CA_,0,1"
+			  if (d == 1 || d == 3 || d == 5 || d == 6 || d == 7 || d == 9 || d == 11 || d == 12 || d == 15) print $0 ",TX_,0,1"
+			  if (d == 2 || d == 3 || d == 5 || d == 6 || d == 8 || d == 9 || d == 11 || d == 12 || d == 14 || d == 15) print $0 ",WI_,0,1" }'
+	} >"$cal"
+	echo "   the same with a calendar: Christmas closed, and each state's SNAP days as paydays:"
+	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,naive,snaive,smean,ets,theta,dotm,ensemble --calendar $cal"
+	"$FULCRUM" backtest --input "$DATA/m5-store-dept/sales.csv" --horizon 28 \
+		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,naive,snaive,smean,ets,theta,dotm,ensemble --calendar "$cal"
 	echo
 	echo "== forecast backtest: M1 competition, 617 monthly series, the 18 months of test.csv held out =="
 	echo "   references: sMAPE R thetaf 16.53, R ets 14.97"

@@ -43,8 +43,8 @@ static int parse_db_args(int argc, char **argv, const struct cli_doc *doc, const
 
 static const struct cli_doc import_doc = {
 	"import", "DIR --db FILE",
-	"Load DIR's CSV files (DATA.md: nodes, skus, zones, rates, lanes, inventory, sales)\n"
-	"into the store, all or nothing; creates the store if it does not exist.\n"};
+	"Load DIR's CSV files (DATA.md: nodes, skus, zones, rates, lanes, inventory, sales,\n"
+	"calendar) into the store, all or nothing; creates the store if it does not exist.\n"};
 
 static const struct cli_doc export_doc = {"export", "DIR --db FILE",
 					  "Write the store's reference data and stock as CSV files "

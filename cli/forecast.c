@@ -105,11 +105,29 @@ static int read_closed(const char *path, int32_t **days, int *n, struct fl_err *
 	return 0;
 }
 
+/* --calendar FILE and --closed FILE: the calendar of a CSV of series (empty without). */
+static int read_calendar(const char *cpath, const char *closed, struct flow_calendar *cal,
+			 struct fl_err *err)
+{
+	int32_t *days = NULL;
+	int n = 0, rc = 0;
+	memset(cal, 0, sizeof(*cal));
+	if (cpath && (rc = flow_calendar_csv(cpath, cal, err)))
+		return rc;
+	cal->prefix = true;
+	if (closed && !(rc = read_closed(closed, &days, &n, err)))
+		rc = flow_calendar_add(cal, days, n, STORE_DAY_CLOSED, err);
+	free(days);
+	if (rc)
+		flow_calendar_release(cal);
+	return rc;
+}
+
 static const struct cli_doc forecast_doc = {
 	"forecast",
 	"--input SERIES.csv | --db FILE [--node N] [--sku K]  --horizon H\n"
 	"       [--level 0.9] [--method METHOD] [--period M] [--threads N]\n"
-	"       [--closed DAYS.csv] [--output OUT.csv] [--quiet]",
+	"       [--calendar CAL.csv] [--closed DAYS.csv] [--output OUT.csv] [--quiet]",
 	"Forecast demand per series: from a CSV (series_id,date,value) or from a store's\n"
 	"sales history (through its forecast cache). Writes series_id,date,mean,lo,hi,method.\n\n"
 	"  --horizon H    periods ahead (1 to 366)\n"
@@ -118,9 +136,12 @@ static const struct cli_doc forecast_doc = {
 	"                 sba|tsb|adida|imapa|comb|ensemble|intermittent (auto)\n"
 	"  --period M     the seasonal period (inferred from the dates; 7 for sales)\n"
 	"  --threads N    cores to use (all)\n"
-	"  --closed FILE  days nothing sells (one YYYY-MM-DD per line, first column): daily\n"
-	"                 series forecast zero on them and fit around them (with --input;\n"
-	"                 with --db, the store's calendar.csv says which days are closed)\n"
+	"  --calendar FILE  date[,node][,closed][,holiday][,payday] rows (0 or 1): a\n"
+	"                 series' closed days (forecast zero, fitted around) and daily\n"
+	"                 regressors, from rows whose node is empty or begins its id\n"
+	"  --closed FILE  days nothing sells (one YYYY-MM-DD per line, first column), as\n"
+	"                 calendar rows for every series. Both with --input: with --db,\n"
+	"                 the store's calendar.csv applies\n"
 	"  --output FILE  where the CSV goes (stdout); written whole or not at all\n"
 	"  --quiet        no progress or summary on stderr\n"};
 
@@ -138,10 +159,11 @@ int cli_cmd_forecast(int argc, char **argv)
 					     {"period", required_argument, NULL, 'P'},
 					     {"threads", required_argument, NULL, 'T'},
 					     {"closed", required_argument, NULL, 'c'},
+					     {"calendar", required_argument, NULL, 'C'},
 					     CLI_OPT_HELP,
 					     {NULL, 0, NULL, 0}};
 	const char *input = NULL, *db = NULL, *node = NULL, *sku = NULL, *output = "-";
-	const char *closed = NULL;
+	const char *closed = NULL, *calendar = NULL;
 	struct fc_opts o = {.horizon = 0, .level = 0.9, .period = 0, .method = FC_AUTO};
 	int threads = flow_threads_default(), c, ix;
 	bool quiet = false;
@@ -157,6 +179,7 @@ int cli_cmd_forecast(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'q': quiet = true; break;
 		case 'c': closed = optarg; break;
+		case 'C': calendar = optarg; break;
 		case 'H':
 		case 'L':
 		case 'M':
@@ -169,14 +192,13 @@ int cli_cmd_forecast(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !o.horizon || !!input == !!db || (input && (node || sku)) ||
-	    (closed && db))
+	    ((closed || calendar) && db))
 		return cli_usage(&forecast_doc);
 
 	struct fl_err err = {0};
-	int32_t *closed_days = NULL;
-	if (closed && read_closed(closed, &closed_days, &o.nclosed, &err))
+	struct flow_calendar cal;
+	if (read_calendar(calendar, closed, &cal, &err))
 		return cli_fail(&forecast_doc, &err);
-	o.closed = closed_days;
 	struct store_series_set set;
 	struct store *st = NULL;
 	int64_t gen = -1;
@@ -190,8 +212,6 @@ int cli_cmd_forecast(int argc, char **argv)
 		rc = store_series_read_csv(fp, input, &set, &err);
 		if (fp != stdin)
 			fclose(fp);
-		if (rc)
-			free(closed_days);
 	} else {
 		rc = cli_store_open(db, false, &st, &err);
 		if (!rc)
@@ -201,6 +221,7 @@ int cli_cmd_forecast(int argc, char **argv)
 	}
 	if (rc) {
 		store_close(st);
+		flow_calendar_release(&cal);
 		return cli_fail(&forecast_doc, &err);
 	}
 	if (db && o.period == 0)
@@ -210,13 +231,13 @@ int cli_cmd_forecast(int argc, char **argv)
 	if (cli_out_open(&out, output, &err)) {
 		store_series_release(&set);
 		store_close(st);
-		free(closed_days);
+		flow_calendar_release(&cal);
 		return cli_fail(&forecast_doc, &err);
 	}
 	fprintf(out.fp, "series_id,date,mean,lo,hi,method\n");
 	struct flow_forecast_stats stats;
-	rc = flow_forecast_many(st, &set, &o, infer, threads, quiet ? NULL : &cli_progress, NULL,
-				NULL, out.fp, &stats, &err);
+	rc = flow_forecast_many(st, &set, input ? &cal : NULL, &o, infer, threads,
+				quiet ? NULL : &cli_progress, NULL, NULL, out.fp, &stats, &err);
 	rc = cli_out_close(&out, rc == 0, rc ? NULL : &err) || rc;
 	if (!rc && st && !node && !sku) { /* every series: a complete batch at gen */
 		char spec[96];
@@ -225,7 +246,7 @@ int cli_cmd_forecast(int argc, char **argv)
 	}
 	store_series_release(&set);
 	store_close(st);
-	free(closed_days);
+	flow_calendar_release(&cal);
 	if (rc)
 		return cli_fail(&forecast_doc, &err);
 	if (!quiet)
@@ -251,6 +272,7 @@ struct bt {
 	int nm;
 	enum fc_method methods[BT_METHODS_MAX];
 	struct fc_opts o;
+	struct flow_calendar cal; /* --calendar and --closed */
 	bool infer_period;
 	struct bt_score *scores; /* series × methods */
 	double *cpu;		 /* per thread × method: CPU seconds */
@@ -324,11 +346,19 @@ static void bt_worker(void *arg, int me)
 		if (b->infer_period)
 			o.period = fc_step_period(step);
 		o.first_day = b->set->v[i].first_day;
-		if (step != FC_STEP_DAY)
-			o.nclosed = 0; /* closed days are days */
+		struct flow_series_days days = {0};
+		if (step == FC_STEP_DAY &&
+		    flow_series_days(&b->cal, &b->set->v[i], H, &days, &err)) {
+			atomic_fetch_add(&b->skipped, 1);
+			if (owned)
+				free(v);
+			continue;
+		}
+		flow_series_days_apply(&days, &o); /* closed days and regressors are days */
 		const double *actual = b->test ? b->test->v[j].values : v + n - H;
 		for (int k = 0; k < b->nm; k++)
 			bt_one(b, me, i, k, v, n - held, actual, o, buf);
+		flow_series_days_release(&days);
 		if (owned)
 			free(v);
 	}
@@ -435,14 +465,14 @@ static const struct cli_doc backtest_doc = {
 	"backtest",
 	"--input SERIES.csv --horizon H [--test FUTURE.csv] [--period M] [--threads N]\n"
 	"       [--methods auto,naive,snaive,ses,ets,croston] [--weights WEIGHTS.csv]\n"
-	"       [--closed DAYS.csv]",
+	"       [--calendar CAL.csv] [--closed DAYS.csv]",
 	"Hold out the last H points of each series (or, with --test, forecast each whole\n"
 	"series and compare with its first H points in FUTURE.csv, matched by series_id),\n"
 	"forecast them with each method and score them side by side: MASE, RMSSE, sMAPE,\n"
 	"bias, the coverage of the 90 % and 95 % intervals, and MSIS (the 95 % interval\n"
 	"score over the in-sample mean absolute seasonal difference, the M4 convention).\n"
 	"--weights: a series_id,weight CSV for weighted means (the M5 convention).\n"
-	"--closed: days nothing sells, as for forecast (daily series).\n"};
+	"--calendar, --closed: closed days and daily regressors, as for forecast.\n"};
 
 int cli_cmd_backtest(int argc, char **argv)
 {
@@ -451,13 +481,14 @@ int cli_cmd_backtest(int argc, char **argv)
 					     {"weights", required_argument, NULL, 'w'},
 					     {"test", required_argument, NULL, 't'},
 					     {"closed", required_argument, NULL, 'c'},
+					     {"calendar", required_argument, NULL, 'C'},
 					     {"horizon", required_argument, NULL, 'H'},
 					     {"period", required_argument, NULL, 'P'},
 					     {"threads", required_argument, NULL, 'T'},
 					     CLI_OPT_HELP,
 					     {NULL, 0, NULL, 0}};
 	const char *input = NULL, *methods = "auto,naive,snaive,ses,ets,croston", *wpath = NULL,
-		   *tpath = NULL, *cpath = NULL;
+		   *tpath = NULL, *cpath = NULL, *calpath = NULL;
 	struct bt b = {.o = {.horizon = 0, .level = 0.95, .period = 0, .method = FC_AUTO}};
 	int threads = flow_threads_default(), c, ix;
 
@@ -470,6 +501,7 @@ int cli_cmd_backtest(int argc, char **argv)
 		case 'w': wpath = optarg; break;
 		case 't': tpath = optarg; break;
 		case 'c': cpath = optarg; break;
+		case 'C': calpath = optarg; break;
 		case 'H':
 		case 'P':
 		case 'T':
@@ -527,19 +559,17 @@ int cli_cmd_backtest(int argc, char **argv)
 		b.test = &test;
 		b.test_of = test_of;
 	}
-	int32_t *closed_days = NULL;
-	if (cpath && read_closed(cpath, &closed_days, &b.o.nclosed, &err)) {
+	if (read_calendar(calpath, cpath, &b.cal, &err)) {
 		free(w), free(b.scores), free(b.cpu), free(test_of);
 		store_series_release(&set);
 		if (tpath)
 			store_series_release(&test);
 		return cli_fail(&backtest_doc, &err);
 	}
-	b.o.closed = closed_days;
 	const double t0 = now_s();
 	const int ran = fl_run_workers(threads, bt_worker, &b);
 	const double wall = now_s() - t0;
-	free(closed_days);
+	flow_calendar_release(&b.cal);
 
 	printf("backtest: %zu series (%zu skipped: shorter than the horizon%s), horizon %d, "
 	       "%.2f s on %d threads\n",

@@ -38,6 +38,7 @@ enum col_kind {
 	COL_ZONE,     /* a known zone number */
 	COL_DATE,     /* YYYY-MM-DD, bound as days since 1970-01-01 */
 	COL_PACK,     /* optional: integer >= 1; absent or empty is 1 */
+	COL_FLAG_OPT, /* optional: 0 or 1; absent or empty is 0 */
 };
 
 struct col_spec {
@@ -144,12 +145,15 @@ static const struct file_spec specs[STORE_FILE_COUNT] = {
 	},
 	[STORE_FILE_CALENDAR] = {
 		"calendar",
-		{{"date", COL_DATE, true}, {"node", COL_NODE_ALL, true}, {"closed", COL_BOOL, false}},
-		3,
-		"INSERT INTO calendar(day, node, closed, gen) VALUES (?1, ?2, ?3, ?4)"
-		" ON CONFLICT(day, node) DO UPDATE SET closed = excluded.closed, gen = excluded.gen"
+		{{"date", COL_DATE, true}, {"node", COL_NODE_ALL, true}, {"closed", COL_BOOL, false},
+		 {"holiday", COL_FLAG_OPT, false}, {"payday", COL_FLAG_OPT, false}},
+		5,
+		"INSERT INTO calendar(day, node, closed, holiday, payday, gen)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT(day, node) DO UPDATE SET closed = excluded.closed,"
+		" holiday = excluded.holiday, payday = excluded.payday, gen = excluded.gen"
 		" WHERE calendar.gen <> excluded.gen",
-		"SELECT c.day, COALESCE(n.id, ''), c.closed FROM calendar c"
+		"SELECT c.day, COALESCE(n.id, ''), c.closed, c.holiday, c.payday FROM calendar c"
 		" LEFT JOIN nodes n ON n.nid = c.node ORDER BY c.day, c.node",
 	},
 	[STORE_FILE_SALES] = {
@@ -327,6 +331,12 @@ static int bind_field(sqlite3_stmt *s, int idx, const struct col_spec *c, char *
 					  c->name, v);
 		sqlite3_bind_int64(s, idx, i);
 		return 0;
+	case COL_FLAG_OPT:
+		if (!*v) {
+			sqlite3_bind_int(s, idx, 0);
+			return 0;
+		}
+		/* fall through */
 	case COL_BOOL:
 		if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
 			return fl_err_set(err, FL_EINVAL, "%s: must be 0 or 1, not '%s'", c->name,
@@ -426,8 +436,8 @@ static int import_file(struct import_ctx *ic, enum store_file_kind kind, FILE *f
 			}
 			map[c] = (int)f;
 		}
-		if (map[c] < 0 &&
-		    fs->cols[c].kind != COL_PACK) { /* an optional one may be absent */
+		if (map[c] < 0 && fs->cols[c].kind != COL_PACK &&
+		    fs->cols[c].kind != COL_FLAG_OPT) { /* an optional one may be absent */
 			rc = fl_err_set(err, FL_EINVAL, "1: missing column '%s'", fs->cols[c].name);
 			goto out_loc;
 		}

@@ -341,8 +341,8 @@ fail:
 
 /* ---- the calendar ---- */
 
-int store_closed_days(struct store *st, struct store_closed_day **days, size_t *n,
-		      struct fl_err *err)
+int store_calendar_days(struct store *st, struct store_calendar_day **days, size_t *n,
+			struct fl_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
@@ -350,21 +350,23 @@ int store_closed_days(struct store *st, struct store_closed_day **days, size_t *
 	*days = NULL;
 	*n = 0;
 	if ((rc = store_prepare(st, &s,
-				"SELECT c.day, COALESCE(n.id, '') AS node FROM calendar c"
-				" LEFT JOIN nodes n ON n.nid = c.node WHERE c.closed = 1"
-				" ORDER BY node, c.day",
+				"SELECT c.day, COALESCE(n.id, '') AS node,"
+				" c.closed | (c.holiday << 1) | (c.payday << 2) AS flags"
+				" FROM calendar c LEFT JOIN nodes n ON n.nid = c.node"
+				" WHERE flags <> 0 ORDER BY node, c.day",
 				err)))
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap &&
 		    fl_grow((void **)days, &cap, *n + 1, sizeof(**days), STORE_CALENDAR_MAX)) {
-			rc = fl_err_set(err, FL_ELIMIT, "calendar: more than %d closed days",
+			rc = fl_err_set(err, FL_ELIMIT, "calendar: more than %d days",
 					STORE_CALENDAR_MAX);
 			goto out;
 		}
-		struct store_closed_day *d = &(*days)[(*n)++];
+		struct store_calendar_day *d = &(*days)[(*n)++];
 		d->day = sqlite3_column_int(s, 0);
 		snprintf(d->node, sizeof(d->node), "%s", (const char *)sqlite3_column_text(s, 1));
+		d->flags = (unsigned)sqlite3_column_int(s, 2);
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, err, "calendar");
 out:

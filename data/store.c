@@ -290,11 +290,14 @@ static const char *const migrations[] = {
 	 * messages by order */
 	"CREATE INDEX events_order ON events(order_id) WHERE order_id IS NOT NULL;"
 	"CREATE INDEX events_out_order ON events_out(order_id) WHERE order_id IS NOT NULL;",
-	/* 18: calendar.csv: the days a node (node 0: every node) is closed */
+	/* 18: calendar.csv: the days a node (node 0: every node) is closed, a holiday or a
+	 * payday */
 	"CREATE TABLE calendar("
 	" day INTEGER NOT NULL,"
 	" node INTEGER NOT NULL,"
 	" closed INTEGER NOT NULL CHECK (closed IN (0, 1)),"
+	" holiday INTEGER NOT NULL CHECK (holiday IN (0, 1)),"
+	" payday INTEGER NOT NULL CHECK (payday IN (0, 1)),"
 	" gen INTEGER NOT NULL,"
 	" PRIMARY KEY (day, node)) WITHOUT ROWID;",
 };

@@ -319,19 +319,22 @@ struct store_series_set {
 
 void store_series_release(struct store_series_set *s);
 
-/* ---- the calendar (calendar.csv): days a node, or every node, is closed ---- */
+/* ---- the calendar (calendar.csv): a node's, or every node's, special days ---- */
 
 #define STORE_CALENDAR_MAX 100000 /* rows calendar.csv may leave in the store */
 
-struct store_closed_day {
+enum { STORE_DAY_CLOSED = 1, STORE_DAY_HOLIDAY = 2, STORE_DAY_PAYDAY = 4 };
+
+struct store_calendar_day {
 	int32_t day;
 	char node[FL_ID_MAX]; /* "" for every node */
+	unsigned flags;	      /* STORE_DAY_… */
 };
 
-/* The closed days (closed = 1), sorted by node ("" first), then day; *days is malloc'd
- * (NULL when there are none). */
-int store_closed_days(struct store *st, struct store_closed_day **days, size_t *n,
-		      struct fl_err *err);
+/* The days that are closed, holidays or paydays, sorted by node ("" first), then day;
+ * *days is malloc'd (NULL when there are none). */
+int store_calendar_days(struct store *st, struct store_calendar_day **days, size_t *n,
+			struct fl_err *err);
 
 /*
  * Read series_id,date,value (any column order, extra columns ignored) from fp. Rows of

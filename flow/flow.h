@@ -183,6 +183,43 @@ struct flow_progress {
 bool flow_cancelled(const struct flow_progress *pg);
 void flow_report(const struct flow_progress *pg, const char *phase, size_t done, size_t total);
 
+/* ---- calendars (flow/calendar.c): closed days and daily regressors ---- */
+
+/*
+ * Rows of STORE_DAY_… flags by node ("" for every node), sorted by node and day. From the
+ * store, a row applies to the series of its node; from a CSV calendar file beside a CSV
+ * of series (prefix), to the series whose id begins with its node.
+ */
+struct flow_calendar {
+	struct store_calendar_day *v;
+	size_t n;
+	size_t *group, ngroup; /* where each node's rows begin; group[ngroup] = n */
+	bool prefix;
+};
+
+int flow_calendar_store(struct store *st, struct flow_calendar *cal, struct fl_err *err);
+/* A calendar file: a header naming date and any of node, closed, holiday, payday
+ * (0 or 1; empty is 0), one day a row; rows with no flag set are skipped. */
+int flow_calendar_csv(const char *path, struct flow_calendar *cal, struct fl_err *err);
+/* Add days with `flags` for every node. */
+int flow_calendar_add(struct flow_calendar *cal, const int32_t *days, int n, unsigned flags,
+		      struct fl_err *err);
+void flow_calendar_release(struct flow_calendar *cal);
+
+/* One series' days, from its first day to `horizon` days past its last: closed, holiday,
+ * payday (the STORE_DAY_… bits in order), each sorted. */
+#define FLOW_DAY_KINDS 3
+struct flow_series_days {
+	int32_t *buf, *days[FLOW_DAY_KINDS];
+	int n[FLOW_DAY_KINDS];
+};
+
+int flow_series_days(const struct flow_calendar *cal, const struct store_series *s, int horizon,
+		     struct flow_series_days *d, struct fl_err *err);
+void flow_series_days_apply(const struct flow_series_days *d, struct fc_opts *o);
+uint64_t flow_series_days_hash(uint64_t h, const struct flow_series_days *d);
+void flow_series_days_release(struct flow_series_days *d);
+
 /* A series as regular values (sparse sales spread over every day); see forecast.c. */
 int flow_series_values(const struct store_series *s, double **dense, bool *owned, int *n,
 		       enum fc_step *step, struct fl_err *err);
@@ -192,14 +229,15 @@ void flow_forecast_spec(const struct fc_opts *o, char *buf, size_t cap);
 /*
  * Forecast every series of set on `threads` cores, CHUNK series at a time, telling pg
  * (may be NULL) how far it is. With cache (a store), store series
- * whose history is unchanged come from the cache and new results go into it. Each
+ * whose history is unchanged come from the cache and new results go into it. cal (may be
+ * NULL: the cache's calendar, if any) gives each series its closed days and regressors. Each
  * result goes to fn (may be NULL) and, as CSV rows, to out (may be NULL). infer_period:
  * each series' period from its dates (o->period ignored).
  */
 int flow_forecast_many(struct store *cache, const struct store_series_set *set,
-		       const struct fc_opts *o, bool infer_period, int threads,
-		       const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx, FILE *out,
-		       struct flow_forecast_stats *stats, struct fl_err *err);
+		       const struct flow_calendar *cal, const struct fc_opts *o, bool infer_period,
+		       int threads, const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx,
+		       FILE *out, struct flow_forecast_stats *stats, struct fl_err *err);
 
 /*
  * Every (node, SKU) with sales, forecast through the cache. When no import has happened

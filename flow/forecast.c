@@ -70,90 +70,10 @@ uint64_t flow_series_hash(const double *v, int n, int32_t first_day)
 	return h ^ (uint64_t)n;
 }
 
-/* Mix a list of days into a history's hash: a forecast depends on its closed days. */
-static uint64_t days_hash(uint64_t h, const int32_t *days, int n)
-{
-	for (int i = 0; i < n; i++) {
-		const unsigned char *p = (const unsigned char *)&days[i];
-		for (size_t b = 0; b < sizeof(days[i]); b++)
-			h = (h ^ p[b]) * 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* The store's closed days (store_closed_days: every node's first, then by node). */
-struct calendar {
-	struct store_closed_day *v;
-	size_t n;
-};
-
-static int day_of_closed(const void *a, const void *b)
-{
-	const struct store_closed_day *x = a, *y = b;
-	const int c = strcmp(x->node, y->node);
-	return c ? c : (x->day > y->day) - (x->day < y->day);
-}
-
-/* The rows of `node` within [lo, hi]: the first index and the count. */
-static size_t calendar_range(const struct calendar *cal, const char *node, int32_t lo, int32_t hi,
-			     size_t *count)
-{
-	struct store_closed_day key = {.day = lo};
-	snprintf(key.node, sizeof(key.node), "%s", node);
-	size_t a = 0, b = cal->n; /* the first row not below (node, lo) */
-	while (a < b) {
-		const size_t mid = a + (b - a) / 2;
-		if (day_of_closed(&cal->v[mid], &key) < 0)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	size_t e = a;
-	while (e < cal->n && !strcmp(cal->v[e].node, node) && cal->v[e].day <= hi)
-		e++;
-	*count = e - a;
-	return a;
-}
-
-/*
- * A sales series' closed days from the history's first day to the horizon's last, its
- * node's and every node's merged in order: *days malloc'd (NULL when none).
- */
-static int series_closed(const struct calendar *cal, const struct store_series *s, int horizon,
-			 int32_t **days, int *n, struct fl_err *err)
-{
-	size_t na = 0, nb = 0;
-	*days = NULL;
-	*n = 0;
-	if (!cal->n || !s->node)
-		return 0;
-	const int32_t lo = s->first_day, hi = s->last_day + horizon;
-	const size_t a = calendar_range(cal, "", lo, hi, &na);
-	const size_t b = calendar_range(cal, s->node, lo, hi, &nb);
-	if (!na && !nb)
-		return 0;
-	int32_t *v = malloc(sizeof(int32_t) * (na + nb));
-	if (!v)
-		return fl_err_set(err, FL_ENOMEM, "out of memory");
-	size_t i = 0, j = 0;
-	int k = 0;
-	while (i < na || j < nb) {
-		const int32_t d = j >= nb || (i < na && cal->v[a + i].day <= cal->v[b + j].day)
-					  ? cal->v[a + i++].day
-					  : cal->v[b + j++].day;
-		if (!k || v[k - 1] != d)
-			v[k++] = d;
-	}
-	*days = v;
-	*n = k;
-	return 0;
-}
-
 /* ---- many series on every core ---- */
 
 struct job {
-	int32_t *closed; /* its node's closed days (the store's calendar), or NULL */
-	int nclosed;
+	struct flow_series_days days; /* its closed days and regressors */
 	const struct store_series *s;
 	double *pts; /* 3 × horizon: mean, lo, hi */
 	struct fc_result r;
@@ -200,17 +120,17 @@ static void run_job(struct pool *p, struct job *j)
 	if (p->infer_period)
 		o.period = fc_step_period(j->step);
 	o.first_day = j->s->first_day; /* v[0]'s day: closed days are matched against it */
-	if (j->closed) {
-		o.closed = j->closed;
-		o.nclosed = j->nclosed;
-	}
-	if (j->step != FC_STEP_DAY)
+	flow_series_days_apply(&j->days, &o);
+	if (j->step != FC_STEP_DAY) { /* closed days and regressors are days */
 		o.nclosed = 0;
+		for (int f = 0; f < FC_FLAGS; f++)
+			o.nflag[f] = 0;
+	}
 	j->r.mean = j->pts;
 	j->r.lo = j->pts + o.horizon;
 	j->r.hi = j->pts + 2 * o.horizon;
 	if (!j->hash) /* the cache check computed it already */
-		j->hash = days_hash(flow_series_hash(v, n, j->s->first_day), j->closed, j->nclosed);
+		j->hash = flow_series_days_hash(flow_series_hash(v, n, j->s->first_day), &j->days);
 	j->rc = fc_forecast(v, n, &o, &j->r, &j->err);
 	if (j->rc)
 		fl_err_prefix(&j->err, "series '%s'", j->s->id);
@@ -280,10 +200,43 @@ static int emit(struct forecast_sink *k, const struct job *j, int horizon)
 	return 0;
 }
 
+/* A cached forecast of the same history (and calendar) is used as it is: j->done. */
+static int from_cache(struct store *cache, const char *spec, int H, struct job *j,
+		      struct fl_err *err)
+{
+	double *v;
+	bool owned;
+	int nv, rc;
+	if ((rc = flow_series_values(j->s, &v, &owned, &nv, &j->step, err)))
+		return rc;
+	j->hash = flow_series_days_hash(flow_series_hash(v, nv, j->s->first_day), &j->days);
+	if (owned)
+		free(v);
+	struct store_forecast f = {
+		.node = j->s->node, .sku = j->s->sku, .horizon = H, .points = j->pts};
+	bool found;
+	if ((rc = store_forecast_get(cache, spec, &f, &found, err)))
+		return rc;
+	if (found && f.history == j->hash) {
+		j->done = j->cached = true;
+		j->r = (struct fc_result){.mean = j->pts,
+					  .lo = j->pts + H,
+					  .hi = j->pts + 2 * H,
+					  .sum_mean = f.sum_mean,
+					  .sum_lo = f.sum_lo,
+					  .sum_hi = f.sum_hi};
+		const int m = fc_method_parse(f.method);
+		j->r.method = m < 0 ? FC_AUTO : (enum fc_method)m;
+		snprintf(j->r.model, sizeof(j->r.model), "%s", f.model);
+		j->first_point = f.first_day;
+	}
+	return 0;
+}
+
 int flow_forecast_many(struct store *cache, const struct store_series_set *set,
-		       const struct fc_opts *o, bool infer_period, int threads,
-		       const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx, FILE *out,
-		       struct flow_forecast_stats *stats, struct fl_err *err)
+		       const struct flow_calendar *cal, const struct fc_opts *o, bool infer_period,
+		       int threads, const struct flow_progress *pg, flow_forecast_fn *fn, void *ctx,
+		       FILE *out, struct flow_forecast_stats *stats, struct fl_err *err)
 {
 	const int H = o->horizon;
 	const size_t chunk = set->n < CHUNK ? (set->n ? set->n : 1) : CHUNK;
@@ -291,7 +244,7 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	double *pts = malloc(sizeof(double) * 3 * (size_t)H * chunk);
 	struct store_forecast *put = calloc(chunk, sizeof(*put));
 	struct forecast_sink sink = {.out = out, .fn = fn, .ctx = ctx};
-	struct calendar cal = {0};
+	struct flow_calendar own = {0};
 	char spec[96];
 	int rc = 0;
 
@@ -300,9 +253,12 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 		free(jobs), free(pts), free(put);
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
 	}
-	if (cache && (rc = store_closed_days(cache, &cal.v, &cal.n, err))) {
-		free(jobs), free(pts), free(put);
-		return rc;
+	if (!cal && cache) {
+		if ((rc = flow_calendar_store(cache, &own, err))) {
+			free(jobs), free(pts), free(put);
+			return rc;
+		}
+		cal = &own;
 	}
 	struct fc_opts po = *o;
 	if (infer_period)
@@ -318,46 +274,16 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	for (size_t base = 0; base < set->n && !rc; base += chunk) {
 		const size_t n = set->n - base < chunk ? set->n - base : chunk;
 		for (size_t i = 0; i < n; i++)
-			free(jobs[i].closed);
+			flow_series_days_release(&jobs[i].days);
 		memset(jobs, 0, sizeof(*jobs) * n);
 		for (size_t i = 0; i < n; i++) {
 			struct job *j = &jobs[i];
 			j->s = &set->v[base + i];
 			j->pts = pts + 3 * (size_t)H * i;
-			if (!cache || !j->s->node)
-				continue;
-			if ((rc = series_closed(&cal, j->s, H, &j->closed, &j->nclosed, err)))
+			if ((rc = flow_series_days(cal, j->s, H, &j->days, err)))
 				break;
-			/* a cached forecast of the same history is used as it is */
-			double *v;
-			bool owned;
-			int nv;
-			if ((rc = flow_series_values(j->s, &v, &owned, &nv, &j->step, err)))
+			if (cache && j->s->node && (rc = from_cache(cache, spec, H, j, err)))
 				break;
-			j->hash = days_hash(flow_series_hash(v, nv, j->s->first_day), j->closed,
-					    j->nclosed);
-			if (owned)
-				free(v);
-			struct store_forecast f = {.node = j->s->node,
-						   .sku = j->s->sku,
-						   .horizon = H,
-						   .points = j->pts};
-			bool found;
-			if ((rc = store_forecast_get(cache, spec, &f, &found, err)))
-				break;
-			if (found && f.history == j->hash) {
-				j->done = j->cached = true;
-				j->r = (struct fc_result){.mean = j->pts,
-							  .lo = j->pts + H,
-							  .hi = j->pts + 2 * H,
-							  .sum_mean = f.sum_mean,
-							  .sum_lo = f.sum_lo,
-							  .sum_hi = f.sum_hi};
-				const int m = fc_method_parse(f.method);
-				j->r.method = m < 0 ? FC_AUTO : (enum fc_method)m;
-				snprintf(j->r.model, sizeof(j->r.model), "%s", f.model);
-				j->first_point = f.first_day;
-			}
 		}
 		if (rc)
 			break;
@@ -406,11 +332,11 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 	}
 	stats->seconds = now_s() - p.t0;
 	for (size_t i = 0; i < chunk; i++)
-		free(jobs[i].closed);
+		flow_series_days_release(&jobs[i].days);
 	free(jobs);
 	free(pts);
 	free(put);
-	free(cal.v);
+	flow_calendar_release(&own);
 	return rc;
 }
 
@@ -449,8 +375,8 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	int n = 0, status = 0;
 	enum fc_step step;
 	struct fc_opts po = *o;
-	struct calendar cal = {0};
-	int32_t *closed = NULL;
+	struct flow_calendar cal = {0};
+	struct flow_series_days days = {0};
 	char spec[96];
 	struct store_forecast f = {.node = node, .sku = sku, .horizon = H, .points = pts};
 	struct fc_result r = {.mean = pts, .lo = pts + H, .hi = pts + 2 * H};
@@ -462,12 +388,12 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	}
 	if ((status = flow_series_values(s, &v, &owned, &n, &step, err)))
 		goto out;
-	if ((status = store_closed_days(st, &cal.v, &cal.n, err)) ||
-	    (status = series_closed(&cal, s, H, &closed, &po.nclosed, err)))
+	if ((status = flow_calendar_store(st, &cal, err)) ||
+	    (status = flow_series_days(&cal, s, H, &days, err)))
 		goto out;
-	po.closed = closed;
+	flow_series_days_apply(&days, &po);
 	po.first_day = s->first_day;
-	const uint64_t hash = days_hash(flow_series_hash(v, n, s->first_day), closed, po.nclosed);
+	const uint64_t hash = flow_series_days_hash(flow_series_hash(v, n, s->first_day), &days);
 	if ((status = store_forecast_get(st, spec, &f, &found, err)))
 		goto out;
 	const bool hit = found && f.history == hash && !isnan(f.mase);
@@ -533,8 +459,8 @@ out:
 	if (owned)
 		free(v);
 	free(pts);
-	free(cal.v);
-	free(closed);
+	flow_calendar_release(&cal);
+	flow_series_days_release(&days);
 	store_series_release(&set);
 	return status;
 }
@@ -580,7 +506,7 @@ int flow_forecast_all(struct store *st, const struct fc_opts *o, const struct fl
 	struct store_series_set set;
 	if ((rc = store_sales_series(st, NULL, NULL, &set, err)))
 		return rc;
-	rc = flow_forecast_many(st, &set, o, false, flow_threads_default(), pg, fn, ctx, NULL,
+	rc = flow_forecast_many(st, &set, NULL, o, false, flow_threads_default(), pg, fn, ctx, NULL,
 				stats, err);
 	store_series_release(&set);
 	if (!rc)

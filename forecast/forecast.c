@@ -402,10 +402,67 @@ int fc_day_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static bool in_days(const int32_t *days, int n, int32_t day)
+{
+	return n > 0 && bsearch(&day, days, (size_t)n, sizeof(int32_t), fc_day_cmp);
+}
+
 static bool is_closed(const struct fc_opts *o, int32_t day)
 {
-	return o->nclosed > 0 &&
-	       bsearch(&day, o->closed, (size_t)o->nclosed, sizeof(int32_t), fc_day_cmp);
+	return in_days(o->closed, o->nclosed, day);
+}
+
+/* ---- daily regressors: a factor per flag (fc_opts says how it is estimated) ---- */
+
+#define FLAG_SHRINK 8.0 /* flagged days seen for half the measured effect */
+#define FLAG_WEEKS 4	/* how far a flagged day's baseline may be */
+
+static bool any_flag(const struct fc_opts *o, int32_t day)
+{
+	for (int f = 0; f < FC_FLAGS; f++)
+		if (in_days(o->flag[f], o->nflag[f], day))
+			return true;
+	return false;
+}
+
+static double flag_effect(const double *y, int n, const struct fc_opts *o, int32_t first, int f)
+{
+	double num = 0, den = 0;
+	int k = 0;
+	for (int t = 0; t < n; t++) {
+		if (!in_days(o->flag[f], o->nflag[f], first + t) || is_closed(o, first + t))
+			continue;
+		double b = 0;
+		int nb = 0;
+		for (int side = -1; side <= 1; side += 2)
+			for (int w = 1; w <= FLAG_WEEKS; w++) {
+				const int u = t + side * 7 * w;
+				if (u < 0 || u >= n)
+					break;
+				if (!any_flag(o, first + u) && !is_closed(o, first + u)) {
+					b += y[u], nb++;
+					break;
+				}
+			}
+		if (nb) {
+			num += y[t], den += b / nb;
+			k++;
+		}
+	}
+	if (!k || den <= 0)
+		return 1;
+	const double r = fmin(fmax(num / den, 0.25), 4.0);
+	return 1 + (r - 1) * k / (k + FLAG_SHRINK);
+}
+
+/* The product of the factors of the flags on `day`. */
+static double flag_factor(const struct fc_opts *o, const double *effect, int32_t day)
+{
+	double m = 1;
+	for (int f = 0; f < FC_FLAGS; f++)
+		if (in_days(o->flag[f], o->nflag[f], day))
+			m *= effect[f];
+	return m;
 }
 
 /* The history with its closed days filled (see fc_opts); y[0] is day `first`. */
@@ -446,10 +503,22 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 		return fl_err_set(err, FL_ENOMEM, "forecast: out of memory");
 	struct fc_fit fit = {.h = H, .f = mem, .psi = mem + H, .aicc = HUGE_VAL};
 	double *work = mem + 2 * H, *sizes = mem + 8 * (size_t)H + big;
-	if (o->nclosed > 0) {
-		double *filled = sizes + n;
-		fill_closed(y, n, o, first, filled);
-		y = filled;
+	bool flags = false;
+	for (int f = 0; f < FC_FLAGS; f++) {
+		r->effect[f] = 1;
+		flags |= o->nflag[f] > 0;
+	}
+	if (o->nclosed > 0 || flags) {
+		double *adj = sizes + n;
+		if (o->nclosed > 0)
+			fill_closed(y, n, o, first, adj);
+		else
+			memcpy(adj, y, sizeof(double) * (size_t)n);
+		for (int f = 0; flags && f < FC_FLAGS; f++)
+			r->effect[f] = flag_effect(adj, n, o, first, f);
+		for (int t = 0; flags && t < n; t++)
+			adj[t] /= flag_factor(o, r->effect, first + t);
+		y = adj;
 	}
 
 	double adi, cv2;
@@ -492,6 +561,15 @@ int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_resul
 		intervals_hurdle(&fit, y, n, sizes, k, o->level, r, work);
 	} else {
 		intervals_linear(&fit, o->level, r);
+	}
+	for (int h = 0; flags && h < H; h++) {
+		const double fm = flag_factor(o, r->effect, first + n + h);
+		if (fm == 1)
+			continue;
+		r->sum_mean += r->mean[h] * (fm - 1);
+		r->sum_lo = fmax(0, r->sum_lo + r->mean[h] * (fm - 1));
+		r->sum_hi += r->mean[h] * (fm - 1);
+		r->mean[h] *= fm, r->lo[h] *= fm, r->hi[h] *= fm;
 	}
 	for (int h = 0; o->nclosed > 0 && h < H; h++)
 		if (is_closed(o, first + n + h)) { /* nothing sells: zero, out of the total */

@@ -109,6 +109,8 @@ enum fc_class {
 const char *fc_class_name(enum fc_class c);
 enum fc_class fc_classify(const double *y, int n, double *adi, double *cv2);
 
+enum fc_flag { FC_FLAG_HOLIDAY, FC_FLAG_PAYDAY, FC_FLAGS };
+
 struct fc_opts {
 	int horizon;	       /* 1 … FC_HORIZON_MAX */
 	double level;	       /* central interval, e.g. 0.9 */
@@ -124,6 +126,17 @@ struct fc_opts {
 	const int32_t *closed;
 	int nclosed;
 	int32_t first_day;
+	/*
+	 * Daily regressors (FC_FLAG_HOLIDAY, FC_FLAG_PAYDAY; none where nflag is 0): the
+	 * days each falls on, sorted, dated like closed. Each flag's effect is a factor: the
+	 * flagged days' demand over that of the nearest same weekdays, before and after
+	 * within four weeks, that no flag marks and that are open; shrunk toward 1 as
+	 * k / (k + 8) for k such days seen, and kept within [1/4, 4]. The fit sees flagged
+	 * days divided by their factors; a flagged day ahead is forecast times its factors
+	 * (its interval too; the total's bounds move with its mean). A closed day stays 0.
+	 */
+	const int32_t *flag[FC_FLAGS];
+	int nflag[FC_FLAGS];
 };
 
 /* Caller-owned output: mean, lo, hi point to arrays of opts.horizon doubles. */
@@ -135,6 +148,7 @@ struct fc_result {
 	enum fc_class cls;
 	double par[4]; /* α, β (or φ), γ, φ as the model has them; unused are 0 */
 	int npar;
+	double effect[FC_FLAGS]; /* each daily regressor's factor (1 when it has none) */
 };
 
 int fc_forecast(const double *y, int n, const struct fc_opts *o, struct fc_result *r,

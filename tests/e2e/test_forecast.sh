@@ -36,6 +36,31 @@ printf 'date\n2025-12-25\nChristmas\n' >"$dir/badc.csv"
 "$FULCRUM" forecast --input "$dir/daily.csv" --horizon 2 --closed "$dir/badc.csv" --quiet >/dev/null 2>"$dir/err"
 check_eq "a bad closed day: status 1" "$?" 1
 check "… naming file and line" grep -q 'badc.csv:3: not a date' "$dir/err"
+# the payday regressor: 10 a day, 20 on the 1st to the 3rd of each month, for a year
+seq 0 364 | sed 's/.*/2025-01-01 + & days/' | date -f - +%F |
+	awk -F- 'BEGIN {print "series_id,date,value"} {print "STORE-1/X," $0 "," ($3 <= 3 ? 20 : 10)}' >"$dir/pay.csv"
+{
+	echo "date,node,payday"
+	seq 0 420 | sed 's/.*/2025-01-01 + & days/' | date -f - +%F | awk -F- '$3 <= 3 {print $0 ",STORE-,1"}'
+} >"$dir/paycal.csv"
+check "forecast --calendar with paydays" "$FULCRUM" forecast --input "$dir/pay.csv" --horizon 10 --method ses --calendar "$dir/paycal.csv" --quiet --output "$dir/p.csv"
+check "the paydays ahead forecast about twice the other days (shrunk: 1 + 36/44)" \
+	awk -F, '$2 == "2026-01-02" {p = $3} $2 == "2026-01-05" {q = $3} END {r = p / q; exit !(q > 9.9 && q < 10.1 && r > 1.8 && r < 1.84)}' "$dir/p.csv"
+"$FULCRUM" forecast --input "$dir/pay.csv" --horizon 10 --method ses --calendar "$dir/closed.csv" --quiet >/dev/null 2>"$dir/err"
+check "a calendar without a flag column is refused, by its header" grep -q "closed.csv:1: the header names date and one of closed, holiday, payday" "$dir/err"
+printf 'date,node,payday\n2026-01-01,STORE-,yes\n' >"$dir/badcal.csv"
+"$FULCRUM" forecast --input "$dir/pay.csv" --horizon 10 --calendar "$dir/badcal.csv" --quiet >/dev/null 2>"$dir/err"
+check "…and a flag that is not 0 or 1, by line" grep -q "badcal.csv:2: payday: must be 0 or 1, not 'yes'" "$dir/err"
+# the same through a store: calendar.csv's payday column reaches the batch
+mkdir -p "$dir/paystore"
+printf 'id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,processing_days,ships_hazmat\nSTORE-1,One,store,40,-74,ne,,1,1,0,0\n' >"$dir/paystore/nodes.csv"
+printf 'id,name,weight_kg,hazmat\nX,x,1,0\n' >"$dir/paystore/skus.csv"
+awk -F, 'NR == 1 {print "date,node,sku,qty"; next} {split($1, a, "/"); print $2 "," a[1] "," a[2] "," $3}' "$dir/pay.csv" >"$dir/paystore/sales.csv"
+awk -F, 'NR == 1 {print "date,node,closed,payday"; next} {print $1 ",STORE-1,0," $3}' "$dir/paycal.csv" >"$dir/paystore/calendar.csv"
+check "import a store with paydays" "$FULCRUM" import --db "$dir/pay.db" "$dir/paystore"
+"$FULCRUM" forecast --db "$dir/pay.db" --horizon 10 --method ses --quiet --output "$dir/ps.csv" 2>/dev/null
+check "the store's batch forecasts the same paydays" \
+	awk -F, '$2 == "2026-01-02" {p = $3} $2 == "2026-01-05" {q = $3} END {r = p / q; exit !(r > 1.8 && r < 1.84)}' "$dir/ps.csv"
 "$FULCRUM" forecast --db "$dir/none.db" --horizon 2 --closed "$dir/closed.csv" >/dev/null 2>&1
 check_eq "--closed with --db is a usage error (the store has its calendar.csv)" "$?" 2
 

@@ -222,12 +222,12 @@ static void test_forecast_many_null_err(void **state)
 	struct fc_opts o = {.horizon = 7, .level = 0.9, .period = 7, .method = FC_AUTO};
 	struct flow_forecast_stats stats;
 	struct fl_err err = {0};
-	assert_int_equal(
-		flow_forecast_many(NULL, &set, &o, false, 2, NULL, NULL, NULL, NULL, &stats, NULL),
-		FL_ELIMIT);
-	assert_int_equal(
-		flow_forecast_many(NULL, &set, &o, false, 2, NULL, NULL, NULL, NULL, &stats, &err),
-		FL_ELIMIT);
+	assert_int_equal(flow_forecast_many(NULL, &set, NULL, &o, false, 2, NULL, NULL, NULL, NULL,
+					    &stats, NULL),
+			 FL_ELIMIT);
+	assert_int_equal(flow_forecast_many(NULL, &set, NULL, &o, false, 2, NULL, NULL, NULL, NULL,
+					    &stats, &err),
+			 FL_ELIMIT);
 	assert_non_null(strstr(err.msg, "far"));
 }
 
@@ -276,9 +276,9 @@ static void test_forecast_progress_cancel(void **state)
 	atomic_bool cancel = false;
 	struct seen seen = {.cancel = &cancel};
 	const struct flow_progress pg = {count_report, &seen, &cancel, NULL};
-	assert_int_equal(
-		flow_forecast_many(NULL, &set, &o, false, 2, &pg, NULL, NULL, NULL, &stats, &err),
-		FL_ECANCELLED);
+	assert_int_equal(flow_forecast_many(NULL, &set, NULL, &o, false, 2, &pg, NULL, NULL, NULL,
+					    &stats, &err),
+			 FL_ECANCELLED);
 	assert_true(seen.reports >= 2);
 	assert_int_equal(seen.total, N);
 	assert_true(seen.last_done < N);   /* stopped before the end */
@@ -287,8 +287,8 @@ static void test_forecast_progress_cancel(void **state)
 	atomic_store(&cancel, false);
 	seen = (struct seen){.cancel = &(atomic_bool){false}};
 	const struct flow_progress quiet = {count_report, &seen, NULL, NULL};
-	assert_int_equal(flow_forecast_many(NULL, &set, &o, false, 2, &quiet, NULL, NULL, NULL,
-					    &stats, &err),
+	assert_int_equal(flow_forecast_many(NULL, &set, NULL, &o, false, 2, &quiet, NULL, NULL,
+					    NULL, &stats, &err),
 			 0);
 	assert_int_equal(stats.series, N);
 	assert_int_equal(seen.last_done, N);

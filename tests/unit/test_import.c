@@ -110,16 +110,16 @@ static void test_base_import_reads_back(void **state)
 	free(inv);
 }
 
-/* calendar.csv: an empty node is every node; reads give the closed days by node, then
- * day, every node's first; a reimport upserts. */
+/* calendar.csv: an empty node is every node; holiday and payday are optional; reads give
+ * the flagged days by node, then day, every node's first; a reimport upserts. */
 static void test_calendar(void **state)
 {
 	struct fx *fx = *state;
 	struct fl_err err = {0};
-	struct store_closed_day *days;
+	struct store_calendar_day *days;
 	size_t n;
 	int32_t d;
-	assert_int_equal(store_closed_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(store_calendar_days(fx->st, &days, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(days[0].node, "");
 	assert_true(fl_date_parse("2026-12-25", &d) && days[0].day == d);
@@ -128,13 +128,18 @@ static void test_calendar(void **state)
 	assert_string_equal(days[2].node, "ST-1");
 	free(days);
 	char *in = tmp_dir();
-	write_file(in, "calendar.csv", "node,closed,date\nST-1,0,2026-01-01\n,1,2027-12-25\n");
+	write_file(in, "calendar.csv",
+		   "node,closed,date,payday\nST-1,0,2026-01-01,\n,1,2027-12-25,0\nST-2,0,2026-01-"
+		   "03,1\n");
 	assert_int_equal(store_import_dir(fx->st, in, NULL, NULL, NULL, &err), 0);
 	rm_tree(in);
-	assert_int_equal(store_closed_days(fx->st, &days, &n, &err), 0);
-	assert_int_equal(n, 3); /* one reopened, one added */
+	assert_int_equal(store_calendar_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(n, 4); /* one reopened, one added, one a payday */
 	assert_true(fl_date_parse("2027-12-25", &d) && days[1].day == d);
+	assert_int_equal(days[1].flags, STORE_DAY_CLOSED);
 	assert_string_equal(days[2].node, "ST-1");
+	assert_string_equal(days[3].node, "ST-2");
+	assert_int_equal(days[3].flags, STORE_DAY_PAYDAY);
 	free(days);
 }
 
