@@ -164,8 +164,9 @@ static void pool_run(struct pool *p, int threads)
 
 /* A forecast spec names what a cached forecast answers: method, horizon, level. */
 /* The library's version of its methods: a cached forecast made by an older one is made
- * again (2: auto's ensemble, interpolated hurdle bounds). */
-#define FORECAST_LIB_VERSION 2
+ * again (2: auto's ensemble, interpolated hurdle bounds; 3: the ensemble's intervals from
+ * its own errors). */
+#define FORECAST_LIB_VERSION 3
 
 void flow_forecast_spec(const struct fc_opts *o, char *buf, size_t cap)
 {

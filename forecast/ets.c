@@ -181,9 +181,12 @@ static int npar_of(struct ets_spec sp, int m)
 	return 3 + (sp.trend == 'D' ? 3 : sp.trend == 'A' ? 2 : 0) + (sp.season != 'N' ? m : 0);
 }
 
-int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fit)
+/* The starting states (c->b0, c->s0) and a starting level; -1 if the model cannot fit. */
+static int ets_init(struct ets_ctx *c, double *l0_out)
 {
-	struct ets_ctx c = {.y = y, .n = n, .m = m, .sp = sp};
+	const struct ets_spec sp = c->sp;
+	const double *y = c->y;
+	const int n = c->n, m = c->m;
 	double sa[16];
 
 	if (sp.season != 'N' && (m < 2 || m > ETS_M_MAX || n < 2 * m + 2))
@@ -194,13 +197,13 @@ int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fi
 		for (int t = 0; t < n; t++)
 			if (!(y[t] > 0))
 				return -1;
-	if (sp.season != 'N' && fc_season_indices(y, n, m, 4, sp.season == 'M', c.s0) < 0)
+	if (sp.season != 'N' && fc_season_indices(y, n, m, 4, sp.season == 'M', c->s0) < 0)
 		return -1;
 
 	/* seasonally adjusted start: level and trend from a line through ≤ 10 points */
 	const int k = n < 10 ? n : 10;
 	for (int t = 0; t < k; t++) {
-		const double si = sp.season == 'N' ? 0 : c.s0[t % m];
+		const double si = sp.season == 'N' ? 0 : c->s0[t % m];
 		sa[t] = sp.season == 'M' ? y[t] / si : y[t] - si;
 	}
 	double l0, slope;
@@ -211,9 +214,76 @@ int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fi
 			s += sa[t];
 		l0 = s / k;
 	}
-	c.b0 = sp.trend != 'N' ? slope : 0;
+	c->b0 = sp.trend != 'N' ? slope : 0;
 	if ((sp.error == 'M' || sp.season == 'M') && !(l0 > 0))
 		l0 = sa[0] > 0 ? sa[0] : 1e-3;
+	*l0_out = l0;
+	return 0;
+}
+
+/* The point forecast h steps past the state (l, b, s), the next season index being j. */
+static double ets_point(struct ets_spec sp, int m, double l, double b, const double *s, double ph,
+			int j, int h)
+{
+	double phih = 0, pw = 1;
+	for (int i = 1; i <= h; i++) {
+		pw *= ph;
+		phih += pw;
+	}
+	const double base = l + phih * b, si = s[(j + h - 1) % m];
+	return sp.season == 'M' ? base * si : base + (sp.season == 'A' ? si : 0);
+}
+
+/* Rolling origins (internal.h) of the fitted model in fit: the filter again, forecasting
+ * fit->h steps before each update from roll_from on. */
+static void ets_roll(const double *y, int n, int m, struct fc_fit *fit)
+{
+	struct ets_ctx c = {.y = y, .n = n, .m = m, .sp = fit->spec};
+	double l0, a, be, ph, g, s[ETS_M_MAX];
+	if (ets_init(&c, &l0) < 0)
+		return;
+	unpack(&c, fit->x, &a, &l0, &be, &ph, &g);
+	const struct ets_spec sp = c.sp;
+	const int ms = sp.season == 'N' ? 1 : m, H = fit->h;
+	double l = l0, b = sp.trend != 'N' ? c.b0 : 0;
+	for (int j = 0; j < ms; j++)
+		s[j] = sp.season == 'N' ? 0 : c.s0[j];
+	for (int t = 0, j = 0; t < n; t++) {
+		if (t >= fit->roll_from)
+			for (int h = 1; h <= H && t + h - 1 < n; h++)
+				fit->roll[(size_t)(t - fit->roll_from) * H + h - 1] =
+					ets_point(sp, ms, l, b, s, ph, j, h);
+		const double base = l + ph * b, si = s[j];
+		const double yhat = sp.season == 'M' ? base * si : base + si;
+		if (sp.error == 'A') {
+			const double e = y[t] - yhat;
+			if (sp.season == 'M') {
+				l = base + a * e / si;
+				b = ph * b + be * e / si;
+				s[j] = si + g * e / base;
+			} else {
+				l = base + a * e;
+				b = ph * b + be * e;
+				s[j] = si + g * e;
+			}
+		} else {
+			const double e = yhat != 0 ? (y[t] - yhat) / yhat : 0;
+			l = base * (1 + a * e);
+			b = ph * b + be * base * e;
+			if (sp.season == 'M')
+				s[j] = si * (1 + g * e);
+		}
+		if (++j == ms)
+			j = 0;
+	}
+}
+
+int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fit)
+{
+	struct ets_ctx c = {.y = y, .n = n, .m = m, .sp = sp};
+	double l0;
+	if (ets_init(&c, &l0) < 0)
+		return -1;
 
 	double x[6], step[6];
 	int d = 0;
@@ -252,6 +322,8 @@ int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fi
 			fit->psi[h] = a + be * phih + (sp.season != 'N' && h % m == 0 ? g : 0);
 	}
 	fit->psi[0] = 1;
+	fit->spec = sp;
+	memcpy(fit->x, x, sizeof(fit->x));
 	snprintf(fit->model, sizeof(fit->model), "ETS(%c,%s,%c)", sp.error,
 		 sp.trend == 'D'   ? "Ad"
 		 : sp.trend == 'A' ? "A"
@@ -289,11 +361,19 @@ int ets_auto(const double *y, int n, int m, struct fc_fit *fit, double *work)
 		double *f = fit->f, *psi = fit->psi;
 		memcpy(f, t.f, sizeof(double) * fit->h);
 		memcpy(psi, t.psi, sizeof(double) * fit->h);
+		double *roll = fit->roll;
+		const int from = fit->roll_from;
 		*fit = t;
 		fit->f = f;
 		fit->psi = psi;
+		fit->roll = roll;
+		fit->roll_from = from;
 	}
-	return isfinite(best) ? 0 : -1;
+	if (!isfinite(best))
+		return -1;
+	if (fit->roll)
+		ets_roll(y, n, m, fit);
+	return 0;
 }
 
 double fc_nelder_mead(double (*f)(const double *x, void *ctx), void *ctx, double *x,

@@ -275,27 +275,51 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 /*
  * The ensemble: the mean of ETS (the least AICc) and, for daily data (period 7), the
  * seasonal mean of the last four weeks, else the dynamic optimised theta model.
- * Its interval shape is the mean of the members' h-step standard deviations (each in
- * units of the series, multiplicative errors included), written as additive error
- * weights with σ = 1. (Scaling that shape by the ensemble's own errors on a held-out
- * tail, one origin, was tried: on M1 its 95 % MSIS was 9.47 against 8.49 without.)
+ *
+ * Its intervals come from its own errors: each member, with its fitted parameters,
+ * forecasts the history from the last ENSEMBLE_ORIGINS origins (each from what came
+ * before it), and the h-step standard deviation is the root mean square of the mean's
+ * errors at h over those origins. Where fewer than ENSEMBLE_MIN_ERRORS errors exist at h,
+ * the members' analytical h-step deviations (their mean) count as that many more. Those
+ * errors were made by parameters fitted to the same points, so they understate what lies
+ * ahead: the members' mean analytical deviation is the floor. (Chosen on the shared data:
+ * 95 % MSIS on M1 8.30 against 9.29 for the errors alone and 8.50 for the analytical
+ * deviation alone; Walmart 6.61, 6.53, 6.57; car parts' smooth series 11.14, 11.22,
+ * 11.28.) Written as additive error weights with σ = 1.
  */
+#define ENSEMBLE_ORIGINS 120
+#define ENSEMBLE_MIN_ERRORS 24
+
 static int ensemble_fit(const double *y, int n, int period, struct fc_fit *fit, double *work,
 			struct fl_err *err)
 {
 	const enum fc_method members[] = {FC_ETS, period == 7 ? FC_SMEAN : FC_DOTM};
 	const int np = 2, H = fit->h;
+	const int burn = period == 7 ? SMEAN_SEASONS * period + period : 4;
+	const int from = n - H - ENSEMBLE_ORIGINS > burn ? n - H - ENSEMBLE_ORIGINS : burn;
+	const int norig = n - from > 0 ? n - from : 0;
 	struct fc_fit part = *fit;
-	double *sd = work; /* H: the mean standard deviation at each step */
+	double *sd = work; /* H: the members' mean analytical deviation */
+	/* norig × H twice: the members' mean from each origin, one member's forecasts */
+	double *comb = malloc(sizeof(double) * 2 * ((size_t)norig * H + 1));
+	if (!comb)
+		return fl_err_set(err, FL_ENOMEM, "forecast: out of memory");
+	double *scratch = comb + (size_t)norig * H;
 	part.f = work + H;
 	part.psi = work + 2 * (size_t)H;
+	part.roll = scratch;
+	part.roll_from = from;
 	for (int h = 0; h < H; h++)
 		fit->f[h] = 0, sd[h] = 0;
+	for (size_t i = 0; i < (size_t)norig * H; i++)
+		comb[i] = 0;
 	for (int i = 0; i < np; i++) {
 		const int rc =
 			run_method(members[i], y, n, period, &part, work + 3 * (size_t)H, err);
-		if (rc)
+		if (rc) {
+			free(comb);
 			return rc;
+		}
 		double acc = 0;
 		for (int h = 0; h < H; h++) {
 			acc += part.psi[h] * part.psi[h];
@@ -305,17 +329,31 @@ static int ensemble_fit(const double *y, int n, int period, struct fc_fit *fit, 
 			sd[h] += s / np;
 			fit->f[h] += part.f[h] / np;
 		}
+		for (int t = from; t < n; t++)
+			for (int h = 0; h < H && t + h < n; h++)
+				comb[(size_t)(t - from) * H + h] +=
+					scratch[(size_t)(t - from) * H + h] / np;
 	}
 	double prev = 0;
 	for (int h = 0; h < H; h++) { /* Σ_{j ≤ h} ψ_j² = sd_h² */
-		const double v = sd[h] * sd[h];
+		double ss = 0;
+		int c = 0;
+		for (int t = from; t + h < n; t++, c++) {
+			const double e = y[t + h] - comb[(size_t)(t - from) * H + h];
+			ss += e * e;
+		}
+		const double k = c < ENSEMBLE_MIN_ERRORS ? ENSEMBLE_MIN_ERRORS - c : 0;
+		const double v =
+			fmax((ss + k * sd[h] * sd[h]) / (c + k > 0 ? c + k : 1), sd[h] * sd[h]);
 		fit->psi[h] = sqrt(fmax(0, v - prev));
 		prev = fmax(prev, v);
 	}
+	free(comb);
 	fit->sigma = 1;
 	fit->mult = fit->hurdle = false;
 	fit->aicc = HUGE_VAL;
 	fit->npar = 0;
+	fit->roll = NULL;
 	snprintf(fit->model, sizeof(fit->model), "Mean(ETS,%s)", period == 7 ? "SMean" : "DOTM");
 	return 0;
 }

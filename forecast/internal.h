@@ -7,7 +7,17 @@
 
 #include "forecast.h"
 
-/* One fitted method's forecast, before intervals. Arrays are the caller's (h each). */
+/* ETS: error 'A'|'M', trend 'N'|'D' (damped), season 'N'|'A'|'M'. */
+struct ets_spec {
+	char error, trend, season;
+};
+
+/*
+ * One fitted method's forecast, before intervals. Arrays are the caller's (h each).
+ * Rolling origins (ETS, DOTM and the seasonal mean, when roll is set): with the fitted
+ * parameters, the forecasts of y[t], …, y[t + h − 1] made from y[0 … t), for each origin
+ * t in [roll_from, n), at roll[(t − roll_from) · h + j] (those past n are not written).
+ */
 struct fc_fit {
 	int h;
 	double *f;    /* point forecasts */
@@ -19,16 +29,16 @@ struct fc_fit {
 	char model[32];
 	double par[4];
 	int npar;
-};
-
-/* ETS: error 'A'|'M', trend 'N'|'D' (damped), season 'N'|'A'|'M'. */
-struct ets_spec {
-	char error, trend, season;
+	double *roll;
+	int roll_from;
+	struct ets_spec spec; /* ETS: the model and its x (α, ℓ0, β, φ, γ) */
+	double x[5];
 };
 
 /* Fit one ETS model; -1 if it cannot (too short, or non-positive data for 'M'). */
 int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fit);
-/* The ETS model with the least AICc among those that fit; -1 if none. */
+/* The ETS model with the least AICc among those that fit; -1 if none. Its rolling
+ * origins too, when fit->roll is set. */
 int ets_auto(const double *y, int n, int m, struct fc_fit *fit, double *work);
 
 /* Simple exponential smoothing by golden section on α ∈ [alo, ahi] (level starts at y[0]). */

@@ -166,6 +166,13 @@ int fc_smean(const double *y, int n, int m, int k, struct fc_fit *fit)
 			s += y[n - j * m + h % m];
 		fit->f[h] = s / k;
 	}
+	for (int t = fit->roll ? fit->roll_from : n; t < n; t++) /* rolling origins */
+		for (int h = 0; h < fit->h && t + h < n; h++) {
+			double s = 0;
+			for (int j = 1; j <= k; j++)
+				s += t - j * m + h % m >= 0 ? y[t - j * m + h % m] : y[h % m];
+			fit->roll[(size_t)(t - fit->roll_from) * fit->h + h] = s / k;
+		}
 	linear(fit, sqrt(ss / cnt), 0);
 	snprintf(fit->model, sizeof(fit->model), "SMean(%dx%d)", k, m);
 	fit->npar = 0;

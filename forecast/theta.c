@@ -67,6 +67,38 @@ double fc_dotm_run(const double *y, int n, double a, double th, double l0, int H
 	return sse;
 }
 
+/* Rolling origins (internal.h) of DOTM with its parameters, on the adjusted series sa;
+ * each forecast times its season's index when seasonal. */
+static void dotm_roll(const double *sa, int n, double a, double th, double l0, const double *idx,
+		      int m, struct fc_fit *fit)
+{
+	const double w = 1 - 1 / th;
+	const int H = fit->h;
+	double sy = 0, sty = 0, A = 0, B = 0, decay = 1, l = l0;
+	for (int t = 0; t <= n; t++) {
+		/* the state after y_1 … y_t: ℓ_t, A_t, B_t, decay = (1 − α)^t */
+		if (t >= fit->roll_from && t < n)
+			for (int h = 1; h <= H && t + h - 1 < n; h++)
+				fit->roll[(size_t)(t - fit->roll_from) * H + h - 1] =
+					(l + w * (decay * A +
+						  ((h - 1) + (1 - decay * (1 - a)) / a) * B)) *
+					(idx ? idx[(t + h - 1) % m] : 1);
+		if (t == n)
+			break;
+		const double y_t = sa[t];
+		l = a * y_t + (1 - a) * l;
+		decay *= 1 - a;
+		sy += y_t, sty += (t + 1.0) * y_t;
+		if (t >= 1) {
+			const double tt = t + 1.0;
+			B = (12 * sty - 6 * (tt + 1) * sy) / (tt * (tt * tt - 1));
+			A = sy / tt - B * (tt + 1) / 2;
+		} else {
+			A = y_t, B = 0;
+		}
+	}
+}
+
 static double dotm_objective(const double *x, void *arg)
 {
 	const struct dotm_ctx *c = arg;
@@ -99,6 +131,8 @@ int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work)
 	if (seasonal)
 		for (int h = 0; h < fit->h; h++)
 			fit->f[h] *= idx[(n + h) % m];
+	if (fit->roll)
+		dotm_roll(sa, n, a, th, l0, seasonal ? idx : NULL, m, fit);
 	fit->sigma = sqrt(sse / (n - 3 > 0 ? n - 3 : 1));
 	fit->mult = false;
 	fit->hurdle = false;

@@ -261,6 +261,39 @@ static void test_smean_hand_computed(void **state)
 }
 
 /*
+ * Rolling origins, the ensemble's own errors: each member forecasts the history from
+ * earlier origins with its fitted parameters. The seasonal mean by hand (the series of
+ * test_smean_hand_computed: from origin 29, y[29] is weekday 1 of week 4, forecast from
+ * weeks 0–3: 20 + 1.5); ETS and DOTM on a straight line continue it from every origin.
+ */
+static void test_rolling_origins(void **state)
+{
+	(void)state;
+	double y[35], roll[6 * 3], f[3], psi[3], work[256];
+	for (int t = 0; t < 35; t++)
+		y[t] = 10 * (t % 7 + 1) + t / 7;
+	struct fc_fit fit = {.h = 3, .f = f, .psi = psi, .roll = roll, .roll_from = 29};
+	assert_int_equal(fc_smean(y, 35, 7, 4, &fit), 0);
+	assert_float_equal(roll[0], 21.5, 1e-12); /* y[29] from origin 29 */
+	assert_float_equal(roll[1], 31.5, 1e-12); /* y[30] */
+	assert_float_equal(roll[3 * 3 + 2], 10 * (34 % 7 + 1) + 1.5, 1e-12); /* y[34] from 32 */
+	double line[60];
+	for (int t = 0; t < 60; t++)
+		line[t] = 10 + 2 * t;
+	double lroll[30 * 3];
+	fit = (struct fc_fit){.h = 3, .f = f, .psi = psi, .roll = lroll, .roll_from = 30};
+	assert_int_equal(fc_dotm(line, 60, 1, &fit, work), 0);
+	for (int t = 30; t < 60; t++)
+		for (int h = 0; h < 3 && t + h < 60; h++)
+			assert_float_equal(lroll[(t - 30) * 3 + h], line[t + h], 0.5);
+	fit = (struct fc_fit){.h = 3, .f = f, .psi = psi, .roll = lroll, .roll_from = 30};
+	assert_int_equal(ets_auto(line, 60, 1, &fit, work), 0);
+	for (int t = 30; t < 60; t++)
+		for (int h = 0; h < 3 && t + h < 60; h++)
+			assert_float_equal(lroll[(t - 30) * 3 + h], line[t + h], 0.5);
+}
+
+/*
  * The ensemble is the mean of ETS's and DOTM's forecasts (of ETS's and the seasonal
  * mean's for daily data); auto uses it for smooth series; its 90 % intervals cover about
  * 90 % on a simulated local linear trend (the members' own shapes, averaged).
@@ -636,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_coverage_intermittent),
 		cmocka_unit_test(test_dotm_hand_computed),
 		cmocka_unit_test(test_smean_hand_computed),
+		cmocka_unit_test(test_rolling_origins),
 		cmocka_unit_test(test_ensemble),
 		cmocka_unit_test(test_closed_days),
 		cmocka_unit_test(test_payday_hand_computed),
