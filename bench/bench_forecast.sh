@@ -16,9 +16,9 @@ if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo
 	echo "== forecast backtest: Walmart store x department, 70 daily series, last 28 days held out =="
 	echo "   reference: weighted RMSSE 0.812 (R forecast::ets, weekly seasonality), seasonal naive 0.892; R ets 130-380 ms per series; aim: auto <= 0.79"
-	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,naive,snaive,smean,ses,ets,theta,dotm,ensemble"
+	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,naive,snaive,smean,ses,ets,arima,theta,dotm,ensemble"
 	"$FULCRUM" backtest --input "$DATA/m5-store-dept/sales.csv" --horizon 28 \
-		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,naive,snaive,smean,ses,ets,theta,dotm,ensemble
+		--weights "$DATA/m5-store-dept/weights.csv" --methods auto,naive,snaive,smean,ses,ets,arima,theta,dotm,ensemble
 	printf 'date\n2011-12-25\n2012-12-25\n2013-12-25\n2014-12-25\n2015-12-25\n' >"$BENCH_DIR/christmas.csv"
 	echo "   the same with the stores' Christmas Days as closed days:"
 	echo "\$ fulcrum backtest --input $DATA/m5-store-dept/sales.csv --horizon 28 --weights $DATA/m5-store-dept/weights.csv --methods auto,ets --closed $BENCH_DIR/christmas.csv"
@@ -44,9 +44,9 @@ if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo
 	echo "== forecast backtest: M1 competition, 617 monthly series, the 18 months of test.csv held out =="
 	echo "   references: sMAPE R thetaf 16.53, R ets 14.97"
-	echo "\$ fulcrum backtest --input $DATA/m1-monthly/train.csv --test $DATA/m1-monthly/test.csv --horizon 18 --methods auto,naive,snaive,ses,ets,theta,dotm,ensemble,comb"
+	echo "\$ fulcrum backtest --input $DATA/m1-monthly/train.csv --test $DATA/m1-monthly/test.csv --horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ensemble,comb"
 	"$FULCRUM" backtest --input "$DATA/m1-monthly/train.csv" --test "$DATA/m1-monthly/test.csv" \
-		--horizon 18 --methods auto,naive,snaive,ses,ets,theta,dotm,ensemble,comb
+		--horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ensemble,comb
 else
 	echo "(forecast backtests skipped: $DATA/carparts/carparts.csv not found; set FULCRUM_DATA)"
 fi

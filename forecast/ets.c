@@ -379,7 +379,8 @@ int ets_auto(const double *y, int n, int m, struct fc_fit *fit, double *work)
 double fc_nelder_mead(double (*f)(const double *x, void *ctx), void *ctx, double *x,
 		      const double *step, int d, int maxev, double tol)
 {
-	double p[7][6], v[7], c[6], r[6], e[6];
+	double p[FC_NM_MAX + 1][FC_NM_MAX], v[FC_NM_MAX + 1], c[FC_NM_MAX], r[FC_NM_MAX],
+		e[FC_NM_MAX];
 	int ev = 0;
 
 	for (int i = 0; i <= d; i++) {

@@ -85,7 +85,8 @@
 	X(INTERMITTENT, "intermittent") \
 	X(DOTM, "dotm")                 \
 	X(ENSEMBLE, "ensemble")         \
-	X(SMEAN, "smean")
+	X(SMEAN, "smean")               \
+	X(ARIMA, "arima")
 
 enum fc_method {
 #define FC_METHOD_ENUM(k, name) FC_##k,

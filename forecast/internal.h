@@ -60,12 +60,17 @@ int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work);
 /* DOTM with its parameters given: the in-sample one-step SSE, and f[0 … H) when H > 0. */
 double fc_dotm_run(const double *y, int n, double a, double th, double l0, int H, double *f);
 
+/* The automatic seasonal ARIMA (arima.c); -1 if no order fits (n < 8). */
+int fc_arima(const double *y, int n, int m, struct fc_fit *fit, double *work);
+
 int fc_croston(const double *y, int n, bool sba, struct fc_fit *fit);
 int fc_tsb(const double *y, int n, struct fc_fit *fit);
 int fc_adida(const double *y, int n, int k, struct fc_fit *fit, double *work);
 int fc_imapa(const double *y, int n, struct fc_fit *fit, double *work);
 
-/* Nelder–Mead: minimise f over d <= 6 dimensions from x (updated), at most maxev calls. */
+/* Nelder–Mead: minimise f over d <= FC_NM_MAX dimensions from x (updated), at most maxev
+ * calls. */
+#define FC_NM_MAX 10
 double fc_nelder_mead(double (*f)(const double *x, void *ctx), void *ctx, double *x,
 		      const double *step, int d, int maxev, double tol);
 

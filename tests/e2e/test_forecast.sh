@@ -146,7 +146,7 @@ check_eq "horizon 0: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon
 check "the 422 names the field" grep -q horizon "$BODY_FILE"
 check_eq "horizon 9999: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&horizon=9999" "${P[@]}")" 422
 check_eq "bad level: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&level=1.5" "${P[@]}")" 422
-check_eq "unknown method: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&method=arima" "${P[@]}")" 422
+check_eq "unknown method: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&method=prophet" "${P[@]}")" 422
 check_eq "missing sku: 422" "$(http GET "/v1/forecasts?node=$node" "${P[@]}")" 422
 dcn=${dc%/*}
 dcs=${dc#*/}

@@ -261,6 +261,46 @@ static void test_smean_hand_computed(void **state)
 }
 
 /*
+ * The automatic ARIMA. A pure season (plus a little noise) is seasonally differenced
+ * and its pattern carried on; a random walk is differenced once and forecast flat at about
+ * its last value, and its 90 % intervals cover about 90 % over simulated walks (the ψ
+ * weights of (1 − B): all 1, as the naive method's).
+ */
+static void test_arima(void **state)
+{
+	(void)state;
+	enum { N = 96, WALKS = 300, NW = 150, HW = 6 };
+	double y[NW];
+	struct out o;
+	rng = 5;
+	for (int t = 0; t < N; t++)
+		y[t] = 100 + 20 * sin(2 * M_PI * t / 12) + 0.5 * gauss();
+	assert_int_equal(run(y, N, FC_ARIMA, 12, 12, 0.9, &o, NULL), 0);
+	print_message("season: %s\n", o.r.model);
+	assert_non_null(strstr(o.r.model, ",1,")); /* D = 1 */
+	for (int h = 0; h < 12; h++)
+		assert_float_equal(o.mean[h], 100 + 20 * sin(2 * M_PI * (N + h) / 12), 2.0);
+	int in = 0, all = 0, flat = 0;
+	for (int k = 0; k < WALKS; k++) {
+		double v = 50;
+		for (int t = 0; t < NW; t++)
+			y[t] = (v += gauss());
+		double future[HW];
+		for (int h = 0; h < HW; h++)
+			future[h] = (v += gauss());
+		assert_int_equal(run(y, NW, FC_ARIMA, HW, 1, 0.9, &o, NULL), 0);
+		flat += fabs(o.mean[0] - y[NW - 1]) < 1.0;
+		for (int h = 0; h < HW; h++, all++)
+			in += future[h] >= o.lo[h] && future[h] <= o.hi[h];
+	}
+	print_message("random walks: %d of %d forecast within 1 of the last value; 90%% "
+		      "coverage %.3f\n",
+		      flat, WALKS, (double)in / all);
+	assert_true(flat > WALKS * 9 / 10);
+	assert_true((double)in / all > 0.84 && (double)in / all < 0.96);
+}
+
+/*
  * Rolling origins, the ensemble's own errors: each member forecasts the history from
  * earlier origins with its fitted parameters. The seasonal mean by hand (the series of
  * test_smean_hand_computed: from origin 29, y[29] is weekday 1 of week 4, forecast from
@@ -608,7 +648,7 @@ static void test_bad_input(void **state)
 	assert_int_equal(o.r.method, FC_MEAN);
 	assert_float_equal(o.mean[0], 1.5, 1e-12);
 	assert_int_equal(fc_method_parse("ets"), FC_ETS);
-	assert_int_equal(fc_method_parse("arima"), -1);
+	assert_int_equal(fc_method_parse("prophet"), -1);
 #undef EXPECT
 }
 
@@ -670,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_dotm_hand_computed),
 		cmocka_unit_test(test_smean_hand_computed),
 		cmocka_unit_test(test_rolling_origins),
+		cmocka_unit_test(test_arima),
 		cmocka_unit_test(test_ensemble),
 		cmocka_unit_test(test_closed_days),
 		cmocka_unit_test(test_payday_hand_computed),
