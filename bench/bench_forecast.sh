@@ -10,9 +10,9 @@ echo
 if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo "== forecast backtest: car parts, 2,509 monthly intermittent series, last 6 months held out =="
 	echo "   references: RMSSE 0.502 (M5 TSB benchmark), R croston 0.615, SES 0.503; aim: auto <= 0.499 with cov95 in 0.93-0.97"
-	echo "\$ fulcrum backtest --input $DATA/carparts/carparts.csv --horizon 6 --methods auto,naive,snaive,ses,ets,theta,dotm,ensemble,croston,tsb,imapa"
+	echo "\$ fulcrum backtest --input $DATA/carparts/carparts.csv --horizon 6 --methods auto,naive,snaive,ses,ets,theta,dotm,ces,ensemble,croston,tsb,imapa"
 	"$FULCRUM" backtest --input "$DATA/carparts/carparts.csv" --horizon 6 \
-		--methods auto,naive,snaive,ses,ets,theta,dotm,ensemble,croston,tsb,imapa
+		--methods auto,naive,snaive,ses,ets,theta,dotm,ces,ensemble,croston,tsb,imapa
 	echo
 	echo "== forecast backtest: Walmart store x department, 70 daily series, last 28 days held out =="
 	echo "   reference: weighted RMSSE 0.812 (R forecast::ets, weekly seasonality), seasonal naive 0.892; R ets 130-380 ms per series; aim: auto <= 0.79"
@@ -44,9 +44,9 @@ if [ -s "$DATA/carparts/carparts.csv" ]; then
 	echo
 	echo "== forecast backtest: M1 competition, 617 monthly series, the 18 months of test.csv held out =="
 	echo "   references: sMAPE R thetaf 16.53, R ets 14.97"
-	echo "\$ fulcrum backtest --input $DATA/m1-monthly/train.csv --test $DATA/m1-monthly/test.csv --horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ensemble,comb"
+	echo "\$ fulcrum backtest --input $DATA/m1-monthly/train.csv --test $DATA/m1-monthly/test.csv --horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ces,ensemble,comb"
 	"$FULCRUM" backtest --input "$DATA/m1-monthly/train.csv" --test "$DATA/m1-monthly/test.csv" \
-		--horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ensemble,comb
+		--horizon 18 --methods auto,naive,snaive,ses,ets,arima,theta,dotm,ces,ensemble,comb
 else
 	echo "(forecast backtests skipped: $DATA/carparts/carparts.csv not found; set FULCRUM_DATA)"
 fi

@@ -388,6 +388,7 @@ static int run_method(enum fc_method m, const double *y, int n, int period, stru
 	case FC_DOTM: rc = fc_dotm(y, n, period, fit, work); break;
 	case FC_SMEAN: rc = fc_smean(y, n, period, SMEAN_SEASONS, fit); break;
 	case FC_ARIMA: rc = fc_arima(y, n, period, fit, work); break;
+	case FC_CES: rc = fc_ces(y, n, period, fit, work); break;
 	case FC_CROSTON: rc = fc_croston(y, n, false, fit); break;
 	case FC_SBA: rc = fc_croston(y, n, true, fit); break;
 	case FC_TSB: rc = fc_tsb(y, n, fit); break;

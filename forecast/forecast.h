@@ -86,7 +86,8 @@
 	X(DOTM, "dotm")                 \
 	X(ENSEMBLE, "ensemble")         \
 	X(SMEAN, "smean")               \
-	X(ARIMA, "arima")
+	X(ARIMA, "arima")               \
+	X(CES, "ces")
 
 enum fc_method {
 #define FC_METHOD_ENUM(k, name) FC_##k,

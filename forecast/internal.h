@@ -60,6 +60,11 @@ int fc_dotm(const double *y, int n, int m, struct fc_fit *fit, double *work);
 /* DOTM with its parameters given: the in-sample one-step SSE, and f[0 … H) when H > 0. */
 double fc_dotm_run(const double *y, int n, double a, double th, double l0, int H, double *f);
 
+/* Complex exponential smoothing (ces.c); work: n doubles. -1 if n < 6. */
+int fc_ces(const double *y, int n, int m, struct fc_fit *fit, double *work);
+/* CES with its parameters given: the in-sample one-step SSE, and f[0 … H) when H > 0. */
+double fc_ces_run(const double *y, int n, double a0, double a1, double l0, double c0, int H,
+		  double *f);
 /* The automatic seasonal ARIMA (arima.c); -1 if no order fits (n < 8). */
 int fc_arima(const double *y, int n, int m, struct fc_fit *fit, double *work);
 

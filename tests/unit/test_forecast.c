@@ -261,6 +261,33 @@ static void test_smean_hand_computed(void **state)
 }
 
 /*
+ * Complex exponential smoothing by hand: 1, 2, 3, 4 with α0 = 1.3, α1 = 1, l0 = c0 = 1
+ * gives the errors 0, 1, 1.7, 2.19 (SSE 8.6861) and the level 2.467; from the state
+ * (2, 1) with α1 = 0.5 the forecasts are 2, then 2 − 0.5 · 1.
+ */
+static void test_ces_hand_computed(void **state)
+{
+	(void)state;
+	const double y[] = {1, 2, 3, 4};
+	double f[2];
+	assert_float_equal(fc_ces_run(y, 4, 1.3, 1, 1, 1, 2, f), 8.6861, 1e-12);
+	assert_float_equal(f[0], 2.467, 1e-12);
+	assert_float_equal(f[1], 2.467, 1e-12); /* α1 = 1: the potential does not move it */
+	fc_ces_run(y, 0, 1.3, 0.5, 2, 1, 2, f);
+	assert_float_equal(f[0], 2, 1e-12);
+	assert_float_equal(f[1], 1.5, 1e-12);
+	/* fitted: a constant is forecast as itself */
+	double flat[30];
+	for (int t = 0; t < 30; t++)
+		flat[t] = 7;
+	struct out o;
+	assert_int_equal(run(flat, 30, FC_CES, 4, 1, 0.9, &o, NULL), 0);
+	for (int h = 0; h < 4; h++)
+		assert_float_equal(o.mean[h], 7, 1e-3);
+	assert_int_not_equal(run(y, 4, FC_CES, 2, 1, 0.9, &o, NULL), 0); /* too short */
+}
+
+/*
  * The automatic ARIMA. A pure season (plus a little noise) is seasonally differenced
  * and its pattern carried on; a random walk is differenced once and forecast flat at about
  * its last value, and its 90 % intervals cover about 90 % over simulated walks (the ψ
@@ -711,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_smean_hand_computed),
 		cmocka_unit_test(test_rolling_origins),
 		cmocka_unit_test(test_arima),
+		cmocka_unit_test(test_ces_hand_computed),
 		cmocka_unit_test(test_ensemble),
 		cmocka_unit_test(test_closed_days),
 		cmocka_unit_test(test_payday_hand_computed),
