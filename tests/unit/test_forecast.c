@@ -307,6 +307,17 @@ static void test_arima(void **state)
 	assert_non_null(strstr(o.r.model, ",1,")); /* D = 1 */
 	for (int h = 0; h < 12; h++)
 		assert_float_equal(o.mean[h], 100 + 20 * sin(2 * M_PI * (N + h) / 12), 2.0);
+	/* by hand: an exact season leaves nothing after (1 − B^12), so every order fits as
+	 * well and the fewest parameters win: ARIMA(0,0,0)(0,1,0), the last season again,
+	 * with no spread */
+	for (int t = 0; t < N; t++)
+		y[t] = 100 + 3 * (t % 12) - 5 * (t % 12 > 8);
+	assert_int_equal(run(y, N, FC_ARIMA, 24, 12, 0.9, &o, NULL), 0);
+	assert_string_equal(o.r.model, "ARIMA(0,0,0)(0,1,0)[12]");
+	for (int h = 0; h < 24; h++) {
+		assert_float_equal(o.mean[h], y[N - 12 + h % 12], 1e-9);
+		assert_float_equal(o.hi[h], o.mean[h], 1e-9);
+	}
 	int in = 0, all = 0, flat = 0;
 	for (int k = 0; k < WALKS; k++) {
 		double v = 50;
