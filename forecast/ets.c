@@ -31,7 +31,11 @@ struct ets_ctx {
 	double sse; /* of the last evaluation (relative errors for 'M') */
 	/* the final state of the last evaluation */
 	double l, b, s[ETS_M_MAX];
+	struct fc_fit *roll; /* when set: its rolling origins are written as the filter runs */
 };
+
+static double ets_point(struct ets_spec sp, int m, double l, double b, const double *s, double ph,
+			int j, int h);
 
 /* x = α, l0, then β, φ (trend), then γ (season). */
 static void unpack(const struct ets_ctx *c, const double *x, double *a, double *l0, double *be,
@@ -62,6 +66,11 @@ static double ets_run(struct ets_ctx *c, double a, double l0, double be, double 
 	for (int j = 0; j < m; j++)
 		s[j] = sp.season == 'N' ? 0 : c->s0[j];
 	for (int t = 0, j = 0; t < n; t++) {
+		const struct fc_fit *r = c->roll;
+		if (r && t >= r->roll_from)
+			for (int h = 1; h <= r->h && t + h - 1 < n; h++)
+				r->roll[(size_t)(t - r->roll_from) * r->h + h - 1] =
+					ets_point(sp, m, l, b, s, ph, j, h);
 		const double base = l + ph * b;
 		const double si = s[j];
 		const double yhat = sp.season == 'M' ? base * si : base + si;
@@ -238,44 +247,12 @@ static double ets_point(struct ets_spec sp, int m, double l, double b, const dou
  * fit->h steps before each update from roll_from on. */
 static void ets_roll(const double *y, int n, int m, struct fc_fit *fit)
 {
-	struct ets_ctx c = {.y = y, .n = n, .m = m, .sp = fit->spec};
-	double l0, a, be, ph, g, s[ETS_M_MAX];
+	struct ets_ctx c = {.y = y, .n = n, .m = m, .sp = fit->spec, .roll = fit};
+	double l0, a, be, ph, g;
 	if (ets_init(&c, &l0) < 0)
 		return;
 	unpack(&c, fit->x, &a, &l0, &be, &ph, &g);
-	const struct ets_spec sp = c.sp;
-	const int ms = sp.season == 'N' ? 1 : m, H = fit->h;
-	double l = l0, b = sp.trend != 'N' ? c.b0 : 0;
-	for (int j = 0; j < ms; j++)
-		s[j] = sp.season == 'N' ? 0 : c.s0[j];
-	for (int t = 0, j = 0; t < n; t++) {
-		if (t >= fit->roll_from)
-			for (int h = 1; h <= H && t + h - 1 < n; h++)
-				fit->roll[(size_t)(t - fit->roll_from) * H + h - 1] =
-					ets_point(sp, ms, l, b, s, ph, j, h);
-		const double base = l + ph * b, si = s[j];
-		const double yhat = sp.season == 'M' ? base * si : base + si;
-		if (sp.error == 'A') {
-			const double e = y[t] - yhat;
-			if (sp.season == 'M') {
-				l = base + a * e / si;
-				b = ph * b + be * e / si;
-				s[j] = si + g * e / base;
-			} else {
-				l = base + a * e;
-				b = ph * b + be * e;
-				s[j] = si + g * e;
-			}
-		} else {
-			const double e = yhat != 0 ? (y[t] - yhat) / yhat : 0;
-			l = base * (1 + a * e);
-			b = ph * b + be * base * e;
-			if (sp.season == 'M')
-				s[j] = si * (1 + g * e);
-		}
-		if (++j == ms)
-			j = 0;
-	}
+	ets_run(&c, a, l0, be, ph, g);
 }
 
 int ets_fit(const double *y, int n, int m, struct ets_spec sp, struct fc_fit *fit)
