@@ -344,8 +344,6 @@ int flow_scenario_compare(struct store *st, const char *a, const char *b, json_t
 int flow_scenario_accept(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 /* Its stored request (the POST body), caller decrefs. */
 int flow_scenario_request(struct store *st, const char *id, json_t **body, struct fl_err *err);
-/* Its request run again, as a new scenario (synchronously). */
-int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err);
 /* A scenario's answer as a page of its transfer lines: lines after..after+limit in
  * "transfers", with "transfers_total" and "transfers_next" (the next page's after, or
  * null); the summary ("lanes", "largest_transfers") stays whole. In place. */

@@ -259,20 +259,6 @@ int flow_scenario_request(struct store *st, const char *id, json_t **body, struc
 				  id);
 }
 
-int flow_scenario_rerun(struct store *st, const char *id, json_t **answer, struct fl_err *err)
-{
-	json_t *body;
-	int rc = flow_scenario_request(st, id, &body, err);
-	*answer = NULL;
-	if (rc)
-		return rc;
-	rc = flow_rebalance(st, body, NULL, NULL, answer, err);
-	json_decref(body);
-	if (!rc)
-		json_object_set_new(*answer, "rerun_of", json_string(id));
-	return rc;
-}
-
 int flow_scenario_csv(struct store *st, const char *id, char **csv, struct fl_err *err)
 {
 	json_t *s = NULL, *t;
