@@ -14,7 +14,7 @@ BUILD_PKGS = gcc make pkg-config libc6-dev libglpk-dev liblua5.4-dev libjansson-
              libmicrohttpd-dev libsqlite3-dev libcmocka-dev nettle-dev libcurl4-gnutls-dev
 TEST_PKGS  = curl glpk-utils clang-format clang-tidy chromium
 FUZZ_PKGS  = clang libclang-rt-14-dev
-BENCH_PKGS = wrk curl
+BENCH_PKGS = wrk curl r-cran-forecast
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wvla -Werror -Wno-format-truncation
