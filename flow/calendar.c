@@ -124,6 +124,11 @@ int flow_calendar_csv(const char *path, struct flow_calendar *cal, struct fl_err
 				  path);
 	}
 	for (unsigned long ln = 2; !rc && fgets(line, sizeof(line), fp); ln++) {
+		if (!strchr(line, '\n') && !feof(fp)) {
+			rc = fl_err_set(err, FL_EINVAL, "%s:%lu: a line longer than %zu bytes",
+					path, ln, sizeof(line) - 2);
+			break;
+		}
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
 		if (strchr(line, '"')) {

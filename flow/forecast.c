@@ -429,11 +429,18 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	}
 	json_t *points = json_array();
 	char date[11];
+	static const char *const kinds[FLOW_DAY_KINDS] = {"closed", "holiday", "payday"};
 	for (int h = 0; h < H; h++) {
 		fl_date_format(f.first_day + h, date);
-		json_array_append_new(points,
-				      json_pack("{s:s, s:f, s:f, s:f}", "date", date, "mean",
-						pts[h], "lo", pts[H + h], "hi", pts[2 * H + h]));
+		json_t *pt = json_pack("{s:s, s:f, s:f, s:f}", "date", date, "mean", pts[h], "lo",
+				       pts[H + h], "hi", pts[2 * H + h]);
+		for (int k = 0; k < FLOW_DAY_KINDS; k++) { /* what the calendar says of the day */
+			const int32_t day = f.first_day + h;
+			if (days.n[k] && bsearch(&day, days.days[k], (size_t)days.n[k],
+						 sizeof(int32_t), fc_day_cmp))
+				json_object_set_new(pt, kinds[k], json_true());
+		}
+		json_array_append_new(points, pt);
 	}
 	/* the days just before the forecast, for a chart of history beside it */
 	json_t *actuals = json_array();

@@ -51,6 +51,9 @@ check "a calendar without a flag column is refused, by its header" grep -q "clos
 printf 'date,node,payday\n2026-01-01,STORE-,yes\n' >"$dir/badcal.csv"
 "$FULCRUM" forecast --input "$dir/pay.csv" --horizon 10 --calendar "$dir/badcal.csv" --quiet >/dev/null 2>"$dir/err"
 check "…and a flag that is not 0 or 1, by line" grep -q "badcal.csv:2: payday: must be 0 or 1, not 'yes'" "$dir/err"
+{ echo "date,node,payday"; printf '2026-01-01,%s,1\n' "$(head -c 600 /dev/zero | tr '\0' x)"; } >"$dir/longcal.csv"
+"$FULCRUM" forecast --input "$dir/pay.csv" --horizon 10 --calendar "$dir/longcal.csv" --quiet >/dev/null 2>"$dir/err"
+check "…and a line too long to be one, by line" grep -q "longcal.csv:2: a line longer than 510 bytes" "$dir/err"
 # the same through a store: calendar.csv's payday column reaches the batch
 mkdir -p "$dir/paystore"
 printf 'id,name,type,lat,lon,region,capacity_units,handling_cost,pick_cost,processing_days,ships_hazmat\nSTORE-1,One,store,40,-74,ne,,1,1,0,0\n' >"$dir/paystore/nodes.csv"
@@ -150,7 +153,7 @@ check_eq "unknown method: 422" "$(http GET "/v1/forecasts?node=$node&sku=$sku&me
 check_eq "missing sku: 422" "$(http GET "/v1/forecasts?node=$node" "${P[@]}")" 422
 dcn=${dc%/*}
 dcs=${dc#*/}
-check_eq "GET /v1/forecasts honours the calendar" "$(http GET "/v1/forecasts?node=$dcn&sku=$dcs&horizon=14" "${P[@]}"; js 'console.log(d.points.find(p => p.date === "2026-11-05").mean)')" "2000"
+check_eq "GET /v1/forecasts honours the calendar, and says so on the day" "$(http GET "/v1/forecasts?node=$dcn&sku=$dcs&horizon=14" "${P[@]}"; js 'const p = d.points.find(p => p.date === "2026-11-05"); console.log(p.mean, p.closed, d.points.filter(p => p.closed).length)')" "2000 true 1"
 ADMIN=$(token "$dir/t.db" admin)
 check_eq "POST /v1/import takes calendar.csv (reopening the day)" \
 	"$(http POST /v1/import -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' --data "{\"calendar.csv\": \"date,node,closed\\n2026-11-05,$dcn,0\\n\"}")" 200
