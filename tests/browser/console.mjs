@@ -119,6 +119,21 @@ await step('pages', async () => {
   await visit(admin, '#/outbox', 'table', 'outbox');
 });
 
+// ---- a planner sees why a store's Christmas Day forecasts nothing: the calendar says closed ----
+await step('calendar', async () => {
+  const p = admin.page;
+  await p.goto(URL_ + '/#/forecasts/ST-NYC/SKU-00001');
+  await p.locator('.uplot').first().waitFor();
+  await p.getByLabel('Horizon (days)').fill('60');
+  await p.getByRole('button', { name: 'Show forecast' }).click();
+  await p.locator('.tile .label', { hasText: 'Total over 60 days' }).waitFor();
+  await p.locator('summary', { hasText: 'Forecast points' }).click();
+  const row = p.locator('details tr', { hasText: '2026-12-25' });
+  await row.waitFor();
+  const cells = await row.locator('td').allTextContents();
+  ok(cells[1] === '0' && cells[4] === 'closed', 'a closed day is forecast 0 and marked closed in the points', cells.join(' | '));
+});
+
 // ---- an analyst: a syntax error marked on its line, fixed, tested, replayed, activated ----
 const analyst = await session(process.env.TOKEN_ANALYST);
 await step('analyst', async () => {

@@ -47,7 +47,8 @@ export async function forecastsPage(main, args) {
             h('small', {}, `${Math.round(f.level * 100)} % interval ${num(f.total.lo, 1)} – ${num(f.total.hi, 1)}`)),
           h('div', { class: 'tile' }, h('span', { class: 'label' }, 'History'), h('strong', { class: 'value' }, `${num(f.history.days)} days`), h('small', {}, `${f.history.first} → ${f.history.last}`))),
         box,
-        h('details', {}, h('summary', {}, 'Forecast points'), table([['Date', (p) => p.date], ['Mean', (p) => num(p.mean, 2)], ['Low', (p) => num(p.lo, 2)], ['High', (p) => num(p.hi, 2)]], f.points)));
+        h('details', {}, h('summary', {}, 'Forecast points'), table([['Date', (p) => p.date], ['Mean', (p) => num(p.mean, 2)], ['Low', (p) => num(p.lo, 2)], ['High', (p) => num(p.hi, 2)],
+          ['Calendar', (p) => ['closed', 'holiday', 'payday'].filter((k) => p[k]).join(', ')]], f.points)));
       chart = forecastChart(box, f.actuals || [], f.points, `${f.sku} at ${f.node}`);
       history.replaceState(null, '', `#/forecasts/${enc(f.node)}/${enc(f.sku)}`);
     } catch (e) { notice(msg, errorText(e), 'error'); }
