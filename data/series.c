@@ -341,8 +341,8 @@ fail:
 
 /* ---- the calendar ---- */
 
-int store_calendar_days(struct store *st, struct store_calendar_day **days, size_t *n,
-			struct fl_err *err)
+int store_calendar_days(struct store *st, const char *node, struct store_calendar_day **days,
+			size_t *n, struct fl_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	size_t cap = 0;
@@ -353,9 +353,12 @@ int store_calendar_days(struct store *st, struct store_calendar_day **days, size
 				"SELECT c.day, COALESCE(n.id, '') AS node,"
 				" c.closed | (c.holiday << 1) | (c.payday << 2) AS flags"
 				" FROM calendar c LEFT JOIN nodes n ON n.nid = c.node"
-				" WHERE flags <> 0 ORDER BY node, c.day",
+				" WHERE flags <> 0 AND (?1 IS NULL OR c.node = 0 OR n.id = ?1)"
+				" ORDER BY node, c.day",
 				err)))
 		return rc;
+	if (node)
+		sqlite3_bind_text(s, 1, node, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (*n == cap &&
 		    fl_grow((void **)days, &cap, *n + 1, sizeof(**days), STORE_CALENDAR_MAX)) {

@@ -331,10 +331,11 @@ struct store_calendar_day {
 	unsigned flags;	      /* STORE_DAY_… */
 };
 
-/* The days that are closed, holidays or paydays, sorted by node ("" first), then day;
- * *days is malloc'd (NULL when there are none). */
-int store_calendar_days(struct store *st, struct store_calendar_day **days, size_t *n,
-			struct fl_err *err);
+/* The days that are closed, holidays or paydays, sorted by node ("" first), then day:
+ * every node's, or (node given) that node's and every node's rows only; *days is
+ * malloc'd (NULL when there are none). */
+int store_calendar_days(struct store *st, const char *node, struct store_calendar_day **days,
+			size_t *n, struct fl_err *err);
 
 /*
  * Read series_id,date,value (any column order, extra columns ignored) from fp. Rows of

@@ -42,10 +42,11 @@ void flow_calendar_release(struct flow_calendar *cal)
 	memset(cal, 0, sizeof(*cal));
 }
 
-int flow_calendar_store(struct store *st, struct flow_calendar *cal, struct fl_err *err)
+int flow_calendar_store(struct store *st, const char *node, struct flow_calendar *cal,
+			struct fl_err *err)
 {
 	memset(cal, 0, sizeof(*cal));
-	int rc = store_calendar_days(st, &cal->v, &cal->n, err);
+	int rc = store_calendar_days(st, node, &cal->v, &cal->n, err);
 	if (!rc)
 		rc = group(cal, err);
 	if (rc)
@@ -186,11 +187,6 @@ static bool applies(const struct flow_calendar *cal, size_t g, const struct stor
 	return s->node && !strcmp(s->node, node);
 }
 
-static int day_cmp(const void *a, const void *b)
-{
-	return fc_day_cmp(a, b);
-}
-
 int flow_series_days(const struct flow_calendar *cal, const struct store_series *s, int horizon,
 		     struct flow_series_days *d, struct fl_err *err)
 {
@@ -234,7 +230,7 @@ int flow_series_days(const struct flow_calendar *cal, const struct store_series 
 			for (size_t i = from[g]; i < to[g]; i++)
 				if (cal->v[i].flags & (1u << k))
 					v[n++] = cal->v[i].day;
-		qsort(v, (size_t)n, sizeof(int32_t), day_cmp);
+		qsort(v, (size_t)n, sizeof(int32_t), fc_day_cmp);
 		int u = 0;
 		for (int i = 0; i < n; i++)
 			if (!u || v[u - 1] != v[i])

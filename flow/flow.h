@@ -197,7 +197,9 @@ struct flow_calendar {
 	bool prefix;
 };
 
-int flow_calendar_store(struct store *st, struct flow_calendar *cal, struct fl_err *err);
+/* The store's calendar: every node's rows, or (node given) only those that apply to it. */
+int flow_calendar_store(struct store *st, const char *node, struct flow_calendar *cal,
+			struct fl_err *err);
 /* A calendar file: a header naming date and any of node, closed, holiday, payday
  * (0 or 1; empty is 0), one day a row; rows with no flag set are skipped. */
 int flow_calendar_csv(const char *path, struct flow_calendar *cal, struct fl_err *err);

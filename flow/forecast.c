@@ -255,7 +255,7 @@ int flow_forecast_many(struct store *cache, const struct store_series_set *set,
 		return fl_err_set(err, FL_ENOMEM, "out of memory");
 	}
 	if (!cal && cache) {
-		if ((rc = flow_calendar_store(cache, &own, err))) {
+		if ((rc = flow_calendar_store(cache, NULL, &own, err))) {
 			free(jobs), free(pts), free(put);
 			return rc;
 		}
@@ -389,7 +389,7 @@ int flow_forecast_one(struct store *st, const char *node, const char *sku, const
 	}
 	if ((status = flow_series_values(s, &v, &owned, &n, &step, err)))
 		goto out;
-	if ((status = flow_calendar_store(st, &cal, err)) ||
+	if ((status = flow_calendar_store(st, node, &cal, err)) ||
 	    (status = flow_series_days(&cal, s, H, &days, err)))
 		goto out;
 	flow_series_days_apply(&days, &po);

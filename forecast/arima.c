@@ -313,23 +313,21 @@ static bool try_order(struct search *s, struct order o)
 }
 
 /* The chosen model's forecasts of y (the differences undone) and ψ weights into fit. */
-static int finish(const double *y, int n, int m, int d, int D, struct arima_ctx *cp,
+static int finish(const double *y, int n, int m, int d, int D, struct arima_ctx *c,
 		  struct search *sp, struct fc_fit *fit)
 {
-	struct arima_ctx c = *cp;
-	struct search s = *sp;
-	const double *w = c.w;
-	const double *e = c.e;
-	const int nw = c.n, ms = c.m, H = fit->h;
+	const double *w = c->w;
+	const double *e = c->e;
+	const int nw = c->n, ms = c->m, H = fit->h;
 	/* the winner's residuals, polynomials and forecasts of w */
-	const struct order *o = &s.best;
-	fit_order(&c, o, s.best_x); /* refits to the same optimum: residuals in e */
+	const struct order *o = &sp->best;
+	fit_order(c, o, sp->best_x); /* refits to the same optimum: residuals in e */
 	double phi[AR_MAX], th[AR_MAX], Phi[SAR_MAX], Th[SAR_MAX], mean;
-	unpack_x(o, s.best_x, phi, th, Phi, Th, &mean);
+	unpack_x(o, sp->best_x, phi, th, Phi, Th, &mean);
 	double a[AR_MAX + SAR_MAX * FC_SEASON_MAX + 1], b[AR_MAX + SAR_MAX * FC_SEASON_MAX + 1];
 	const int na = expand_ar(phi, o->p, Phi, o->P, ms, a);
 	const int nb = expand_ma(th, o->q, Th, o->Q, ms, b);
-	const double sigma2 = c.css / (c.used - npar(o) > 0 ? c.used - npar(o) : 1);
+	const double sigma2 = c->css / (c->used - npar(o) > 0 ? c->used - npar(o) : 1);
 	double *wf = malloc(sizeof(double) * ((size_t)nw + H) * 2);
 	if (!wf)
 		return -1;
@@ -401,7 +399,7 @@ static int finish(const double *y, int n, int m, int d, int D, struct arima_ctx 
 	fit->psi[0] = 1;
 	fit->sigma = sqrt(sigma2);
 	fit->mult = fit->hurdle = false;
-	fit->aicc = s.best_aicc;
+	fit->aicc = sp->best_aicc;
 	snprintf(fit->model, sizeof(fit->model), "ARIMA(%d,%d,%d)(%d,%d,%d)[%d]%s", o->p, d, o->q,
 		 o->P, D, o->Q, m, o->mean ? (d + D ? "+drift" : "+mean") : "");
 	fit->npar = 0;

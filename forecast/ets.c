@@ -34,9 +34,6 @@ struct ets_ctx {
 	struct fc_fit *roll; /* when set: its rolling origins are written as the filter runs */
 };
 
-static double ets_point(struct ets_spec sp, int m, double l, double b, const double *s, double ph,
-			int j, int h);
-
 /* x = α, l0, then β, φ (trend), then γ (season). */
 static void unpack(const struct ets_ctx *c, const double *x, double *a, double *l0, double *be,
 		   double *ph, double *g)
@@ -54,6 +51,19 @@ static void unpack(const struct ets_ctx *c, const double *x, double *a, double *
 	}
 	if (c->sp.season != 'N')
 		*g = x[i];
+}
+
+/* The point forecast h steps past the state (l, b, s), the next season index being j. */
+static double ets_point(struct ets_spec sp, int m, double l, double b, const double *s, double ph,
+			int j, int h)
+{
+	double phih = 0, pw = 1;
+	for (int i = 1; i <= h; i++) {
+		pw *= ph;
+		phih += pw;
+	}
+	const double base = l + phih * b, si = s[(j + h - 1) % m];
+	return sp.season == 'M' ? base * si : base + (sp.season == 'A' ? si : 0);
 }
 
 static double ets_run(struct ets_ctx *c, double a, double l0, double be, double ph, double g)
@@ -228,19 +238,6 @@ static int ets_init(struct ets_ctx *c, double *l0_out)
 		l0 = sa[0] > 0 ? sa[0] : 1e-3;
 	*l0_out = l0;
 	return 0;
-}
-
-/* The point forecast h steps past the state (l, b, s), the next season index being j. */
-static double ets_point(struct ets_spec sp, int m, double l, double b, const double *s, double ph,
-			int j, int h)
-{
-	double phih = 0, pw = 1;
-	for (int i = 1; i <= h; i++) {
-		pw *= ph;
-		phih += pw;
-	}
-	const double base = l + phih * b, si = s[(j + h - 1) % m];
-	return sp.season == 'M' ? base * si : base + (sp.season == 'A' ? si : 0);
 }
 
 /* Rolling origins (internal.h) of the fitted model in fit: the filter again, forecasting

@@ -130,6 +130,8 @@ await step('calendar', async () => {
   await p.locator('summary', { hasText: 'Forecast points' }).click();
   const row = p.locator('details tr', { hasText: '2026-12-25' });
   await row.waitFor();
+  await row.scrollIntoViewIfNeeded();
+  await p.screenshot({ path: path.join(SHOTS, 'forecast-calendar.png') });
   const cells = await row.locator('td').allTextContents();
   ok(cells[1] === '0' && cells[4] === 'closed', 'a closed day is forecast 0 and marked closed in the points', cells.join(' | '));
 });

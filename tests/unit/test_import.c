@@ -119,7 +119,7 @@ static void test_calendar(void **state)
 	struct store_calendar_day *days;
 	size_t n;
 	int32_t d;
-	assert_int_equal(store_calendar_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(store_calendar_days(fx->st, NULL, &days, &n, &err), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(days[0].node, "");
 	assert_true(fl_date_parse("2026-12-25", &d) && days[0].day == d);
@@ -133,7 +133,7 @@ static void test_calendar(void **state)
 		   "03,1\n");
 	assert_int_equal(store_import_dir(fx->st, in, NULL, NULL, NULL, &err), 0);
 	rm_tree(in);
-	assert_int_equal(store_calendar_days(fx->st, &days, &n, &err), 0);
+	assert_int_equal(store_calendar_days(fx->st, NULL, &days, &n, &err), 0);
 	assert_int_equal(n, 4); /* one reopened, one added, one a payday */
 	assert_true(fl_date_parse("2027-12-25", &d) && days[1].day == d);
 	assert_int_equal(days[1].flags, STORE_DAY_CLOSED);
