@@ -22,7 +22,8 @@ static int row_cmp(const void *a, const void *b)
 /* Sort the rows by (node, day) and mark where each node's run starts. */
 static int group(struct flow_calendar *cal, struct fl_err *err)
 {
-	qsort(cal->v, cal->n, sizeof(*cal->v), row_cmp);
+	if (cal->n) /* an empty calendar has no rows to sort (v is NULL) */
+		qsort(cal->v, cal->n, sizeof(*cal->v), row_cmp);
 	free(cal->group);
 	cal->ngroup = 0;
 	cal->group = malloc(sizeof(size_t) * (cal->n + 1));
