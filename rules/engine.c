@@ -181,6 +181,15 @@ bool rl_loaded(struct rl_engine *e, const char *key)
 }
 
 /* "name:7: message" → 7 and "message". */
+const char *rl__memory_reason(const struct rl_engine *e)
+{
+	if (e->last_trip) /* an allocation refused past the deadline */
+		return e->last_trip;
+	if (e->too_big)
+		return "memory: a block larger than the time left before the deadline can fill";
+	return "memory limit exceeded";
+}
+
 static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 {
 	/* lua_tostring would convert a number in place: an allocation */
@@ -190,6 +199,8 @@ static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 		snprintf(d->message, sizeof(d->message), "error object is not a string");
 		return;
 	}
+	if (!strcmp(msg, "not enough memory"))
+		msg = rl__memory_reason(rl__engine_of(L));
 	const char *c = strchr(msg, ':');
 	if (c && c[1] >= '0' && c[1] <= '9') {
 		d->line = (int)strtol(c + 1, NULL, 10);
@@ -430,7 +441,7 @@ static void call_rule(struct rl_engine *e, const char *rule, int nargs, struct r
 	lua_pop(L, 1);
 	out->n = mark; /* a failed rule has no effects */
 	rl_effects_fail(out, e->cur_set->name, rule, d.line,
-			rc == LUA_ERRMEM ? "memory limit exceeded" : d.message);
+			rc == LUA_ERRMEM ? rl__memory_reason(e) : d.message);
 	lua_gc(L, LUA_GCCOLLECT);
 }
 

@@ -32,6 +32,8 @@ struct rl_engine {
 	double deadline;
 	bool tripped;
 	const char *trip_reason;
+	const char *last_trip; /* the limit the last call tripped, if any (after disarm) */
+	bool too_big;	       /* it was refused a block the time left could not fill */
 	struct set sets[RL_SETS_CACHED];
 	int nsets;
 	unsigned long clock;
@@ -59,6 +61,15 @@ void rl__disarm(struct rl_engine *e);
 struct rl_engine *rl__engine_of(lua_State *L);
 void rl__freeze(lua_State *L);
 int rl__rawfield(lua_State *L, int idx, const char *k);
+
+/* bounded.c: string.find/match/gmatch/gsub and table.concat/insert/move/remove/sort/unpack,
+ * set into the tables at string_lib and table_lib */
+void rl__open_bounded(lua_State *L, int string_lib, int table_lib);
+/* sandbox.c: called by bounded.c's loops; raises once the rule call is past its deadline */
+void rl__tick(lua_State *L);
+
+/* engine.c: what a memory error of the last call means */
+const char *rl__memory_reason(const struct rl_engine *e);
 
 /* ctx.c */
 void rl__build_ctx(lua_State *L);

@@ -23,7 +23,11 @@
  * tables are read-only proxies with locked metatables; the string metatable is locked;
  * setmetatable refuses __gc. Each rule set has its own environment. Each rule call has an
  * instruction budget and a wall-clock deadline enforced by a count hook that, once
- * tripped, fires on every instruction so pcall cannot swallow it.
+ * tripped, fires on every instruction so pcall cannot swallow it; inside C, the pattern
+ * and table functions are fulcrum's own (rules/bounded.c), whose loops check the deadline
+ * every 1,024 units of work, and the allocator refuses the first allocation past it and
+ * any block larger than the time left can fill (RL_ALLOC_BYTES_PER_MS): a rule call ends
+ * at its deadline, wherever it runs.
  *
  * A rule that fails (an error, a limit) adds an RL_FAILED effect naming its line, and
  * its other effects from that call are dropped; the caller decides the policy.
@@ -42,17 +46,15 @@
 #define RL_PATTERN_MAX (64u << 10) /* subject bytes the pattern functions accept */
 #define RL_SOURCE_MAX (256u << 10) /* bytes of one rule set */
 #define RL_TABLE_OPS_MAX (1 << 20) /* elements one table library call may touch */
-#define RL_PATTERN_WORK 1e8	   /* a pattern call's worst case: subject^(quantifiers + 1) */
 /*
- * What one library call may do per millisecond left before its rule's deadline: a call
- * whose bound exceeds it is refused before it runs, so no call inside C (where the hook
- * cannot stop it) ends past the deadline. A third of what this machine does (2 cores,
- * Lua 5.4.4): a pattern's worst case 3·10^5 steps/ms; table.sort 3.5·10^4
- * n·log2(n) units/ms; concat, move, unpack, insert, remove 1.2·10^4 elements/ms.
+ * A block a rule call allocates (past 64 KiB) must be one the time left before its
+ * deadline can fill at 10^5 bytes per ms: the C operations that are one allocation and
+ * one pass over it (.., string.upper, lower, sub, format, rep, table.concat) cannot be
+ * interrupted, so their size is what bounds them. Measured on this machine (2 cores,
+ * Lua 5.4.4): upper 1.2·10^5 bytes per ms, the slowest; a copy 3.6·10^5.
  */
-#define RL_PATTERN_WORK_PER_MS 1e5
-#define RL_SORT_WORK_PER_MS 1e4
-#define RL_TABLE_OPS_PER_MS 4e3
+#define RL_ALLOC_BYTES_PER_MS 1e5
+#define RL_ALLOC_SMALL (64u << 10)
 #define RL_EFFECTS_MAX 4096 /* effects one call may record */
 #define RL_SETS_CACHED 32   /* compiled rule sets an engine keeps */
 #define RL_NAME_MAX 64

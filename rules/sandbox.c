@@ -40,6 +40,8 @@ int rl__rawfield(lua_State *L, int idx, const char *k)
 
 /* ---- limits ---- */
 
+static void limit_hook(lua_State *L, lua_Debug *ar);
+
 void *rl__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct rl_engine *e = ud;
@@ -50,15 +52,30 @@ void *rl__capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		e->mem -= osize;
 		return NULL;
 	}
-	if (e->capped && nsize > osize && e->mem - osize + nsize > e->lim.memory)
-		return NULL; /* Lua raises "not enough memory" */
+	if (e->capped && nsize > osize) {
+		if (e->mem - osize + nsize > e->lim.memory)
+			return NULL; /* Lua raises "not enough memory" */
+		/* the watchdog in every allocation, which most library calls make: the first
+		 * one past the deadline fails (the rule fails, with the deadline as its
+		 * reason), and from then on every instruction fails, as trip() does; the
+		 * allocations that raising needs still succeed */
+		const double left = e->deadline - now_ms();
+		if (!e->tripped && left < 0) {
+			e->trip_reason = "deadline exceeded";
+			e->tripped = true;
+			lua_sethook(e->L, limit_hook, LUA_MASKCOUNT, 1);
+			return NULL;
+		}
+		if (nsize > RL_ALLOC_SMALL && (double)nsize > left * RL_ALLOC_BYTES_PER_MS) {
+			e->too_big = true; /* what fills it could not end by the deadline */
+			return NULL;
+		}
+	}
 	void *p = realloc(ptr, nsize);
 	if (p)
 		e->mem = e->mem - osize + nsize;
 	return p;
 }
-
-static void limit_hook(lua_State *L, lua_Debug *ar);
 
 /* Trip the limits: from now on every instruction fails, so pcall cannot absorb it. */
 static int trip(lua_State *L, struct rl_engine *e, const char *why)
@@ -99,16 +116,16 @@ static void deadline_check(lua_State *L)
 		trip(L, e, "deadline exceeded");
 }
 
-/* The milliseconds left before the deadline (checked first); ∞ outside a rule call. */
-static double time_left(lua_State *L)
+void rl__tick(lua_State *L)
 {
-	deadline_check(L);
-	const struct rl_engine *e = rl__engine_of(L);
-	return e->capped ? fmax(0, e->deadline - now_ms()) : INFINITY;
+	if (rl__engine_of(L)) /* a state of the engine's (not a bare one, as in a test) */
+		deadline_check(L);
 }
 
 void rl__arm(struct rl_engine *e)
 {
+	e->last_trip = NULL;
+	e->too_big = false;
 	e->instr = 0;
 	e->tripped = false;
 	e->deadline = now_ms() + e->lim.deadline_ms;
@@ -119,6 +136,7 @@ void rl__arm(struct rl_engine *e)
 void rl__disarm(struct rl_engine *e)
 {
 	lua_sethook(e->L, NULL, 0, 0);
+	e->last_trip = e->tripped ? e->trip_reason : NULL;
 	e->tripped = false;
 	e->capped = false;
 }
@@ -142,99 +160,6 @@ static int safe_rep(lua_State *L)
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, 1);
 	return 1;
-}
-
-/*
- * The quantifiers (*, +, -, ?) of a Lua pattern, outside %-escapes and sets: each can
- * make the matcher try every remaining position, so a call's worst case grows as the
- * subject's length to their number, plus one when it is tried at every start.
- */
-static int quantifiers(const char *p, size_t n, bool *anchored)
-{
-	int q = 0;
-	*anchored = n && p[0] == '^';
-	for (size_t i = *anchored; i < n; i++) {
-		if (p[i] == '%') {
-			i++; /* %x: one item */
-		} else if (p[i] == '[') {
-			i += i + 1 < n && p[i + 1] == '^';
-			i += i + 1 < n && p[i + 1] == ']'; /* a leading ] is literal */
-			while (++i < n && p[i] != ']')
-				i += p[i] == '%';
-		} else if (p[i] == '*' || p[i] == '+' || p[i] == '-' || p[i] == '?') {
-			q++;
-		}
-	}
-	return q;
-}
-
-static int safe_pattern(lua_State *L)
-{
-	const double left = time_left(L);
-	size_t len, plen = 0;
-	luaL_checklstring(L, 1, &len);
-	if (len > RL_PATTERN_MAX)
-		return luaL_error(L, "string patterns: subject longer than %d bytes",
-				  RL_PATTERN_MAX);
-	const char *pat = luaL_optlstring(L, 2, "", &plen);
-	bool anchored;
-	const int q = quantifiers(pat, plen, &anchored);
-	const double work = pow((double)len + 1, (double)q + (anchored ? 0 : 1));
-	const double most = fmin(RL_PATTERN_WORK, left * RL_PATTERN_WORK_PER_MS);
-	if (q > 0 && work > most) {
-		char msg[192]; /* luaL_error knows neither %zu nor %e */
-		snprintf(msg, sizeof(msg),
-			 "string patterns: %d quantifiers on %zu bytes could take %.0e steps (at "
-			 "most %.0e, %.0f ms before the deadline)",
-			 q, len, work, most, fmin(left, 1e9));
-		return luaL_error(L, "%s", msg);
-	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
-}
-
-/*
- * The table library with a budget checked before the C code runs (that code does not
- * see the instruction hook): concat, unpack and move over at most RL_TABLE_OPS_MAX
- * elements; insert, remove and sort on tables at most that long (their length as the
- * call would see it, __len included).
- */
-static lua_Integer opt_int(lua_State *L, int i, lua_Integer dflt)
-{
-	return lua_isnoneornil(L, i) ? dflt : luaL_checkinteger(L, i);
-}
-
-static int safe_table(lua_State *L)
-{
-	const double left = time_left(L);
-	const char *fn = lua_tostring(L, lua_upvalueindex(2));
-	double span;
-	if (!strcmp(fn, "move")) {
-		span = (double)luaL_checkinteger(L, 3) - (double)luaL_checkinteger(L, 2) + 1;
-	} else if (!strcmp(fn, "concat") || !strcmp(fn, "unpack")) {
-		const int first = !strcmp(fn, "concat") ? 3 : 2;
-		const lua_Integer i = opt_int(L, first, 1);
-		const lua_Integer j = lua_isnoneornil(L, first + 1)
-					      ? luaL_len(L, 1)
-					      : luaL_checkinteger(L, first + 1);
-		span = (double)j - (double)i + 1;
-	} else { /* insert, remove, sort: the work grows with the length */
-		span = (double)luaL_len(L, 1);
-	}
-	if (span > RL_TABLE_OPS_MAX)
-		return luaL_error(L, "table.%s: more than %d elements in one call", fn,
-				  RL_TABLE_OPS_MAX);
-	const bool sort = !strcmp(fn, "sort");
-	const double work = sort ? span * log2(span + 1) : span;
-	if (work > left * (sort ? RL_SORT_WORK_PER_MS : RL_TABLE_OPS_PER_MS))
-		return luaL_error(L, "table.%s: %d elements could not be done in the %d ms left",
-				  fn, (int)span, (int)left);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-	return lua_gettop(L);
 }
 
 static int safe_setmetatable(lua_State *L)
@@ -326,9 +251,7 @@ int rl__build_base(lua_State *L)
 					      "rawlen",	  "getmetatable", NULL};
 	static const char *const string_ok[] = {"byte",	 "char",    "format", "len", "lower",
 						"upper", "reverse", "sub",    NULL};
-	static const char *const pattern_fns[] = {"find", "match", "gmatch", "gsub", NULL};
-	static const char *const table_ok[] = {"concat", "insert", "move",   "pack",
-					       "remove", "sort",   "unpack", NULL};
+	static const char *const table_ok[] = {"pack", NULL}; /* the rest: bounded.c */
 	static const char *const math_ok[] = {
 		"abs", "ceil", "exp",	     "floor", "fmod",	    "huge",
 		"log", "max",  "maxinteger", "min",   "mininteger", "modf",
@@ -352,16 +275,14 @@ int rl__build_base(lua_State *L)
 	lua_getfield(L, -1, "rep");
 	lua_pushcclosure(L, safe_rep, 1);
 	lua_setfield(L, -3, "rep");
-	for (const char *const *n = pattern_fns; *n; n++) {
-		lua_getfield(L, -1, *n);
-		lua_pushcclosure(L, safe_pattern, 1);
-		lua_setfield(L, -3, *n);
-	}
 	lua_pop(L, 1);
+	copy_lib(L, LUA_TABLIBNAME, table_ok);
+	rl__open_bounded(L, -2, -1); /* the patterns and the rest of table */
+	lua_insert(L, -2);
 	/* methods on strings ("x"):rep(…) go through the same safe table */
 	lua_pushvalue(L, -1);
 	rl__freeze(L);
-	lua_setfield(L, -3, "string");
+	lua_setfield(L, -4, "string");
 	lua_pushliteral(L, "");
 	lua_getmetatable(L, -1);
 	lua_pushvalue(L, -3);
@@ -370,15 +291,6 @@ int rl__build_base(lua_State *L)
 	lua_setfield(L, -2, "__metatable");
 	lua_pop(L, 3);
 
-	copy_lib(L, LUA_TABLIBNAME, table_ok);
-	for (const char *const *n = table_ok; *n; n++) {
-		if (!strcmp(*n, "pack"))
-			continue; /* pack takes what is already on the stack */
-		lua_getfield(L, -1, *n);
-		lua_pushstring(L, *n);
-		lua_pushcclosure(L, safe_table, 2);
-		lua_setfield(L, -2, *n);
-	}
 	rl__freeze(L);
 	lua_setfield(L, -2, "table");
 	copy_lib(L, LUA_MATHLIBNAME, math_ok);
