@@ -137,6 +137,7 @@ struct http_resp {
 	int retry_after;	 /* 429: seconds */
 	char location[128];	 /* a Location header, when set (202, 201) */
 	bool async;		 /* Preference-Applied: respond-async */
+	bool close;		 /* Connection: close after this answer */
 	const char *static_body; /* a body that outlives the response (the console's assets) */
 	size_t static_len;	 /* sent with the console's Content-Security-Policy */
 	char nonce[33];		 /* the console page's style nonce, for its CSP */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "flow/flow.h"
+#include "http/front.h"
 #include "http/heads.h"
 #include "http/http.h"
 
@@ -30,7 +31,7 @@
 
 #define MAX_ROUTES 64
 static const int known_status[] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
-				   413, 414, 415, 422, 429, 431, 500, 503};
+				   413, 414, 415, 422, 429, 431, 500, 503, 505};
 #define NSTATUS (sizeof(known_status) / sizeof(known_status[0]) + 1) /* + other */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 				 0.05,	 0.1,	0.25,	0.5,   1.0,  2.5};
@@ -184,6 +185,7 @@ char *http_metrics_text(void)
 		atomic_load(&shipments_total), atomic_load(&units_requested),
 		atomic_load(&units_filled));
 	http_heads_metrics(fp);
+	http_front_metrics(fp);
 	http_jobs_metrics(fp);
 	http_webhooks_metrics(fp);
 	fclose(fp);
@@ -198,7 +200,8 @@ struct server {
 	atomic_int stop_checkpointer;
 	struct MHD_Daemon *daemon;
 	struct MHD_Daemon *health; /* /healthz and /readyz only, on their own port (or NULL) */
-	pthread_mutex_t lock;	   /* guards stores[] and the rate limiter */
+	struct http_front *front, *health_front; /* their accept loops */
+	pthread_mutex_t lock;			 /* guards stores[] and the rate limiter */
 	struct store *stores[256];
 	int nstores;
 };
@@ -225,6 +228,8 @@ static struct store *thread_store(struct server *srv, struct fl_err *err)
 	return rc ? NULL : tl_store;
 }
 
+static bool request_id_ok(const char *s);
+
 static void new_request_id(char out[HTTP_REQUEST_ID_MAX])
 {
 	if (!tl_rng && getrandom(&tl_rng, sizeof(tl_rng), 0) != sizeof(tl_rng))
@@ -244,6 +249,14 @@ static bool request_id_ok(const char *s)
 		      *s == '.' || *s == '_' || *s == ':' || *s == '-'))
 			return false;
 	return true;
+}
+
+void http_request_id(const char *given, char out[HTTP_REQUEST_ID_MAX])
+{
+	if (given && request_id_ok(given))
+		snprintf(out, HTTP_REQUEST_ID_MAX, "%s", given);
+	else
+		new_request_id(out);
 }
 
 /* ---- the rate limiter: a token bucket per access token ---- */
@@ -303,7 +316,7 @@ static int rate_take(struct server *srv, const char *id)
 
 /* ---- problems ---- */
 
-static const char *reason(int status)
+const char *http_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
@@ -321,11 +334,12 @@ static const char *reason(int status)
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	default: return status >= 500 ? "Internal Server Error" : "Error";
 	}
 }
 
-static const char *problem_type(int status)
+const char *http_problem_type(int status)
 {
 	switch (status) {
 	case 400: return "urn:fulcrum:problem:malformed";
@@ -341,6 +355,7 @@ static const char *problem_type(int status)
 	case 422: return "urn:fulcrum:problem:invalid";
 	case 429: return "urn:fulcrum:problem:rate-limited";
 	case 503: return "urn:fulcrum:problem:unavailable";
+	case 505: return "urn:fulcrum:problem:malformed";
 	default: return "urn:fulcrum:problem:server-error";
 	}
 }
@@ -354,8 +369,8 @@ void http_problem(struct http_resp *rs, int status, const char *detail_fmt, ...)
 	va_end(ap);
 	json_decref(rs->json);
 	rs->status = status;
-	rs->json = json_pack("{s:s, s:s, s:i, s:s}", "type", problem_type(status), "title",
-			     reason(status), "status", status, "detail", detail);
+	rs->json = json_pack("{s:s, s:s, s:i, s:s}", "type", http_problem_type(status), "title",
+			     http_reason(status), "status", status, "detail", detail);
 	rs->content_type = "application/problem+json";
 }
 
@@ -590,7 +605,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, struct request *r,
 		MHD_add_response_header(resp, "Location", rs->location);
 	if (rs->async)
 		MHD_add_response_header(resp, "Preference-Applied", "respond-async");
-	if (atomic_load(&shutting_down))
+	if (atomic_load(&shutting_down) || rs->close)
 		MHD_add_response_header(resp, "Connection", "close");
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, resp);
 	MHD_destroy_response(resp);
@@ -832,6 +847,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->answered)
 		return MHD_YES;
+	/* the front cut a chunked body short: it says why in a trailer; the rest of the body
+	 * is still on its way, so the connection closes after the answer */
+	const char *cut = MHD_lookup_connection_value(conn, MHD_FOOTER_KIND, HTTP_FRONT_REFUSED);
+	if (cut) {
+		struct http_resp rs = {.close = true};
+		char *end;
+		const long status = strtol(cut, &end, 10);
+		if (status >= 400 && status < 600 && *end == ' ')
+			http_problem(&rs, (int)status, "%s", end + 1);
+		else
+			http_problem(&rs, 400, "%s: not the front's", HTTP_FRONT_REFUSED);
+		return send_resp(conn, r, &rs);
+	}
 	if (r->too_big) {
 		struct http_resp rs = {0};
 		http_problem(&rs, 413, "body: larger than %zu bytes", r->limit);
@@ -913,20 +941,58 @@ struct listener {
 	unsigned flags, threads, limit, timeout, per_ip;
 };
 
-/* Listen on host:l->port, every request through on_request; NULL (errno) if it cannot. */
-static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l)
+static size_t body_limit, import_limit; /* the front's view of the routes' limits */
+
+/* libmicrohttpd's messages, but for the TCP options it tries on the front's socket pairs
+ * (they are not TCP: the front sets them on the client's socket). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)l->port)};
-	inet_pton(AF_INET, srv->cfg.host, &addr.sin_addr);
-	return MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | l->flags, 0, NULL,
-		NULL, &on_request, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	(void)cls;
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "TCP_NODELAY") || strstr(line, "TCP_CORK") ||
+	    strstr(line, "push the data from buffers"))
+		return;
+	fprintf(stderr, "fulcrum: libmicrohttpd: %s%s", line,
+		line[0] && line[strlen(line) - 1] == '\n' ? "" : "\n");
+}
+
+static size_t limit_of(const char *method, const char *path)
+{
+	char allow[64];
+	const int route = route_find(method, path, allow, sizeof(allow));
+	return route >= 0 && http_routes[route].large_body ? import_limit : body_limit;
+}
+
+/*
+ * Listen on host:l->port, every request through on_request: libmicrohttpd without a
+ * listening socket of its own, fed by the front (http/front.c), which owns the port,
+ * counts connections per address, and holds a few connections more than libmicrohttpd
+ * so that those past its limit are answered 503. NULL (errno) if it cannot.
+ */
+static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l,
+				    struct http_front **front)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			MHD_USE_NO_LISTEN_SOCKET | l->flags,
+		0, NULL, NULL, &on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, NULL,
 		MHD_OPTION_THREAD_POOL_SIZE, l->threads, MHD_OPTION_CONNECTION_LIMIT, l->limit,
-		MHD_OPTION_CONNECTION_TIMEOUT, l->timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		l->per_ip, MHD_OPTION_NOTIFY_COMPLETED, &on_completed, srv,
-		MHD_OPTION_NOTIFY_CONNECTION, &http_heads_notify, NULL,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_UNESCAPE_CALLBACK, &unescape,
-		NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT, l->timeout, MHD_OPTION_NOTIFY_COMPLETED,
+		&on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, &http_heads_notify, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
+	if (!d)
+		return NULL;
+	*front = http_front_start(d, srv->cfg.host, l->port, l->limit + l->limit / 8 + 16,
+				  l->per_ip, &limit_of);
+	if (!*front) {
+		const int e = errno;
+		MHD_stop_daemon(d);
+		errno = e;
+		return NULL;
+	}
+	return d;
 }
 
 /* The health listener (health_port >= 0): one thread, its own connection limit, short
@@ -936,7 +1002,7 @@ static int start_health(struct server *srv, struct fl_err *err)
 	if (srv->cfg.health_port < 0)
 		return 0;
 	const struct listener l = {srv->cfg.health_port, 0, 0, 64, 5, 16};
-	if (!(srv->health = listen_on(srv, &l)))
+	if (!(srv->health = listen_on(srv, &l, &srv->health_front)))
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d (health_port): %s",
 				  srv->cfg.host, srv->cfg.health_port, strerror(errno));
 	return 0;
@@ -1001,26 +1067,26 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		stop_background(&srv);
 		return fl_err_set(err, FL_EINTERNAL, "cannot start the header-timeout thread");
 	}
-	srv.daemon = listen_on(&srv, &main_port);
+	body_limit = srv.cfg.body_limit, import_limit = srv.cfg.import_limit;
+	srv.daemon = listen_on(&srv, &main_port, &srv.front);
 	if (!srv.daemon) {
 		stop_background(&srv);
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d: %s", srv.cfg.host,
 				  srv.cfg.port, strerror(errno));
 	}
 	if ((rc = start_health(&srv, err))) {
+		http_front_quiesce(srv.front);
 		MHD_stop_daemon(srv.daemon);
+		http_front_stop(srv.front);
 		stop_background(&srv);
 		return rc;
 	}
-	const union MHD_DaemonInfo *info =
-		MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
-	int port = info ? info->port : srv.cfg.port;
+	const int port = http_front_port(srv.front);
 	fprintf(stderr, "fulcrum: serving %s on http://%s:%d with %d threads\n", srv.cfg.db,
 		srv.cfg.host, port, srv.cfg.threads);
 	printf("listening on %s:%d\n", srv.cfg.host, port);
 	if (srv.health) {
-		info = MHD_get_daemon_info(srv.health, MHD_DAEMON_INFO_BIND_PORT);
-		printf("health on %s:%d\n", srv.cfg.host, info ? info->port : srv.cfg.health_port);
+		printf("health on %s:%d\n", srv.cfg.host, http_front_port(srv.health_front));
 	}
 	fflush(stdout);
 
@@ -1029,9 +1095,7 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	atomic_store(&shutting_down, 1);
 	fprintf(stderr, "fulcrum: %s: finishing %ld in-flight requests\n",
 		sig == SIGINT ? "SIGINT" : "SIGTERM", atomic_load(&in_flight));
-	MHD_socket ls = MHD_quiesce_daemon(srv.daemon);
-	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
+	http_front_quiesce(srv.front);
 	double deadline = now_s() + srv.cfg.shutdown_grace;
 	while (atomic_load(&in_flight) > 0 && now_s() < deadline) {
 		struct timespec ts = {0, 5 * 1000 * 1000};
@@ -1043,9 +1107,14 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 	if (pthread_create(&dog, NULL, stop_watchdog, NULL) == 0)
 		pthread_detach(dog);
 	MHD_stop_daemon(srv.daemon);
-	if (srv.health)
+	http_front_stop(srv.front); /* every connection's other end is closed: close them */
+	if (srv.health) {
+		http_front_quiesce(srv.health_front);
 		MHD_stop_daemon(srv.health);
+		http_front_stop(srv.health_front);
+	}
 	srv.health = NULL;
+	srv.front = srv.health_front = NULL;
 	stop_background(&srv); /* after the daemons: every connection is unregistered */
 	for (i = 0; i < srv.nstores; i++)
 		store_close(srv.stores[i]);
