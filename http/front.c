@@ -341,7 +341,20 @@ static void head_whole(struct http_front *f, struct fconn *c)
 				     : "the request line: not METHOD target HTTP/1.x");
 		return;
 	}
+	const char *query = memchr(c->head, '?', c->line_end);
+	int fields = query ? 1 : 0; /* query parameters take libmicrohttpd's records too */
+	for (const char *q = query; q && q < c->head + c->line_end; q++)
+		fields += *q == '&';
+	if (fields > HTTP_FRONT_FIELDS_MAX) {
+		refuse(c, 414, "the URL: more than 100 query parameters");
+		return;
+	}
+	fields = 0;
 	while (next_header(c, &pos, &name, &nlen, &val, &vlen)) {
+		if (++fields > HTTP_FRONT_FIELDS_MAX) {
+			refuse(c, 431, "the request's head: more than 100 header fields");
+			return;
+		}
 		if (!val || !nlen || *name == ' ' || *name == '\t') {
 			refuse(c, 400, "a header line: not name: value (folded lines are refused)");
 			return;

@@ -12,6 +12,10 @@
 /* A request's head may take this many bytes in all (its request line HTTP_URL_MAX and a
  * little); past it, 431 (414 while still in the request line), a problem document. */
 #define HTTP_FRONT_HEAD_MAX 32768
+/* header fields in one head (Apache's default too), and query parameters in its URL;
+ * past it, 431 and 414: libmicrohttpd keeps a record of each in its per-connection
+ * memory, which 1,000 short ones exhausted (it answered in HTML, or not at all) */
+#define HTTP_FRONT_FIELDS_MAX 100
 /* The trailer that tells the handler the front refused the rest of a chunked body
  * ("413 detail"): it answers that, and closes. */
 #define HTTP_FRONT_REFUSED "Fulcrum-Front-Refused"

@@ -48,6 +48,13 @@ r=$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {{a*70000}}\r\n\r\n')
 check_eq "70,000 bytes of headers: 431, a problem document" "$(rawq "$r" 'd.status, d.body.title')" "431 Request Header Fields Too Large"
 r=$(raw 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {{a*70000}}\r\n\r\n')
 check_eq "after a good request on the same connection: 200 then 431, and closed" "$(rawq "$r" 'd.answers, d.status, d.closed')" "2 200 true"
+r=$(raw "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n$(for i in $(seq 1 1000); do printf 'a%d:b\\r\\n' "$i"; done)\\r\\n")
+check_eq "1,000 short header fields (8 KiB; they exhausted libmicrohttpd's memory, which answered in HTML): 431, a problem document" "$(rawq "$r" 'd.status, d.body.detail')" "431 the request's head: more than 100 header fields"
+r=$(raw "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n$(for i in $(seq 1 99); do printf 'a%d:%0150d\\r\\n' "$i" 0; done)\\r\\n")
+check_eq "100 fields of 150 bytes: served" "$(rawq "$r" 'd.status')" 200
+r=$(raw "GET /healthz?$(for i in $(seq 1 1000); do printf 'a&'; done) HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+check_eq "1,000 query parameters (2 KiB; libmicrohttpd closed without an answer): 414, a problem document" "$(rawq "$r" 'd.status, d.body.detail')" "414 the URL: more than 100 query parameters"
+check_eq "100 query parameters: served" "$(http GET "/healthz?$(for i in $(seq 1 99); do printf 'a%d=1&' "$i"; done)z=1")" 200
 r=$(raw 'GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n')
 check_eq "HTTP/2.0 in the request line: 505, a problem document" "$(rawq "$r" 'd.status, d.body.status')" "505 505"
 r=$(raw 'GET /healthz HTTP/1.1\r\n\r\n')
