@@ -201,7 +201,11 @@ struct server {
 	struct MHD_Daemon *daemon;
 	struct MHD_Daemon *health; /* /healthz and /readyz only, on their own port (or NULL) */
 	struct http_front *front, *health_front; /* their accept loops */
-	pthread_mutex_t lock;			 /* guards stores[] and the rate limiter */
+	struct door {
+		struct server *srv;
+		bool health;	  /* the health listener: only the probes are routed */
+	} main_door, health_door; /* each listener's callbacks' closure */
+	pthread_mutex_t lock;	  /* guards stores[] and the rate limiter */
 	struct store *stores[256];
 	int nstores;
 };
@@ -743,13 +747,9 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 /* On the health listener only the two public probes are routed. */
-static bool health_route_ok(const struct server *srv, struct MHD_Connection *conn, int route)
+static bool health_route_ok(const struct door *door, int route)
 {
-	if (!srv->health)
-		return true;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
-	if (!ci || ci->daemon != srv->health)
+	if (!door->health)
 		return true;
 	const char *p = http_routes[route].pattern;
 	return !strcmp(p, "/healthz") || !strcmp(p, "/readyz");
@@ -759,7 +759,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
 {
-	struct server *srv = cls;
+	const struct door *door = cls; /* set before the listener started: no race */
+	struct server *srv = door->srv;
 	struct request *r = *con_cls;
 	(void)version;
 
@@ -809,7 +810,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				     rs.allow);
 			return send_resp(conn, r, &rs);
 		}
-		if (!health_route_ok(srv, conn, r->route)) {
+		if (!health_route_ok(door, r->route)) {
 			http_problem(&rs, 404, "this port serves only /healthz and /readyz");
 			return send_resp(conn, r, &rs);
 		}
@@ -871,7 +872,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct server *srv = cls;
+	const struct server *srv = ((const struct door *)cls)->srv;
 	struct request *r = *con_cls;
 	http_heads_end(conn);
 	if (!r)
@@ -939,6 +940,7 @@ static void *stop_watchdog(void *arg)
 struct listener {
 	int port;
 	unsigned flags, threads, limit, timeout, per_ip;
+	struct door *door;
 };
 
 static size_t body_limit, import_limit; /* the front's view of the routes' limits */
@@ -976,10 +978,10 @@ static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
 			MHD_USE_NO_LISTEN_SOCKET | l->flags,
-		0, NULL, NULL, &on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, NULL,
+		0, NULL, NULL, &on_request, l->door, MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, NULL,
 		MHD_OPTION_THREAD_POOL_SIZE, l->threads, MHD_OPTION_CONNECTION_LIMIT, l->limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, l->timeout, MHD_OPTION_NOTIFY_COMPLETED,
-		&on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, &http_heads_notify, NULL,
+		&on_completed, l->door, MHD_OPTION_NOTIFY_CONNECTION, &http_heads_notify, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, &unescape, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)HTTP_HEAD_MEMORY, MHD_OPTION_END);
 	if (!d)
@@ -1001,7 +1003,8 @@ static int start_health(struct server *srv, struct fl_err *err)
 {
 	if (srv->cfg.health_port < 0)
 		return 0;
-	const struct listener l = {srv->cfg.health_port, 0, 0, 64, 5, 16};
+	srv->health_door = (struct door){srv, true};
+	const struct listener l = {srv->cfg.health_port, 0, 0, 64, 5, 16, &srv->health_door};
 	if (!(srv->health = listen_on(srv, &l, &srv->health_front)))
 		return fl_err_set(err, FL_EIO, "cannot listen on %s:%d (health_port): %s",
 				  srv->cfg.host, srv->cfg.health_port, strerror(errno));
@@ -1055,7 +1058,9 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 					   (unsigned)srv.cfg.threads,
 					   srv.cfg.connection_limit,
 					   srv.cfg.connection_timeout,
-					   srv.cfg.connection_limit_per_ip};
+					   srv.cfg.connection_limit_per_ip,
+					   &srv.main_door};
+	srv.main_door = (struct door){&srv, false};
 	/* the job worker first: a request may queue a job as soon as we listen */
 	if ((rc = http_jobs_start(&srv.cfg, err)) || (rc = http_webhooks_start(&srv.cfg, err))) {
 		http_jobs_stop();

@@ -65,7 +65,7 @@ if [ "${TSAN:-}" ]; then
 		CMOCKA_MESSAGE_OUTPUT=TAP "$TSAN/tests/$t" >"$log" 2>&1
 		tally "$TSAN/tests/$t [tsan]" $?
 	done
-	for t in tests/e2e/test_decide.sh tests/e2e/test_http.sh tests/e2e/test_lifecycle.sh tests/e2e/test_jobs.sh tests/e2e/test_webhooks.sh; do
+	for t in tests/e2e/test_decide.sh tests/e2e/test_http.sh tests/e2e/test_door.sh tests/e2e/test_lifecycle.sh tests/e2e/test_jobs.sh tests/e2e/test_webhooks.sh; do
 		FULCRUM="$TSAN/fulcrum" BUILD="$TSAN" bash "$t" >"$log" 2>&1
 		tally "$t [tsan]" $?
 	done
