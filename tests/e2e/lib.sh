@@ -33,14 +33,18 @@ token() { "$FULCRUM" token create --db "$1" --role "$2" | awk '{print $NF}'; }
 # js EXPR: run EXPR in node with d = the last response body parsed
 js() { node -e "const d=JSON.parse(require('fs').readFileSync('$BODY_FILE','utf8')); $1"; }
 
-# start_server DB [ARGS...]: start `fulcrum serve` on a free port in the background;
-# sets SERVER_PID, PORT, URL, SERVER_LOG (and HEALTH_PORT with --health-port). stop_server sends SIGTERM and waits.
+# start_server DB [ARGS...]: start `fulcrum serve` on a free port in the background (with
+# SERVER_NOFILE descriptors at most, when set); sets SERVER_PID, PORT, URL, SERVER_LOG (and
+# HEALTH_PORT with --health-port). stop_server sends SIGTERM and waits.
 start_server() {
 	_db=$1
 	shift
 	SERVER_LOG=$(mktemp)
 	_out=$(mktemp)
-	"$FULCRUM" serve --db "$_db" --port 0 "$@" >"$_out" 2>"$SERVER_LOG" &
+	(
+		[ -z "${SERVER_NOFILE:-}" ] || ulimit -n "$SERVER_NOFILE"
+		exec "$FULCRUM" serve --db "$_db" --port 0 "$@" >"$_out" 2>"$SERVER_LOG"
+	) &
 	SERVER_PID=$!
 	for _i in $(seq 1 200); do
 		PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$_out")

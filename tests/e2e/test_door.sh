@@ -120,17 +120,7 @@ stop_server
 check_eq "stopped cleanly after the slowloris" "$SERVER_STATUS" 0
 # out of descriptors (60 in all): connections wait in the backlog, the accept loop does not
 # spin on them (it pauses 100 ms at a time), and the port serves once they go
-(
-	ulimit -n 60
-	exec "$FULCRUM" serve --db "$dir/t.db" --port 0 --connection-limit-per-ip 0 >"$dir/out" 2>"$dir/err"
-) &
-SERVER_PID=$!
-for _i in $(seq 1 100); do
-	PORT=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/out")
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-URL="http://127.0.0.1:$PORT"
+SERVER_NOFILE=60 start_server "$dir/t.db" --connection-limit-per-ip 0
 node -e "const net=require('net'); const s=[]; for (let i=0;i<80;i++){const c=net.connect($PORT,'127.0.0.1'); c.on('error',()=>{}); s.push(c);} setTimeout(()=>{s.forEach(c=>c.destroy()); process.exit(0)}, 3000)" &
 holder=$!
 sleep 0.5
