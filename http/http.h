@@ -106,8 +106,9 @@ void http_webhooks_metrics(FILE *fp);
 
 #define HTTP_PARAMS_MAX 4
 /* A request's head: its URL (path and query) and its headers have their own ceilings,
- * answered with problem documents (414, 431); past HTTP_HEAD_MEMORY, libmicrohttpd's
- * per-connection memory, it answers 414/431 itself with its own short HTML page. */
+ * answered with problem documents (414, 431); the front (http/front.c) refuses a whole
+ * head past HTTP_FRONT_HEAD_MAX before libmicrohttpd's per-connection memory,
+ * HTTP_HEAD_MEMORY, would have to hold it. */
 #define HTTP_URL_MAX 8192
 #define HTTP_HEADERS_MAX 16384
 #define HTTP_HEAD_MEMORY 65536

@@ -783,7 +783,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		struct header_count auth = {"Authorization", 0, 0}, args = {NULL, 0, 0};
 		MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &auth);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_header, &args);
-		/* a head past HTTP_HEAD_MEMORY never reaches here: libmicrohttpd answers it */
+		/* a head past HTTP_FRONT_HEAD_MAX never reaches here: the front answers it */
 		if (strlen(url) + args.bytes > HTTP_URL_MAX) {
 			http_problem(&rs, 414, "the URL: longer than %d bytes", HTTP_URL_MAX);
 			return send_resp(conn, r, &rs);

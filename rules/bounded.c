@@ -784,13 +784,18 @@ static int tab_unpack(lua_State *L)
 	return (int)n;
 }
 
-/* a[i] < a[j] by the order function (at index 2) or the < operator. */
-static bool sort_less(lua_State *L, lua_Integer i, lua_Integer j)
+/* a[i] < a[j] by the order function (at index 2) or the < operator; two strings cost a
+ * pass over the shorter one. */
+static bool sort_less(lua_State *L, struct work *w, lua_Integer i, lua_Integer j)
 {
 	bool less;
 	if (lua_isnil(L, 2)) {
 		lua_geti(L, 1, i);
 		lua_geti(L, 1, j);
+		if (lua_type(L, -2) == LUA_TSTRING && lua_type(L, -1) == LUA_TSTRING) {
+			const size_t a = lua_rawlen(L, -2), b = lua_rawlen(L, -1);
+			spend(w, (a < b ? a : b) / 64);
+		}
 		less = lua_compare(L, -2, -1, LUA_OPLT);
 		lua_pop(L, 2);
 		return less;
@@ -817,9 +822,9 @@ static void sift(lua_State *L, struct work *w, lua_Integer root, lua_Integer n)
 {
 	for (lua_Integer child; (child = 2 * root) <= n; root = child) {
 		spend(w, 1);
-		if (child < n && sort_less(L, child, child + 1))
+		if (child < n && sort_less(L, w, child, child + 1))
 			child++;
-		if (!sort_less(L, root, child))
+		if (!sort_less(L, w, root, child))
 			return;
 		sort_swap(L, root, child);
 	}

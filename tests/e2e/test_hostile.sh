@@ -44,6 +44,7 @@ hostile=(
 	"local t = {} for i = 1, 200000 do t[i] = -i end table.sort(t, function(a, b) return a < b end)"
 	"string.format('%99999999d', 1)"
 	"local s = string.rep('a', 2 ^ 20) for i = 1, 4 do s = s .. s end s = s:upper()"
+	"local m = string.rep('a', 2 ^ 20) local a, b = m .. m .. m .. 'x', m .. m .. m .. 'y' while true do local x = a == b end"
 	"os.execute('id')"
 	"io.open('/etc/passwd')"
 	"load('return 1')()"

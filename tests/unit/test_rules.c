@@ -208,6 +208,12 @@ static void test_c_calls_within_deadline(void **state)
 		"local t = {} for i = 1, 200000 do t[i] = -i end "
 		"table.sort(t, function(a, b) return a < b end)",
 		"local s = string.rep('a', 65536) for i = 1, 1e6 do s:gsub('a', 'bb') end",
+		/* long strings compared: one comparison is a pass over them */
+		"local m = string.rep('a', 2 ^ 20) local a = m .. m .. m .. m .. 'x' "
+		"local b = m .. m .. m .. m .. 'y' while true do local x = a == b end",
+		"local m = string.rep('a', 2 ^ 20) local a = m .. m .. m .. m .. 'x' "
+		"local b = m .. m .. m .. m .. 'y' local t = {} "
+		"for i = 1, 2000 do t[i] = i % 2 == 0 and a or b end table.sort(t)",
 	};
 	struct rl_engine *e = engine(); /* a 100 ms deadline */
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
