@@ -753,8 +753,9 @@ static void accept_all(struct http_front *f)
 			refuse_at_door(f, c, "no free descriptor: try again");
 			continue;
 		}
-		/* libmicrohttpd is told the pair's own (local) address: it then sets no TCP
-		 * options on it; the address cap is counted here */
+		/* libmicrohttpd is told a local address: it keeps no address cap for added
+		 * connections (counted above), and the TCP options it still tries on the pair
+		 * fail harmlessly (their messages are dropped: mhd_log in server.c) */
 		const struct sockaddr_un un = {.sun_family = AF_UNIX};
 		if (MHD_add_connection(f->d, sp[1], (const struct sockaddr *)&un, sizeof(un)) !=
 		    MHD_YES) {
