@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -99,6 +100,7 @@ struct http_front {
 	long long paused_until; /* accepting paused (out of descriptors) until then; 0: not */
 	struct ip_count *ips[FRONT_IP_BUCKETS]; /* connections per address */
 	http_limit_fn limit_of;
+	const void *limit_cls;
 	pthread_t thread;
 	atomic_int quiesce, stop;
 	struct fconn list;  /* sentinel of a circular list */
@@ -190,14 +192,16 @@ static void count_refusal(int status)
 			atomic_fetch_add(&refused[i], 1);
 }
 
-/* A problem document with its head, in one malloc'ed buffer (NULL if out of memory). */
+/* A problem document (http_problem's, with the request id) and its head, in one malloc'ed
+ * buffer (NULL if out of memory). */
 static char *problem_bytes(int status, const char *detail, const char *rid, size_t *len)
 {
-	json_t *j = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", http_problem_type(status),
-			      "title", http_reason(status), "status", status, "detail", detail,
-			      "request_id", rid);
-	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
+	struct http_resp rs = {0};
+	http_problem(&rs, status, "%s", detail);
+	if (rs.json)
+		json_object_set_new(rs.json, "request_id", json_string(rid));
+	char *body = rs.json ? json_dumps(rs.json, JSON_COMPACT) : NULL;
+	json_decref(rs.json);
 	if (!body)
 		return NULL;
 	char *out = NULL;
@@ -219,10 +223,18 @@ static char *problem_bytes(int status, const char *detail, const char *rid, size
  * libmicrohttpd gets the end of the body with a trailer that names the refusal, and the
  * handler answers it (and closes): so libmicrohttpd's connection ends at once too.
  */
-static void refuse(struct fconn *c, int status, const char *detail)
+static void refuse(struct fconn *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void refuse(struct fconn *c, int status, const char *fmt, ...)
 {
 	if (c->st == F_STOP)
 		return;
+	char detail[192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
 	count_refusal(status);
 	if (c->st != F_HEAD) {
 		char end[320];
@@ -336,7 +348,7 @@ static void head_whole(struct http_front *f, struct fconn *c)
 	size_t pos = c->line_end + 1, nlen, vlen;
 	c->rid[0] = '\0';
 	if (status) {
-		refuse(c, status,
+		refuse(c, status, "%s",
 		       status == 505 ? "only HTTP/1.0 and HTTP/1.1 are served"
 				     : "the request line: not METHOD target HTTP/1.x");
 		return;
@@ -346,13 +358,14 @@ static void head_whole(struct http_front *f, struct fconn *c)
 	for (const char *q = query; q && q < c->head + c->line_end; q++)
 		fields += *q == '&';
 	if (fields > HTTP_FRONT_FIELDS_MAX) {
-		refuse(c, 414, "the URL: more than 100 query parameters");
+		refuse(c, 414, "the URL: more than %d query parameters", HTTP_FRONT_FIELDS_MAX);
 		return;
 	}
 	fields = 0;
 	while (next_header(c, &pos, &name, &nlen, &val, &vlen)) {
 		if (++fields > HTTP_FRONT_FIELDS_MAX) {
-			refuse(c, 431, "the request's head: more than 100 header fields");
+			refuse(c, 431, "the request's head: more than %d header fields",
+			       HTTP_FRONT_FIELDS_MAX);
 			return;
 		}
 		if (!val || !nlen || *name == ' ' || *name == '\t') {
@@ -390,8 +403,6 @@ static void head_whole(struct http_front *f, struct fconn *c)
 			http_request_id(given, c->rid);
 		}
 	}
-	if (!c->rid[0])
-		http_request_id(NULL, c->rid);
 	if (http11 && !host)
 		refuse(c, 400, "Host: missing (HTTP/1.1 requires it)");
 	else if (te && ncl)
@@ -406,7 +417,7 @@ static void head_whole(struct http_front *f, struct fconn *c)
 		broken(c);
 		return;
 	}
-	c->limit = f->limit_of(method, path);
+	c->limit = f->limit_of(f->limit_cls, method, path);
 	c->body = 0, c->llen = 0;
 	c->st = chunked ? F_SIZE : cl ? F_BODY : F_HEAD;
 	c->left = cl;
@@ -438,10 +449,8 @@ static void size_line(struct fconn *c)
 		return;
 	}
 	if (c->body + size > c->limit) {
-		char detail[128];
-		snprintf(detail, sizeof(detail), "body: larger than %zu bytes (a chunk of %llu)",
-			 c->limit, (unsigned long long)size);
-		refuse(c, 413, detail);
+		refuse(c, 413, "body: larger than %zu bytes (a chunk of %llu)", c->limit,
+		       (unsigned long long)size);
 		return;
 	}
 	c->body += size;
@@ -464,7 +473,7 @@ static void framing_line(struct fconn *c)
 	} else if (blank) { /* F_TRAILER: the blank line ends the request */
 		c->st = F_HEAD;
 	} else if ((c->left += c->llen) > HTTP_FRONT_HEAD_MAX) {
-		refuse(c, 431, "the trailer: more than 32768 bytes");
+		refuse(c, 431, "the trailer: more than %d bytes", HTTP_FRONT_HEAD_MAX);
 	}
 	if (c->st != F_STOP && up_push(c, c->line, c->llen))
 		broken(c);
@@ -508,11 +517,12 @@ static void feed(struct http_front *f, struct fconn *c, const char *p, size_t n)
 			if (ch == '\n')
 				c->line_end = c->hlen - 1;
 			else if (c->hlen > FRONT_REQUEST_LINE_MAX)
-				refuse(c, 414, "the URL: longer than 8192 bytes");
+				refuse(c, 414, "the URL: longer than %d bytes", HTTP_URL_MAX);
 			continue;
 		}
 		if (c->hlen > HTTP_FRONT_HEAD_MAX) {
-			refuse(c, 431, "the request's head: more than 32768 bytes");
+			refuse(c, 431, "the request's head: more than %d bytes",
+			       HTTP_FRONT_HEAD_MAX);
 		} else if (ch == '\n') {
 			const char *h = c->head + c->hlen - 2;
 			if (*h == '\n' || (*h == '\r' && h[-1] == '\n'))
@@ -705,7 +715,7 @@ static void refuse_at_door(struct http_front *f, struct fconn *c, const char *de
 		close_conn(f, c);
 		return;
 	}
-	refuse(c, 503, detail);
+	refuse(c, 503, "%s", detail);
 	proxy_done(c);
 	pump(f, c);
 }
@@ -821,12 +831,13 @@ static void *run(void *arg)
 }
 
 struct http_front *http_front_start(struct MHD_Daemon *d, const char *host, int port, unsigned cap,
-				    unsigned per_ip, http_limit_fn limit_of)
+				    unsigned per_ip, http_limit_fn limit_of, const void *limit_cls)
 {
 	struct http_front *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->d = d, f->cap = cap, f->per_ip = per_ip, f->limit_of = limit_of;
+	f->limit_cls = limit_cls;
 	f->list.next = f->list.prev = &f->list;
 	f->wake = f->ep = -1;
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -24,7 +24,7 @@
 struct http_front;
 
 /* The body limit of method path (the raw request target), as the routes set it. */
-typedef size_t (*http_limit_fn)(const char *method, const char *path);
+typedef size_t (*http_limit_fn)(const void *cls, const char *method, const char *path);
 
 /*
  * Listen on host:port (0: any free port) and hand each connection to d, which was started
@@ -32,15 +32,14 @@ typedef size_t (*http_limit_fn)(const char *method, const char *path);
  * from one address (0: no cap); 503 beyond either. NULL (errno) if it cannot listen.
  */
 struct http_front *http_front_start(struct MHD_Daemon *d, const char *host, int port, unsigned cap,
-				    unsigned per_ip, http_limit_fn limit_of);
+				    unsigned per_ip, http_limit_fn limit_of, const void *limit_cls);
 int http_front_port(const struct http_front *f);
 void http_front_quiesce(struct http_front *f); /* accept no more connections */
 void http_front_stop(struct http_front *f);    /* after MHD_stop_daemon: close all, free */
 void http_front_metrics(FILE *fp);
 
-/* server.c's problem vocabulary, shared with the front. */
+/* server.c's reason phrase of a status, for the front's status lines. */
 const char *http_reason(int status);
-const char *http_problem_type(int status);
 /* given when it is short and plain ([A-Za-z0-9._:-]{1,64}), else a new id. */
 void http_request_id(const char *given, char out[HTTP_REQUEST_ID_MAX]);
 

@@ -232,8 +232,6 @@ static struct store *thread_store(struct server *srv, struct fl_err *err)
 	return rc ? NULL : tl_store;
 }
 
-static bool request_id_ok(const char *s);
-
 static void new_request_id(char out[HTTP_REQUEST_ID_MAX])
 {
 	if (!tl_rng && getrandom(&tl_rng, sizeof(tl_rng), 0) != sizeof(tl_rng))
@@ -343,7 +341,7 @@ const char *http_reason(int status)
 	}
 }
 
-const char *http_problem_type(int status)
+static const char *problem_type(int status)
 {
 	switch (status) {
 	case 400: return "urn:fulcrum:problem:malformed";
@@ -373,7 +371,7 @@ void http_problem(struct http_resp *rs, int status, const char *detail_fmt, ...)
 	va_end(ap);
 	json_decref(rs->json);
 	rs->status = status;
-	rs->json = json_pack("{s:s, s:s, s:i, s:s}", "type", http_problem_type(status), "title",
+	rs->json = json_pack("{s:s, s:s, s:i, s:s}", "type", problem_type(status), "title",
 			     http_reason(status), "status", status, "detail", detail);
 	rs->content_type = "application/problem+json";
 }
@@ -943,8 +941,6 @@ struct listener {
 	struct door *door;
 };
 
-static size_t body_limit, import_limit; /* the front's view of the routes' limits */
-
 /* libmicrohttpd's messages, but for the TCP options it tries on the front's socket pairs
  * (they are not TCP: the front sets them on the client's socket). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -959,18 +955,20 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		line[0] && line[strlen(line) - 1] == '\n' ? "" : "\n");
 }
 
-static size_t limit_of(const char *method, const char *path)
+/* The body limit of a request the front reads (cls: the listener's door). */
+static size_t limit_of(const void *cls, const char *method, const char *path)
 {
+	const struct http_config *cfg = &((const struct door *)cls)->srv->cfg;
 	char allow[64];
 	const int route = route_find(method, path, allow, sizeof(allow));
-	return route >= 0 && http_routes[route].large_body ? import_limit : body_limit;
+	return route >= 0 && http_routes[route].large_body ? cfg->import_limit : cfg->body_limit;
 }
 
 /*
  * Listen on host:l->port, every request through on_request: libmicrohttpd without a
- * listening socket of its own, fed by the front (http/front.c), which owns the port,
- * counts connections per address, and holds a few connections more than libmicrohttpd
- * so that those past its limit are answered 503. NULL (errno) if it cannot.
+ * listening socket of its own, fed by the front (http/front.c), which owns the port and
+ * counts connections per address; its own cap leaves room past libmicrohttpd's limit for
+ * the refused connections it is still draining. NULL (errno) if it cannot.
  */
 static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l,
 				    struct http_front **front)
@@ -987,7 +985,7 @@ static struct MHD_Daemon *listen_on(struct server *srv, const struct listener *l
 	if (!d)
 		return NULL;
 	*front = http_front_start(d, srv->cfg.host, l->port, l->limit + l->limit / 8 + 16,
-				  l->per_ip, &limit_of);
+				  l->per_ip, &limit_of, l->door);
 	if (!*front) {
 		const int e = errno;
 		MHD_stop_daemon(d);
@@ -1072,7 +1070,6 @@ int http_serve(const struct http_config *cfg, struct fl_err *err)
 		stop_background(&srv);
 		return fl_err_set(err, FL_EINTERNAL, "cannot start the header-timeout thread");
 	}
-	body_limit = srv.cfg.body_limit, import_limit = srv.cfg.import_limit;
 	srv.daemon = listen_on(&srv, &main_port, &srv.front);
 	if (!srv.daemon) {
 		stop_background(&srv);

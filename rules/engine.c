@@ -180,8 +180,8 @@ bool rl_loaded(struct rl_engine *e, const char *key)
 	return rl__find_set(e, key) != NULL;
 }
 
-/* "name:7: message" → 7 and "message". */
-const char *rl__memory_reason(const struct rl_engine *e)
+/* What a memory error of the last call means. */
+static const char *memory_reason(const struct rl_engine *e)
 {
 	if (e->last_trip) /* an allocation refused past the deadline */
 		return e->last_trip;
@@ -190,6 +190,7 @@ const char *rl__memory_reason(const struct rl_engine *e)
 	return "memory limit exceeded";
 }
 
+/* "name:7: message" → 7 and "message". */
 static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 {
 	/* lua_tostring would convert a number in place: an allocation */
@@ -200,7 +201,7 @@ static void diag_from(lua_State *L, struct rl_diag *d, int fallback_line)
 		return;
 	}
 	if (!strcmp(msg, "not enough memory"))
-		msg = rl__memory_reason(rl__engine_of(L));
+		msg = memory_reason(rl__engine_of(L));
 	const char *c = strchr(msg, ':');
 	if (c && c[1] >= '0' && c[1] <= '9') {
 		d->line = (int)strtol(c + 1, NULL, 10);
@@ -441,7 +442,7 @@ static void call_rule(struct rl_engine *e, const char *rule, int nargs, struct r
 	lua_pop(L, 1);
 	out->n = mark; /* a failed rule has no effects */
 	rl_effects_fail(out, e->cur_set->name, rule, d.line,
-			rc == LUA_ERRMEM ? rl__memory_reason(e) : d.message);
+			rc == LUA_ERRMEM ? memory_reason(e) : d.message);
 	lua_gc(L, LUA_GCCOLLECT);
 }
 

@@ -71,9 +71,6 @@ void rl__open_bounded(lua_State *L, int string_lib, int table_lib);
 /* sandbox.c: called by bounded.c's loops; raises once the rule call is past its deadline */
 void rl__tick(lua_State *L);
 
-/* engine.c: what a memory error of the last call means */
-const char *rl__memory_reason(const struct rl_engine *e);
-
 /* ctx.c */
 void rl__build_ctx(lua_State *L);
 
